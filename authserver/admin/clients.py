@@ -1,0 +1,212 @@
+"""``/admin/clients``: OAuth2 client CRUD with Hydra's JSON model.
+
+The secret is returned once, in the response that set it (create, or an update that
+changed it), and never again: only its argon2id hash is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from urllib.parse import urlencode
+
+import jsonpatch
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from authserver.domain.clients import (
+    LIFESPAN_FIELDS,
+    Client,
+    InvalidClientMetadata,
+    ValidatedClient,
+    validate_client_document,
+)
+from authserver.storage.repositories import ClientAlreadyExists, ClientRepository
+from authserver.web.bodies import read_json
+from authserver.web.errors import ApiError
+from authserver.web.transaction import db_session
+
+bp = Blueprint("clients", __name__)
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+_KEEP_SECRET = object()
+
+
+def _hasher():
+    return current_app.extensions["authserver"].secret_hasher
+
+
+def _validate(document, **kwargs) -> ValidatedClient:
+    try:
+        return validate_client_document(document, **kwargs)
+    except InvalidClientMetadata as exc:
+        raise ApiError(exc.error, str(exc), 400) from None
+
+
+def _client_json(client: Client, secret: str | None = None) -> dict:
+    data = client.to_json()
+    if secret is not None:
+        data["client_secret"] = secret
+    return data
+
+
+def _not_found() -> ApiError:
+    return ApiError("not_found", "Unable to locate the resource: no such OAuth 2.0 client.", 404)
+
+
+@bp.post("/clients")
+def create_client():
+    validated = _validate(read_json())
+    secret_hash = _hasher().hash(validated.secret) if validated.secret else None
+    try:
+        client = ClientRepository(db_session()).add(validated.client, secret_hash)
+    except ClientAlreadyExists:
+        raise ApiError(
+            "conflict", "An OAuth 2.0 client with this client_id already exists.", 409
+        ) from None
+    response = jsonify(_client_json(client, validated.secret))
+    response.status_code = 201
+    response.headers["Location"] = url_for(".get_client", client_id=client.client_id)
+    return response
+
+
+@bp.get("/clients/<client_id>")
+def get_client(client_id: str):
+    stored = ClientRepository(db_session()).get(client_id)
+    if stored is None:
+        raise _not_found()
+    return jsonify(_client_json(stored.client))
+
+
+@bp.put("/clients/<client_id>")
+def replace_client(client_id: str):
+    document = read_json()
+    return _save(client_id, document)
+
+
+@bp.patch("/clients/<client_id>")
+def patch_client(client_id: str):
+    """RFC 6902 JSON Patch against the client's JSON (the secret may be set by ``add`` or
+    ``replace`` of ``/client_secret``; ``/client_id`` is immutable)."""
+    operations = read_json(list)
+    stored = ClientRepository(db_session()).get(client_id)
+    if stored is None:
+        raise _not_found()
+    current = _client_json(stored.client)
+    try:
+        patched = jsonpatch.JsonPatch(operations).apply(current)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
+        raise ApiError("invalid_request", f"The JSON Patch cannot be applied: {exc}", 400) from None
+    if not isinstance(patched, dict) or patched.get("client_id") != client_id:
+        raise ApiError("invalid_request", "The JSON Patch must not change client_id.", 400)
+    return _save(client_id, patched, stored_client=stored.client)
+
+
+@bp.put("/clients/<client_id>/lifespans")
+def set_lifespans(client_id: str):
+    document = read_json()
+    unknown = set(document) - set(LIFESPAN_FIELDS)
+    if unknown:
+        raise ApiError("invalid_request", f"Unknown field(s): {', '.join(sorted(unknown))}.", 400)
+    stored = ClientRepository(db_session()).get(client_id)
+    if stored is None:
+        raise _not_found()
+    merged = _client_json(stored.client)
+    merged.update(document)
+    return _save(client_id, merged, stored_client=stored.client)
+
+
+def _save(client_id: str, document: dict, stored_client: Client | None = None):
+    validated = _validate(document, client_id=client_id, secret_required=False)
+    repository = ClientRepository(db_session())
+    if stored_client is None:
+        existing = repository.get(client_id)
+        if existing is None:
+            raise _not_found()
+        stored_client = existing.client
+    secret_hash = _KEEP_SECRET
+    if validated.secret:
+        secret_hash = _hasher().hash(validated.secret)
+    elif validated.client.is_public:
+        secret_hash = None  # a client turned public loses its secret
+    elif stored_client.is_public:
+        raise ApiError(
+            "invalid_client_metadata",
+            "Field client_secret is required to turn a public client into a confidential one.",
+            400,
+        )
+    if secret_hash is _KEEP_SECRET:
+        client = repository.replace(validated.client)
+    else:
+        client = repository.replace(validated.client, secret_hash)
+    if client is None:
+        raise _not_found()
+    return jsonify(_client_json(client, validated.secret))
+
+
+@bp.delete("/clients/<client_id>")
+def delete_client(client_id: str):
+    if not ClientRepository(db_session()).delete(client_id):
+        raise _not_found()
+    return "", 204
+
+
+@bp.get("/clients")
+def list_clients():
+    page_size = _page_size()
+    after = _decode_page_token(request.args.get("page_token", ""))
+    name = request.args.get("client_name") or None
+    owner = request.args.get("owner") or None
+    repository = ClientRepository(db_session())
+    rows = repository.page(page_size + 1, after_id=after, client_name=name, owner=owner)
+    has_next = len(rows) > page_size
+    rows = rows[:page_size]
+    response = jsonify([_client_json(row.client) for row in rows])
+    filters = {key: value for key, value in (("client_name", name), ("owner", owner)) if value}
+    links = [_link(page_size, "", filters, "first")]
+    if has_next:
+        links.append(
+            _link(page_size, _encode_page_token(rows[-1].client.client_id), filters, "next")
+        )
+    response.headers["Link"] = ",".join(links)
+    response.headers["X-Total-Count"] = str(repository.count(client_name=name, owner=owner))
+    return response
+
+
+def _page_size() -> int:
+    raw = request.args.get("page_size", "")
+    if not raw:
+        return DEFAULT_PAGE_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        raise ApiError("invalid_request", "page_size must be a whole number.", 400) from None
+    if size < 1:
+        raise ApiError("invalid_request", "page_size must be at least 1.", 400)
+    return min(size, MAX_PAGE_SIZE)
+
+
+def _encode_page_token(after_id: str) -> str:
+    raw = json.dumps({"after": after_id}).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode_page_token(token: str) -> str | None:
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        after = None
+    if not isinstance(after, str):
+        raise ApiError("invalid_request", "The page_token is not valid.", 400)
+    return after
+
+
+def _link(page_size: int, token: str, filters: dict, rel: str) -> str:
+    query = {"page_size": page_size, **filters}
+    if token:
+        query["page_token"] = token
+    return f'<{request.path}?{urlencode(query)}>; rel="{rel}"'

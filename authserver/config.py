@@ -1,0 +1,383 @@
+"""Configuration: Hydra's keys and environment names, one typed ``Settings`` object.
+
+Sources, lowest priority first: built-in defaults, an optional YAML file (``-c FILE``,
+nested the way Hydra's config file is: ``urls: {self: {issuer: ...}}``), then environment
+variables named after the key path (``urls.self.issuer`` -> ``URLS_SELF_ISSUER``).
+
+Validation is fail-fast and exhaustive: every problem is reported on its own line, so
+an operator fixes them all in one go instead of one restart per mistake.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from authserver.domain.durations import DurationError, parse_duration
+
+DEFAULT_DSN = "sqlite:///authserver.sqlite"
+MIN_SECRET_LENGTH = 16
+# Values published in guides and quickstarts: a server using one of them has no secret.
+PUBLISHED_EXAMPLE_SECRETS = frozenset(
+    {
+        "this_needs_to_be_the_same_always_and_also_very_$3cuR3-._",
+        "youReallyNeedToChangeThis",
+        "changemechangemechangeme",
+    }
+)
+SUPPORTED_DSN_SCHEMES = ("memory", "sqlite://", "postgres://", "postgresql://")
+LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
+
+
+class ConfigError(Exception):
+    """Raised with every configuration problem found, one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's configuration, already validated. Read it through these attributes only."""
+
+    dsn: str
+    secrets_system: tuple[str, ...]
+    secrets_cookie: tuple[str, ...]
+    issuer: str
+    public_url: str
+    login_url: str | None
+    consent_url: str | None
+    logout_url: str | None
+    error_url: str | None
+    post_logout_redirect_url: str | None
+    access_token_ttl: int
+    refresh_token_ttl: int
+    id_token_ttl: int
+    auth_code_ttl: int
+    login_consent_request_ttl: int
+    access_token_strategy: str
+    public_host: str
+    public_port: int
+    admin_host: str
+    admin_port: int
+    log_level: str
+    log_format: str
+    pkce_enforced: bool
+    pkce_enforced_for_public_clients: bool
+    tls_allow_termination_from: tuple[str, ...]
+    dev: bool = False
+    # True when --dev made up a random system secret because none was configured.
+    secrets_generated: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def is_memory_database(self) -> bool:
+        return self.dsn == "memory"
+
+
+@dataclass(frozen=True)
+class _Option:
+    path: str  # dotted key in the YAML file
+    parse: Callable[[Any], Any]
+    default: Any = None
+
+    @property
+    def env_name(self) -> str:
+        return self.path.upper().replace(".", "_")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        raise ValueError("expected a single value")
+    return str(value).strip()
+
+
+def _optional_text(value: Any) -> str | None:
+    text = _text(value)
+    return text or None
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        items = [str(item).strip() for item in value]
+    else:
+        items = [item.strip() for item in str(value).split(",")]
+    return tuple(item for item in items if item)
+
+
+def _duration(value: Any) -> int:
+    try:
+        seconds = parse_duration(str(value))
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+    if seconds < 1:
+        raise ValueError(f"{value!r} is shorter than one second")
+    return int(seconds)
+
+
+def _port(value: Any) -> int:
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{port} is not between 1 and 65535")
+    return port
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{value!r} is not true or false")
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value).lower()
+        if text not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _cidr_list(value: Any) -> tuple[str, ...]:
+    networks = _string_list(value)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{network!r} is not an IP network (example: 10.0.0.0/8)") from None
+    return networks
+
+
+_OPTIONS = (
+    _Option("dsn", _text, DEFAULT_DSN),
+    _Option("secrets.system", _string_list, ()),
+    _Option("secrets.cookie", _string_list, ()),
+    _Option("urls.self.issuer", _optional_text),
+    _Option("urls.self.public", _optional_text),
+    _Option("urls.login", _optional_text),
+    _Option("urls.consent", _optional_text),
+    _Option("urls.logout", _optional_text),
+    _Option("urls.error", _optional_text),
+    _Option("urls.post_logout_redirect", _optional_text),
+    _Option("ttl.access_token", _duration, 3600),
+    _Option("ttl.refresh_token", _duration, 720 * 3600),
+    _Option("ttl.id_token", _duration, 3600),
+    _Option("ttl.auth_code", _duration, 600),
+    _Option("ttl.login_consent_request", _duration, 1800),
+    _Option("strategies.access_token", _choice("opaque", "jwt"), "opaque"),
+    _Option("serve.public.host", _text, "127.0.0.1"),
+    _Option("serve.public.port", _port, 4444),
+    _Option("serve.admin.host", _text, "127.0.0.1"),
+    _Option("serve.admin.port", _port, 4445),
+    _Option("serve.tls.allow_termination_from", _cidr_list, ()),
+    _Option("log.level", _choice(*LOG_LEVELS), "info"),
+    _Option("log.format", _choice("text", "json"), "text"),
+    _Option("oauth2.pkce.enforced", _boolean, False),
+    _Option("oauth2.pkce.enforced_for_public_clients", _boolean, True),
+)
+_KNOWN_PATHS = {option.path for option in _OPTIONS}
+ENV_NAMES = tuple(option.env_name for option in _OPTIONS)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    dev: bool = False,
+) -> Settings:
+    """Read, parse and validate the configuration; raise ``ConfigError`` listing every problem."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    file_values = _read_config_file(config_file, problems) if config_file else {}
+
+    values: dict[str, Any] = {}
+    for option in _OPTIONS:
+        raw, source = _raw_value(option, env, file_values)
+        try:
+            values[option.path] = option.parse(raw) if raw is not None else option.default
+        except ValueError as exc:
+            problems.append(f"{source}: {exc}")
+            values[option.path] = None
+
+    warnings: list[str] = []
+    system_secrets, generated = _validate_system_secrets(values, dev, problems, warnings)
+    _validate_dsn(values["dsn"], problems)
+    public_port = values["serve.public.port"] or 4444
+    issuer = values["urls.self.issuer"] or f"http://127.0.0.1:{public_port}/"
+    _validate_public_url("URLS_SELF_ISSUER", issuer, dev, problems)
+    public_url = values["urls.self.public"] or issuer
+    _validate_public_url("URLS_SELF_PUBLIC", public_url, dev, problems)
+    for name in ("login", "consent", "logout", "error", "post_logout_redirect"):
+        url = values[f"urls.{name}"]
+        if url is not None:
+            _validate_absolute_url(f"URLS_{name.upper()}", url, problems)
+
+    if problems:
+        raise ConfigError(problems)
+
+    return Settings(
+        dsn=values["dsn"],
+        secrets_system=system_secrets,
+        secrets_cookie=values["secrets.cookie"] or system_secrets,
+        issuer=issuer,
+        public_url=public_url,
+        login_url=values["urls.login"],
+        consent_url=values["urls.consent"],
+        logout_url=values["urls.logout"],
+        error_url=values["urls.error"],
+        post_logout_redirect_url=values["urls.post_logout_redirect"],
+        access_token_ttl=values["ttl.access_token"],
+        refresh_token_ttl=values["ttl.refresh_token"],
+        id_token_ttl=values["ttl.id_token"],
+        auth_code_ttl=values["ttl.auth_code"],
+        login_consent_request_ttl=values["ttl.login_consent_request"],
+        access_token_strategy=values["strategies.access_token"],
+        public_host=values["serve.public.host"],
+        public_port=public_port,
+        admin_host=values["serve.admin.host"],
+        admin_port=values["serve.admin.port"],
+        log_level=values["log.level"],
+        log_format=values["log.format"],
+        pkce_enforced=values["oauth2.pkce.enforced"],
+        pkce_enforced_for_public_clients=values["oauth2.pkce.enforced_for_public_clients"],
+        tls_allow_termination_from=values["serve.tls.allow_termination_from"],
+        dev=dev,
+        secrets_generated=generated,
+        warnings=tuple(warnings),
+    )
+
+
+def _raw_value(option: _Option, env: Mapping[str, str], file_values: dict[str, Any]):
+    if option.env_name in env:
+        return env[option.env_name], option.env_name
+    if option.path in file_values:
+        return file_values[option.path], f"{option.path} (config file)"
+    return None, option.env_name
+
+
+def _read_config_file(path: str | os.PathLike[str], problems: list[str]) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        problems.append(f"config file {path}: cannot be read ({exc.strerror})")
+        return {}
+    except yaml.YAMLError as exc:
+        problems.append(f"config file {path}: not valid YAML ({exc.__class__.__name__})")
+        return {}
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        problems.append(f"config file {path}: the top level must be a mapping of keys")
+        return {}
+    flat: dict[str, Any] = {}
+    _flatten(document, "", flat)
+    for key in sorted(set(flat) - _KNOWN_PATHS):
+        problems.append(f"config file {path}: unknown key {key!r}")
+    return {key: value for key, value in flat.items() if key in _KNOWN_PATHS}
+
+
+def _flatten(node: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and path not in _KNOWN_PATHS:
+            _flatten(value, path + ".", out)
+        else:
+            out[path] = value
+
+
+def _validate_system_secrets(
+    values: dict[str, Any], dev: bool, problems: list[str], warnings: list[str]
+) -> tuple[tuple[str, ...], bool]:
+    system = values["secrets.system"] or ()
+    if not system:
+        if dev:
+            warnings.append(
+                "SECRETS_SYSTEM is not set: --dev generated a random one, so tokens and keys "
+                "will not survive a restart. Set SECRETS_SYSTEM to keep them."
+            )
+            return (secrets.token_urlsafe(32),), True
+        problems.append(
+            "SECRETS_SYSTEM: not set. Set it to at least one random string of "
+            f"{MIN_SECRET_LENGTH}+ characters (e.g. `openssl rand -hex 32`); "
+            "only --dev runs without it"
+        )
+        return (), False
+    for position, secret in enumerate(system, start=1):
+        weak = None
+        if len(secret) < MIN_SECRET_LENGTH:
+            weak = f"entry {position} is {len(secret)} characters, fewer than {MIN_SECRET_LENGTH}"
+        elif secret in PUBLISHED_EXAMPLE_SECRETS:
+            weak = f"entry {position} is an example value published in a guide"
+        if weak and dev:
+            warnings.append(f"SECRETS_SYSTEM: {weak} (allowed only because of --dev)")
+        elif weak:
+            problems.append(f"SECRETS_SYSTEM: {weak}; use a random secret")
+    for position, secret in enumerate(values["secrets.cookie"] or (), start=1):
+        if len(secret) < MIN_SECRET_LENGTH and not dev:
+            problems.append(
+                f"SECRETS_COOKIE: entry {position} is shorter than {MIN_SECRET_LENGTH} characters"
+            )
+    return system, False
+
+
+def _validate_dsn(dsn: str | None, problems: list[str]) -> None:
+    if dsn is None:
+        return
+    if dsn == "memory" or dsn.startswith(SUPPORTED_DSN_SCHEMES[1:]):
+        return
+    scheme = dsn.split("://", 1)[0] if "://" in dsn else dsn
+    problems.append(
+        f"DSN: unsupported scheme {scheme!r}; use memory, sqlite:///path/to/file.sqlite "
+        "or postgres://user:password@host:5432/database"
+    )
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _validate_absolute_url(name: str, url: str, problems: list[str]) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append(f"{name}: {url!r} is not an absolute http(s) URL")
+        return False
+    return True
+
+
+def _validate_public_url(name: str, url: str, dev: bool, problems: list[str]) -> None:
+    if not _validate_absolute_url(name, url, problems):
+        return
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        problems.append(f"{name}: {url!r} must not have a query or fragment")
+    if parts.scheme == "http" and not dev and not is_loopback_host(parts.hostname):
+        problems.append(
+            f"{name}: {url!r} uses plain http on a non-loopback host; use https, "
+            "or --dev for local experiments"
+        )

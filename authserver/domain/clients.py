@@ -1,0 +1,481 @@
+"""OAuth2 client metadata: Hydra's JSON model (RFC 7591 names) and its validation rules.
+
+``validate_client_document`` turns an untrusted JSON object (from the admin API or the
+CLI) into a ``Client`` or raises ``InvalidClientMetadata`` with a message that names the
+field. Nothing here touches HTTP or the database.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from authserver.domain.durations import DurationError, parse_duration
+
+SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+# Grant types Hydra knows that we deliberately do not offer; named in the error message.
+UNSUPPORTED_GRANT_TYPES = {
+    "implicit": "the implicit grant is not offered (OAuth 2.0 Security BCP); use "
+    "authorization_code with PKCE",
+    "password": "the resource owner password grant is not offered (OAuth 2.0 Security BCP)",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer": "the JWT bearer grant is not supported",
+    "urn:ietf:params:oauth:grant-type:device_code": "the device grant is not supported",
+}
+# Response types may be registered as the 2019 guide does ("token,code,id_token"); the
+# authorization endpoint itself only answers "code".
+RESPONSE_TYPE_PARTS = ("code", "token", "id_token", "none")
+TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+SUBJECT_TYPES = ("public",)
+ACCESS_TOKEN_STRATEGIES = ("opaque", "jwt")
+DEFAULT_SCOPE = "offline_access offline openid"
+MIN_SECRET_LENGTH = 6
+MAX_ID_LENGTH = 255
+LIFESPAN_FIELDS = (
+    "authorization_code_grant_access_token_lifespan",
+    "authorization_code_grant_id_token_lifespan",
+    "authorization_code_grant_refresh_token_lifespan",
+    "client_credentials_grant_access_token_lifespan",
+    "implicit_grant_access_token_lifespan",
+    "implicit_grant_id_token_lifespan",
+    "jwt_bearer_grant_access_token_lifespan",
+    "refresh_token_grant_access_token_lifespan",
+    "refresh_token_grant_id_token_lifespan",
+    "refresh_token_grant_refresh_token_lifespan",
+)
+# RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+_CLIENT_ID = re.compile(r"^[\x21-\x2e\x30-\x7e]+$")  # visible ASCII except "/"
+
+
+class InvalidClientMetadata(ValueError):
+    """RFC 7591 ``invalid_client_metadata``: the message names the offending field."""
+
+    error = "invalid_client_metadata"
+
+
+class InvalidRedirectUri(InvalidClientMetadata):
+    """RFC 7591 ``invalid_redirect_uri``."""
+
+    error = "invalid_redirect_uri"
+
+
+@dataclass(frozen=True)
+class Client:
+    """An OAuth2 client as Hydra's admin API shows it (without its secret)."""
+
+    client_id: str
+    client_name: str = ""
+    grant_types: tuple[str, ...] = ("authorization_code",)
+    response_types: tuple[str, ...] = ("code",)
+    scope: str = DEFAULT_SCOPE
+    redirect_uris: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+    token_endpoint_auth_method: str = "client_secret_basic"
+    skip_consent: bool = False
+    skip_logout_consent: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""
+    policy_uri: str = ""
+    tos_uri: str = ""
+    client_uri: str = ""
+    logo_uri: str = ""
+    contacts: tuple[str, ...] = ()
+    allowed_cors_origins: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    subject_type: str = "public"
+    access_token_strategy: str = ""
+    frontchannel_logout_uri: str = ""
+    frontchannel_logout_session_required: bool = False
+    backchannel_logout_uri: str = ""
+    backchannel_logout_session_required: bool = False
+    client_secret_expires_at: int = 0
+    # Stored because Hydra's CLI and SDKs send them; inert here (no request objects,
+    # no private_key_jwt, no signed userinfo).
+    request_object_signing_alg: str = ""
+    token_endpoint_auth_signing_alg: str = ""
+    userinfo_signed_response_alg: str = "none"
+    lifespans: dict[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+    def lifespan(self, name: str) -> int | None:
+        """A per-client token lifetime in seconds (Hydra's ``*_lifespan`` fields), if set."""
+        value = self.lifespans.get(name)
+        return int(parse_duration(value)) if value else None
+
+    def to_document(self) -> dict[str, Any]:
+        """The stored form: every field except the id and the timestamps."""
+        data = asdict(self)
+        for key in ("client_id", "created_at", "updated_at"):
+            data.pop(key)
+        for key, value in data.items():
+            if isinstance(value, tuple):
+                data[key] = list(value)
+        return data
+
+    @classmethod
+    def from_document(cls, client_id: str, document: dict[str, Any], **times) -> Client:
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in document.items() if key in known}
+        for key, value in values.items():
+            if isinstance(value, list):
+                values[key] = tuple(value)
+        return cls(client_id=client_id, **values, **times)
+
+    def to_json(self) -> dict[str, Any]:
+        """Hydra's ``oAuth2Client`` JSON, without ``client_secret``."""
+        data = self.to_document()
+        lifespans = data.pop("lifespans")
+        for name in LIFESPAN_FIELDS:
+            data[name] = lifespans.get(name)
+        data["client_id"] = self.client_id
+        data["created_at"] = _rfc3339(self.created_at)
+        data["updated_at"] = _rfc3339(self.updated_at)
+        data["jwks"] = {}
+        data["request_uris"] = []
+        return data
+
+
+def _rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_client_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_client_secret() -> str:
+    """A 32-character URL-safe secret carrying 192 bits from the OS CSPRNG."""
+    return secrets.token_urlsafe(24)
+
+
+# Fields Hydra's model has that we accept on input but do not act upon; they are
+# accepted only when empty so nobody believes a feature is on when it is not.
+_ACCEPTED_IF_EMPTY = {"jwks", "jwks_uri", "request_uris", "sector_identifier_uri"}
+# Server-managed fields that clients may send back unchanged (a GET body PUT back as is).
+_IGNORED_ON_INPUT = {
+    "created_at",
+    "updated_at",
+    "registration_access_token",
+    "registration_client_uri",
+}
+_JWS_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+
+
+@dataclass(frozen=True)
+class ValidatedClient:
+    client: Client
+    secret: str | None  # the plain secret given or generated, to hash and show once
+
+
+def validate_client_document(
+    document: Any,
+    *,
+    client_id: str | None = None,
+    secret_required: bool = True,
+    allow_client_id: bool = True,
+) -> ValidatedClient:
+    """Validate Hydra ``oAuth2Client`` JSON and fill in Hydra's defaults.
+
+    ``client_id``: the id of an existing client (PUT/PATCH); a different id in the body is
+    refused. ``secret_required``: generate a secret when none is given (creation); on
+    update an absent secret keeps the stored one.
+    """
+    if not isinstance(document, dict):
+        raise InvalidClientMetadata("The request body must be a JSON object.")
+    reader = _Reader(document)
+
+    body_id = reader.string("client_id")
+    if client_id is not None:
+        if body_id and body_id != client_id:
+            raise InvalidClientMetadata("Field client_id cannot be changed.")
+        body_id = client_id
+    elif body_id and not allow_client_id:
+        raise InvalidClientMetadata("Field client_id cannot be set.")
+    resolved_id = body_id or new_client_id()
+    if len(resolved_id) > MAX_ID_LENGTH or not _CLIENT_ID.match(resolved_id):
+        raise InvalidClientMetadata(
+            "Field client_id must be 1 to 255 visible ASCII characters without spaces or '/'."
+        )
+
+    auth_method = reader.string("token_endpoint_auth_method") or "client_secret_basic"
+    if auth_method not in TOKEN_ENDPOINT_AUTH_METHODS:
+        raise InvalidClientMetadata(
+            f"Field token_endpoint_auth_method must be one of "
+            f"{', '.join(TOKEN_ENDPOINT_AUTH_METHODS)}; got {auth_method!r}."
+        )
+
+    grant_types = reader.string_list("grant_types") or ["authorization_code"]
+    for grant_type in grant_types:
+        if grant_type in UNSUPPORTED_GRANT_TYPES:
+            raise InvalidClientMetadata(
+                f"Field grant_types: {UNSUPPORTED_GRANT_TYPES[grant_type]}."
+            )
+        if grant_type not in SUPPORTED_GRANT_TYPES:
+            raise InvalidClientMetadata(
+                f"Field grant_types: unknown grant type {grant_type!r}; supported: "
+                f"{', '.join(SUPPORTED_GRANT_TYPES)}."
+            )
+
+    response_types = reader.string_list("response_types") or ["code"]
+    for response_type in response_types:
+        parts = response_type.split()
+        if not parts or any(part not in RESPONSE_TYPE_PARTS for part in parts):
+            raise InvalidClientMetadata(
+                f"Field response_types: unknown response type {response_type!r}."
+            )
+
+    scope = reader.string("scope", default=None)
+    scope = DEFAULT_SCOPE if scope is None else " ".join(scope.split())
+    for token in scope.split():
+        if not _SCOPE_TOKEN.match(token):
+            raise InvalidClientMetadata(f"Field scope: {token!r} is not a valid scope token.")
+
+    redirect_uris = reader.string_list("redirect_uris")
+    for uri in redirect_uris:
+        _check_redirect_uri("redirect_uris", uri)
+    post_logout = reader.string_list("post_logout_redirect_uris")
+    origins = {_origin(uri) for uri in redirect_uris}
+    for uri in post_logout:
+        _check_redirect_uri("post_logout_redirect_uris", uri)
+        if _origin(uri) not in origins:
+            raise InvalidRedirectUri(
+                f"Field post_logout_redirect_uris: {uri!r} must have the scheme, host and port "
+                "of one of the registered redirect_uris."
+            )
+
+    secret = reader.string("client_secret")
+    if auth_method == "none":
+        if secret:
+            raise InvalidClientMetadata(
+                "Field client_secret must be empty when token_endpoint_auth_method is "
+                "'none' (a public client has no secret)."
+            )
+        if "client_credentials" in grant_types:
+            raise InvalidClientMetadata(
+                "Field grant_types: a public client (token_endpoint_auth_method 'none') "
+                "cannot use client_credentials."
+            )
+        secret = None
+    elif secret:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise InvalidClientMetadata(
+                f"Field client_secret must be at least {MIN_SECRET_LENGTH} characters long."
+            )
+    elif secret_required:
+        secret = new_client_secret()
+    else:
+        secret = None
+
+    audience = reader.string_list("audience")
+    contacts = reader.string_list("contacts")
+    cors = []
+    for origin in reader.string_list("allowed_cors_origins"):
+        parts = _split_url(origin)
+        if (
+            not parts
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.path.strip("/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise InvalidClientMetadata(
+                f"Field allowed_cors_origins: {origin!r} is not an origin like https://app.example."
+            )
+        cors.append(f"{parts.scheme}://{parts.netloc}")
+
+    uris = {}
+    for name in ("policy_uri", "tos_uri", "client_uri", "logo_uri"):
+        value = reader.string(name)
+        if value:
+            parts = _split_url(value)
+            if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
+                raise InvalidClientMetadata(f"Field {name} must be an absolute http(s) URL.")
+        uris[name] = value
+    for name in ("frontchannel_logout_uri", "backchannel_logout_uri"):
+        value = reader.string(name)
+        if value:
+            _check_redirect_uri(name, value)
+        uris[name] = value
+
+    subject_type = reader.string("subject_type") or "public"
+    if subject_type not in SUBJECT_TYPES:
+        raise InvalidClientMetadata(
+            f"Field subject_type must be 'public'; {subject_type!r} is not supported."
+        )
+    strategy = reader.string("access_token_strategy")
+    if strategy and strategy not in ACCESS_TOKEN_STRATEGIES:
+        raise InvalidClientMetadata("Field access_token_strategy must be 'opaque' or 'jwt'.")
+
+    metadata = document.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise InvalidClientMetadata("Field metadata must be a JSON object.")
+
+    lifespans = {}
+    for name in LIFESPAN_FIELDS:
+        value = reader.string(name)
+        if value:
+            try:
+                seconds = parse_duration(value)
+            except DurationError as exc:
+                raise InvalidClientMetadata(f"Field {name}: {exc}.") from None
+            if seconds < 1:
+                raise InvalidClientMetadata(f"Field {name} must be at least one second.")
+            lifespans[name] = value
+
+    expires_at = document.get("client_secret_expires_at", 0) or 0
+    if not isinstance(expires_at, int) or isinstance(expires_at, bool) or expires_at < 0:
+        raise InvalidClientMetadata("Field client_secret_expires_at must be a number >= 0.")
+
+    for name in _ACCEPTED_IF_EMPTY:
+        if document.get(name) not in (None, "", [], {}, {"keys": []}):
+            raise InvalidClientMetadata(f"Field {name} is not supported by this server.")
+    algorithms = {}
+    for name in ("request_object_signing_alg", "token_endpoint_auth_signing_alg"):
+        value = reader.string(name)
+        if value and value not in _JWS_ALGORITHMS:
+            raise InvalidClientMetadata(f"Field {name}: unknown algorithm {value!r}.")
+        algorithms[name] = value
+    userinfo_alg = reader.string("userinfo_signed_response_alg") or "none"
+    if userinfo_alg != "none":
+        raise InvalidClientMetadata(
+            "Field userinfo_signed_response_alg must be 'none': signed userinfo is not supported."
+        )
+
+    client = Client(
+        client_id=resolved_id,
+        client_name=reader.string("client_name"),
+        grant_types=tuple(grant_types),
+        response_types=tuple(response_types),
+        scope=scope,
+        redirect_uris=tuple(redirect_uris),
+        audience=tuple(audience),
+        token_endpoint_auth_method=auth_method,
+        skip_consent=reader.boolean("skip_consent"),
+        skip_logout_consent=reader.boolean("skip_logout_consent"),
+        metadata=metadata,
+        owner=reader.string("owner"),
+        contacts=tuple(contacts),
+        allowed_cors_origins=tuple(cors),
+        post_logout_redirect_uris=tuple(post_logout),
+        subject_type=subject_type,
+        access_token_strategy=strategy,
+        frontchannel_logout_session_required=reader.boolean("frontchannel_logout_session_required"),
+        backchannel_logout_session_required=reader.boolean("backchannel_logout_session_required"),
+        # Hydra's rule: secrets do not expire, the field is always 0.
+        client_secret_expires_at=0,
+        userinfo_signed_response_alg=userinfo_alg,
+        lifespans=lifespans,
+        **algorithms,
+        **uris,
+    )
+    unknown = set(document) - _KNOWN_INPUT_FIELDS
+    if unknown:
+        raise InvalidClientMetadata(
+            f"Unknown field(s): {', '.join(sorted(unknown))}. See the oAuth2Client model."
+        )
+    return ValidatedClient(client=client, secret=secret)
+
+
+_KNOWN_INPUT_FIELDS = (
+    {f.name for f in fields(Client)} - {"lifespans"}
+    | set(LIFESPAN_FIELDS)
+    | {"client_secret"}
+    | _ACCEPTED_IF_EMPTY
+    | _IGNORED_ON_INPUT
+)
+
+
+def _split_url(value: str):
+    try:
+        return urlsplit(value)
+    except ValueError:
+        return None
+
+
+def _origin(uri: str) -> tuple[str, str, int | None] | None:
+    parts = _split_url(uri)
+    if parts is None:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.scheme, parts.hostname or "", port)
+
+
+def _check_redirect_uri(name: str, uri: str) -> None:
+    """RFC 6749 §3.1.2: absolute, no fragment. Custom schemes are fine (native apps)."""
+    parts = _split_url(uri)
+    if parts is None or not parts.scheme:
+        raise InvalidRedirectUri(f"Field {name}: {uri!r} is not an absolute URI.")
+    if parts.fragment or "#" in uri:
+        raise InvalidRedirectUri(f"Field {name}: {uri!r} must not contain a fragment (#...).")
+    if parts.scheme in ("http", "https") and not parts.netloc:
+        raise InvalidRedirectUri(f"Field {name}: {uri!r} has no host.")
+    if any(ch.isspace() for ch in uri):
+        raise InvalidRedirectUri(f"Field {name}: {uri!r} contains whitespace.")
+
+
+class _Reader:
+    """Typed access to an untrusted JSON object, raising ``InvalidClientMetadata``."""
+
+    def __init__(self, document: dict[str, Any]):
+        self._document = document
+
+    def string(self, name: str, default: str | None = "") -> str | None:
+        value = self._document.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise InvalidClientMetadata(f"Field {name} must be a string.")
+        return value.strip()
+
+    def string_list(self, name: str) -> list[str]:
+        value = self._document.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InvalidClientMetadata(f"Field {name} must be an array of strings.")
+        items = [item.strip() for item in value]
+        if any(not item for item in items):
+            raise InvalidClientMetadata(f"Field {name} must not contain empty strings.")
+        return list(dict.fromkeys(items))
+
+    def boolean(self, name: str) -> bool:
+        value = self._document.get(name)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise InvalidClientMetadata(f"Field {name} must be true or false.")
+        return value

@@ -1,0 +1,24 @@
+"""The public app (port 4444): the endpoints browsers and OAuth2 clients talk to."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from authserver.oauth2.server import AuthorizationServer
+from authserver.public import discovery, jwks, revoke, token
+from authserver.services import Services
+from authserver.web.app import create_base_app
+from authserver.web.health import health_blueprint
+from authserver.web.transport import install_transport_check
+
+MAX_BODY_BYTES = 64 * 1024  # OAuth2 requests are small; anything bigger is not one
+
+
+def create_public_app(services: Services) -> Flask:
+    app = create_base_app(__name__, services, MAX_BODY_BYTES)
+    install_transport_check(app, services.settings)
+    app.extensions["authorization_server"] = AuthorizationServer(services)
+    for module in (token, revoke, discovery, jwks):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(health_blueprint())
+    return app

@@ -1,0 +1,70 @@
+"""Server metadata: OpenID Connect Discovery 1.0 and RFC 8414.
+
+The document is derived from what the running app really has: an endpoint is listed only
+if its route is registered, a grant type only if its grant class is.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from authserver.oauth2.keys import SIGNING_ALGORITHMS
+
+bp = Blueprint("discovery", __name__)
+
+_ENDPOINTS = {
+    "authorization_endpoint": "/oauth2/auth",
+    "token_endpoint": "/oauth2/token",
+    "revocation_endpoint": "/oauth2/revoke",
+    "userinfo_endpoint": "/userinfo",
+    "end_session_endpoint": "/oauth2/sessions/logout",
+}
+
+
+def server_metadata() -> dict:
+    services = current_app.extensions["authserver"]
+    server = current_app.extensions["authorization_server"]
+    settings = services.settings
+    base = settings.public_url.rstrip("/")
+    routes = {rule.rule for rule in current_app.url_map.iter_rules()}
+    grant_types = [grant.GRANT_TYPE for grant, _ in server._token_grants]
+    auth_methods = sorted(
+        {
+            method
+            for grant, _ in server._token_grants
+            for method in grant.TOKEN_ENDPOINT_AUTH_METHODS
+        }
+    )
+    metadata = {"issuer": settings.issuer}
+    for name, path in _ENDPOINTS.items():
+        if path in routes:
+            metadata[name] = base + path
+    metadata["jwks_uri"] = settings.issuer.rstrip("/") + "/.well-known/jwks.json"
+    metadata.update(
+        {
+            "grant_types_supported": grant_types,
+            "response_types_supported": ["code"] if "/oauth2/auth" in routes else [],
+            "response_modes_supported": ["query"] if "/oauth2/auth" in routes else [],
+            "scopes_supported": ["offline_access", "offline", "openid"],
+            "token_endpoint_auth_methods_supported": auth_methods,
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "claims_parameter_supported": False,
+        }
+    )
+    if settings.access_token_strategy == "jwt":
+        metadata["access_token_signing_alg_values_supported"] = list(SIGNING_ALGORITHMS)
+    return metadata
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def openid_configuration():
+    return jsonify(server_metadata())

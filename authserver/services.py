@@ -1,0 +1,78 @@
+"""The long-lived objects one server process needs, built once from ``Settings``.
+
+Both apps (public and admin) of a process share one ``Services``: one engine, one key
+cache, one client-secret verification cache. Nothing here holds request state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from authserver.config import Settings
+from authserver.domain.client_secrets import ClientSecretHasher
+from authserver.domain.secrets import SystemSecrets
+from authserver.domain.tokens import OpaqueTokenCodec
+from authserver.oauth2.access_tokens import AccessTokens
+from authserver.oauth2.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager
+from authserver.storage.database import Database
+from authserver.storage.repositories import ClientRepository, StoredClient
+
+
+class ClientDirectory:
+    """Client lookups for the OAuth2 endpoints."""
+
+    def find(self, session: Session, client_id: str) -> StoredClient | None:
+        if not client_id or len(client_id) > 255:
+            return None
+        return ClientRepository(session).get(client_id)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    secrets: SystemSecrets
+    secret_hasher: ClientSecretHasher
+    keys: KeyManager
+    access_tokens: AccessTokens
+    clients: ClientDirectory
+
+    def key_sets_to_publish(self) -> tuple[str, ...]:
+        if self.settings.access_token_strategy == "jwt":
+            return (ID_TOKEN_SET, ACCESS_TOKEN_SET)
+        return (ID_TOKEN_SET,)
+
+    def ensure_keys(self) -> None:
+        """Create the signing keys the server needs on first start (as Hydra does)."""
+        with self.database.transaction() as session:
+            self.keys.ensure_set(session, ID_TOKEN_SET)
+            if self.settings.access_token_strategy == "jwt":
+                self.keys.ensure_set(session, ACCESS_TOKEN_SET)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def build_services(settings: Settings, database: Database | None = None) -> Services:
+    secrets = SystemSecrets(settings.secrets_system)
+    keys = KeyManager(
+        secrets,
+        publish_for=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
+    )
+    return Services(
+        settings=settings,
+        database=database or Database(settings.dsn),
+        secrets=secrets,
+        secret_hasher=ClientSecretHasher(),
+        keys=keys,
+        access_tokens=AccessTokens(
+            OpaqueTokenCodec(secrets.token_hmac_keys),
+            keys,
+            issuer=settings.issuer,
+            default_strategy=settings.access_token_strategy,
+            default_ttl=settings.access_token_ttl,
+        ),
+        clients=ClientDirectory(),
+    )

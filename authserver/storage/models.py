@@ -1,0 +1,115 @@
+"""SQLAlchemy models. The schema itself is created and changed only by the Alembic
+migrations in ``authserver/migrations``; these classes describe it for queries.
+
+Times of tokens are integer UNIX seconds: cheap to compare for expiry and for the
+janitor, and free of time-zone handling differences between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ClientRow(Base):
+    """An OAuth2 client. The columns queried on their own are columns; the rest of Hydra's
+    client metadata, validated by ``authserver.domain.clients``, is one JSON document."""
+
+    __tablename__ = "oauth2_clients"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    client_name: Mapped[str] = mapped_column(String(255), default="")
+    owner: Mapped[str] = mapped_column(String(255), default="", index=True)
+    # argon2id hash of the client secret (None for public clients).
+    secret_hash: Mapped[str | None] = mapped_column(String(255))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessTokenRow(Base):
+    """An issued access token, keyed by SHA-256 of its signature (never the token itself)."""
+
+    __tablename__ = "oauth2_access_tokens"
+
+    signature_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # One authorization grant (a code redemption, a client-credentials call) is one request
+    # id; revoking a grant revokes every token that shares it.
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Extra claims for introspection's "ext" (the consent session's access_token claims).
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # "opaque" or "jwt": how the token was minted, so introspection verifies it the same way.
+    format: Mapped[str] = mapped_column(String(16), default="opaque")
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class JsonWebKeyRow(Base):
+    """A signing key. The private half is encrypted with the system secret (Fernet)."""
+
+    __tablename__ = "jwks"
+    __table_args__ = (UniqueConstraint("set_id", "kid"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    set_id: Mapped[str] = mapped_column(String(255))
+    kid: Mapped[str] = mapped_column(String(255))
+    alg: Mapped[str] = mapped_column(String(16))
+    use: Mapped[str] = mapped_column(String(8))
+    public_key: Mapped[dict[str, Any]] = mapped_column(JSON)
+    private_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+Index("ix_jwks_set_id_created_at", JsonWebKeyRow.set_id, JsonWebKeyRow.created_at)

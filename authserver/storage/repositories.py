@@ -1,0 +1,247 @@
+"""Repositories: the only code that reads or writes rows. Each takes the request's session
+and never commits: the request (or CLI command) owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from authserver.domain.access_tokens import AccessTokenRecord
+from authserver.domain.clients import Client
+from authserver.storage.models import AccessTokenRow, ClientRow, JsonWebKeyRow
+
+
+class ClientAlreadyExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredClient:
+    client: Client
+    secret_hash: str | None
+
+
+_KEEP = object()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _client_from_row(row) -> StoredClient:
+    client = Client.from_document(
+        row.id, row.document, created_at=row.created_at, updated_at=row.updated_at
+    )
+    return StoredClient(client=client, secret_hash=row.secret_hash)
+
+
+class ClientRepository:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def get(self, client_id: str) -> StoredClient | None:
+        row = self._session.execute(
+            select(
+                ClientRow.id,
+                ClientRow.document,
+                ClientRow.secret_hash,
+                ClientRow.created_at,
+                ClientRow.updated_at,
+            ).where(ClientRow.id == client_id)
+        ).first()
+        return _client_from_row(row) if row else None
+
+    def add(self, client: Client, secret_hash: str | None) -> Client:
+        now = _now()
+        try:
+            with self._session.begin_nested():
+                self._session.execute(
+                    insert(ClientRow).values(
+                        id=client.client_id,
+                        client_name=client.client_name,
+                        owner=client.owner,
+                        secret_hash=secret_hash,
+                        document=client.to_document(),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            raise ClientAlreadyExists(client.client_id) from None
+        return Client.from_document(
+            client.client_id, client.to_document(), created_at=now, updated_at=now
+        )
+
+    def replace(self, client: Client, secret_hash: Any = _KEEP) -> Client | None:
+        """Overwrite a client's metadata; keep its secret unless a new hash is given."""
+        now = _now()
+        values: dict[str, Any] = {
+            "client_name": client.client_name,
+            "owner": client.owner,
+            "document": client.to_document(),
+            "updated_at": now,
+        }
+        if secret_hash is not _KEEP:
+            values["secret_hash"] = secret_hash
+        result = self._session.execute(
+            update(ClientRow)
+            .where(ClientRow.id == client.client_id)
+            .values(**values)
+            .returning(ClientRow.created_at)
+        ).first()
+        if result is None:
+            return None
+        return Client.from_document(
+            client.client_id, client.to_document(), created_at=result[0], updated_at=now
+        )
+
+    def delete(self, client_id: str) -> bool:
+        result = self._session.execute(delete(ClientRow).where(ClientRow.id == client_id))
+        return result.rowcount > 0
+
+    def page(
+        self,
+        limit: int,
+        after_id: str | None = None,
+        client_name: str | None = None,
+        owner: str | None = None,
+    ) -> list[StoredClient]:
+        """Clients ordered by id (keyset paging: stable while clients come and go)."""
+        query = select(ClientRow).order_by(ClientRow.id).limit(limit)
+        if after_id is not None:
+            query = query.where(ClientRow.id > after_id)
+        if client_name:
+            query = query.where(ClientRow.client_name == client_name)
+        if owner:
+            query = query.where(ClientRow.owner == owner)
+        return [_client_from_row(row) for row in self._session.scalars(query)]
+
+    def count(self, client_name: str | None = None, owner: str | None = None) -> int:
+        query = select(func.count()).select_from(ClientRow)
+        if client_name:
+            query = query.where(ClientRow.client_name == client_name)
+        if owner:
+            query = query.where(ClientRow.owner == owner)
+        return self._session.execute(query).scalar_one()
+
+
+class AccessTokenRepository:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def add(self, record: AccessTokenRecord) -> None:
+        self._session.execute(
+            insert(AccessTokenRow).values(
+                signature_digest=record.signature_digest,
+                request_id=record.request_id,
+                client_id=record.client_id,
+                subject=record.subject,
+                scope=record.scope,
+                audience=list(record.audience),
+                extra=record.extra,
+                format=record.format,
+                issued_at=record.issued_at,
+                expires_at=record.expires_at,
+                active=record.active,
+            )
+        )
+
+    def find(self, signature_digest: str) -> AccessTokenRecord | None:
+        row = self._session.execute(
+            select(AccessTokenRow).where(AccessTokenRow.signature_digest == signature_digest)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return AccessTokenRecord(
+            signature_digest=row.signature_digest,
+            request_id=row.request_id,
+            client_id=row.client_id,
+            subject=row.subject,
+            scope=row.scope,
+            audience=tuple(row.audience or ()),
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+            format=row.format,
+            extra=row.extra,
+            active=row.active,
+        )
+
+    def deactivate(self, signature_digest: str) -> bool:
+        result = self._session.execute(
+            update(AccessTokenRow)
+            .where(AccessTokenRow.signature_digest == signature_digest)
+            .values(active=False)
+        )
+        return result.rowcount > 0
+
+    def deactivate_request(self, request_id: str) -> int:
+        result = self._session.execute(
+            update(AccessTokenRow)
+            .where(AccessTokenRow.request_id == request_id, AccessTokenRow.active.is_(True))
+            .values(active=False)
+        )
+        return result.rowcount
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    set_id: str
+    kid: str
+    alg: str
+    use: str
+    public_key: dict[str, Any]
+    private_key_encrypted: str | None
+    created_at: datetime
+
+
+class KeyRepository:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def list_set(self, set_id: str) -> list[StoredKey]:
+        """The keys of a set, newest first."""
+        rows = self._session.scalars(
+            select(JsonWebKeyRow)
+            .where(JsonWebKeyRow.set_id == set_id)
+            .order_by(JsonWebKeyRow.created_at.desc(), JsonWebKeyRow.pk.desc())
+        )
+        return [
+            StoredKey(
+                set_id=row.set_id,
+                kid=row.kid,
+                alg=row.alg,
+                use=row.use,
+                public_key=row.public_key,
+                private_key_encrypted=row.private_key_encrypted,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+    def add(self, key: StoredKey) -> None:
+        self._session.execute(
+            insert(JsonWebKeyRow).values(
+                set_id=key.set_id,
+                kid=key.kid,
+                alg=key.alg,
+                use=key.use,
+                public_key=key.public_key,
+                private_key_encrypted=key.private_key_encrypted,
+                created_at=key.created_at,
+            )
+        )
+
+    def delete_set(self, set_id: str) -> int:
+        result = self._session.execute(delete(JsonWebKeyRow).where(JsonWebKeyRow.set_id == set_id))
+        return result.rowcount
+
+    def delete_key(self, set_id: str, kid: str) -> bool:
+        result = self._session.execute(
+            delete(JsonWebKeyRow).where(JsonWebKeyRow.set_id == set_id, JsonWebKeyRow.kid == kid)
+        )
+        return result.rowcount > 0

@@ -1,0 +1,49 @@
+"""Health and version endpoints (Hydra's ``healthStatus`` / ``healthNotReadyStatus``)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from authserver import __version__
+from authserver.storage import migrations
+
+log = logging.getLogger(__name__)
+
+
+def health_blueprint(name: str = "health") -> Blueprint:
+    bp = Blueprint(name, __name__)
+    state = {"migrated": False}
+
+    @bp.get("/health/alive")
+    def alive():
+        return jsonify(status="ok")
+
+    @bp.get("/health/ready")
+    def ready():
+        database = current_app.extensions["authserver"].database
+        errors = {}
+        try:
+            database.ping()
+            if not state["migrated"]:
+                pending = migrations.pending_revisions(database)
+                if pending:
+                    errors["migrations"] = (
+                        f"{len(pending)} migration(s) not applied; run `authserver migrate sql`"
+                    )
+                else:
+                    state["migrated"] = True
+        except SQLAlchemyError as exc:
+            log.warning("readiness check: database unavailable (%s)", exc.__class__.__name__)
+            errors["database"] = "the database is unreachable"
+        if errors:
+            return jsonify(errors=errors), 503
+        return jsonify(status="ok")
+
+    @bp.get("/version")
+    def version():
+        return jsonify(version=__version__)
+
+    return bp
