@@ -222,7 +222,8 @@ def load_settings(
     issuer = values["urls.self.issuer"] or f"http://127.0.0.1:{public_port}/"
     _validate_public_url("URLS_SELF_ISSUER", issuer, dev, problems)
     public_url = values["urls.self.public"] or issuer
-    _validate_public_url("URLS_SELF_PUBLIC", public_url, dev, problems)
+    if values["urls.self.public"]:  # when derived from the issuer it was checked just above
+        _validate_public_url("URLS_SELF_PUBLIC", public_url, dev, problems)
     for name in ("login", "consent", "logout", "error", "post_logout_redirect"):
         url = values[f"urls.{name}"]
         if url is not None:

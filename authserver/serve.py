@@ -15,6 +15,7 @@ from waitress.task import ThreadedTaskDispatcher
 
 from authserver.admin.app import create_admin_app
 from authserver.config import Settings
+from authserver.oauth2.keys import UndecryptableKey
 from authserver.public.app import create_public_app
 from authserver.services import Services, build_services
 from authserver.storage import migrations
@@ -43,7 +44,11 @@ def prepare(settings: Settings) -> Services:
                 f"the database schema is not up to date ({len(pending)} migration(s) pending); "
                 "run `authserver migrate sql --yes -e` first"
             )
-    services.ensure_keys()
+    try:
+        services.ensure_keys()
+    except UndecryptableKey as exc:
+        services.close()
+        raise StartupError(str(exc)) from None
     return services
 
 

@@ -45,11 +45,12 @@ class Services:
         return (ID_TOKEN_SET,)
 
     def ensure_keys(self) -> None:
-        """Create the signing keys the server needs on first start (as Hydra does)."""
+        """Create the signing keys the server needs on first start (as Hydra does) and check
+        that the configured secrets can decrypt them (raises ``UndecryptableKey``)."""
         with self.database.transaction() as session:
-            self.keys.ensure_set(session, ID_TOKEN_SET)
-            if self.settings.access_token_strategy == "jwt":
-                self.keys.ensure_set(session, ACCESS_TOKEN_SET)
+            for set_id in self.key_sets_to_publish():
+                self.keys.ensure_set(session, set_id)
+                self.keys.signing_key(session, set_id)
 
     def close(self) -> None:
         self.database.dispose()

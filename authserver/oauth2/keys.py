@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlalchemy.orm import Session
 
-from authserver.domain.secrets import SystemSecrets
+from authserver.domain.secrets import DecryptionError, SystemSecrets
 from authserver.storage.repositories import KeyRepository, StoredKey
 
 ID_TOKEN_SET = "hydra.openid.id-token"
@@ -39,6 +39,10 @@ class KeyAlreadyExists(KeySetError):
     pass
 
 
+class UndecryptableKey(Exception):
+    """The private key was encrypted under a system secret that is no longer configured."""
+
+
 @dataclass(frozen=True)
 class LoadedKey:
     kid: str
@@ -47,7 +51,14 @@ class LoadedKey:
     created_at: datetime
     public: dict
     verifier: RSAKey | ECKey | OKPKey
-    private: RSAKey | ECKey | OKPKey | None
+    private_encrypted: str | None
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    private: RSAKey | ECKey | OKPKey
 
 
 def _generate(alg: str, use: str, kid: str):
@@ -76,6 +87,7 @@ class KeyManager:
         self._publish_for = publish_for
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, list[LoadedKey]]] = {}
+        self._private: dict[str, RSAKey | ECKey | OKPKey] = {}  # decrypted once, by kid
         self._lock = threading.Lock()
 
     # -- writing -------------------------------------------------------------------------
@@ -106,9 +118,9 @@ class KeyManager:
         )
         repository.add(stored)
         self.forget(set_id)
-        return LoadedKey(
-            kid, alg, use, stored.created_at, stored.public_key, _import(stored.public_key), key
-        )
+        with self._lock:
+            self._private[kid] = key
+        return self._load(stored)
 
     def ensure_set(self, session: Session, set_id: str, alg: str = "RS256") -> None:
         """Create a first key for ``set_id`` if it has none (done at server start)."""
@@ -144,9 +156,28 @@ class KeyManager:
             self._cache[set_id] = (now, loaded)
         return loaded
 
-    def signing_key(self, session: Session, set_id: str) -> LoadedKey | None:
+    def signing_key(self, session: Session, set_id: str) -> SigningKey | None:
+        """The newest key of the set, decrypted (raises ``UndecryptableKey``)."""
         keys = self.keys(session, set_id)
-        return keys[0] if keys else None
+        if not keys:
+            return None
+        newest = keys[0]
+        with self._lock:
+            private = self._private.get(newest.kid)
+        if private is None:
+            if not newest.private_encrypted:
+                raise UndecryptableKey(f"key {newest.kid} of set {set_id} has no private half")
+            try:
+                private = _import(json.loads(self._secrets.decrypt(newest.private_encrypted)))
+            except DecryptionError:
+                raise UndecryptableKey(
+                    f"the signing key {newest.kid} of set {set_id} was encrypted with a system "
+                    "secret that is no longer in SECRETS_SYSTEM; add the old secret after the "
+                    "new one (SECRETS_SYSTEM=new,old)"
+                ) from None
+            with self._lock:
+                self._private[newest.kid] = private
+        return SigningKey(newest.kid, newest.alg, private)
 
     def published(self, session: Session, set_id: str) -> list[dict]:
         """Public keys that verifiers may still need: the newest, and older keys whose
@@ -167,10 +198,6 @@ class KeyManager:
         return KeySet([key.verifier for key in self.keys(session, set_id, max_age)])
 
     def _load(self, row: StoredKey) -> LoadedKey:
-        private = None
-        if row.private_key_encrypted:
-            data = json.loads(self._secrets.decrypt(row.private_key_encrypted))
-            private = _import(data)
         return LoadedKey(
             row.kid,
             row.alg,
@@ -178,7 +205,7 @@ class KeyManager:
             row.created_at,
             row.public_key,
             _import(row.public_key),
-            private,
+            row.private_key_encrypted,
         )
 
 

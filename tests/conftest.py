@@ -1,0 +1,309 @@
+"""Shared fixtures: database backends and real ``authserver serve`` processes.
+
+Every integration test runs twice, on SQLite and on PostgreSQL. PostgreSQL tests need
+``AUTHSERVER_TEST_POSTGRES_DSN`` (a server where we may create databases, e.g.
+``postgresql://postgres@127.0.0.1:5432/postgres``); without it they are reported as not
+run, loudly, at the end of the session. CI always sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+POSTGRES_ENV = "AUTHSERVER_TEST_POSTGRES_DSN"
+ROOT = Path(__file__).resolve().parent.parent
+_skipped_postgres: list[str] = []
+
+
+def authserver_command() -> list[str]:
+    """The installed console script, or the module run with this interpreter."""
+    script = shutil.which("authserver", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "authserver.cli"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
+    """Run ``authserver ARGS`` and return the CompletedProcess (text mode)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [*authserver_command(), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# -- databases -------------------------------------------------------------------------
+
+
+@dataclass
+class TestDatabase:
+    backend: str
+    dsn: str
+    path: Path | None = None  # the SQLite file, when there is one
+
+
+def _postgres_admin_dsn() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def _psycopg_dsn(dsn: str) -> str:
+    return dsn.replace("postgresql+psycopg://", "postgresql://").replace(
+        "postgres://", "postgresql://", 1
+    )
+
+
+@pytest.fixture
+def make_database(tmp_path_factory, request) -> Iterator:
+    """Factory: ``make_database(backend)`` returns an empty, migrated database."""
+    created: list[tuple[str, str]] = []
+
+    def make(backend: str, migrate: bool = True) -> TestDatabase:
+        if backend == "sqlite":
+            path = tmp_path_factory.mktemp("sqlite") / "authserver.sqlite"
+            database = TestDatabase("sqlite", f"sqlite:///{path}", path)
+        else:
+            admin_dsn = _postgres_admin_dsn()
+            if admin_dsn is None:
+                _skipped_postgres.append(request.node.nodeid)
+                pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
+            import psycopg
+
+            name = f"authserver_test_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
+                connection.execute(f'CREATE DATABASE "{name}"')
+            created.append((admin_dsn, name))
+            base = _psycopg_dsn(admin_dsn).rsplit("/", 1)[0]
+            database = TestDatabase("postgres", f"{base}/{name}")
+        if migrate:
+            result = run_cli("migrate", "sql", "--yes", database.dsn)
+            assert result.returncode == 0, result.stderr
+        return database
+
+    yield make
+    if created:
+        import psycopg
+
+        for admin_dsn, name in created:
+            with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> str:
+    return request.param
+
+
+# -- servers ---------------------------------------------------------------------------
+
+
+@dataclass
+class ServerProcess:
+    """A running ``authserver serve all`` with its URLs, environment and log file."""
+
+    public_url: str
+    admin_url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen
+    database: TestDatabase
+    extra: dict = field(default_factory=dict)
+
+    def cli(self, *args: str, admin: bool = True, input: str | None = None):
+        """Run the CLI against this server (``--endpoint`` set for admin or public)."""
+        endpoint = self.admin_url if admin else self.public_url
+        return run_cli(*args, "--endpoint", endpoint, env=self.env, input=input)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+                raise
+        return self.process.returncode
+
+
+def start_server(
+    database: TestDatabase,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    which: str = "all",
+    wait: bool = True,
+) -> ServerProcess:
+    public_port, admin_port = free_port(), free_port()
+    server_env = {
+        **os.environ,
+        "DSN": database.dsn,
+        "SECRETS_SYSTEM": secrets.token_urlsafe(32),
+        "SERVE_PUBLIC_PORT": str(public_port),
+        "SERVE_ADMIN_PORT": str(admin_port),
+        "LOG_LEVEL": "debug",
+        **(env or {}),
+    }
+    log_path = log_dir / f"server-{public_port}.log"
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(
+            [*authserver_command(), "serve", which, *args],
+            env=server_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(
+        public_url=f"http://127.0.0.1:{public_port}",
+        admin_url=f"http://127.0.0.1:{admin_port}",
+        env=server_env,
+        log_path=log_path,
+        process=process,
+        database=database,
+        extra={"which": which},
+    )
+    if wait:
+        wait_until_ready(server)
+    return server
+
+
+def wait_until_ready(server: ServerProcess, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    probe = server.public_url if server.extra.get("which") == "public" else server.admin_url
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"server exited early ({server.process.returncode}):\n{server.log()}")
+        try:
+            if requests.get(probe + "/health/alive", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"server did not become ready:\n{server.log()}")
+
+
+@pytest.fixture
+def server_factory(make_database, tmp_path) -> Iterator:
+    """Factory: ``server_factory(backend, env=..., args=...)`` starts a fresh server."""
+    started: list[ServerProcess] = []
+
+    def start(backend: str, env=None, args=(), database: TestDatabase | None = None, **kwargs):
+        server = start_server(database or make_database(backend), tmp_path, env, args, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        try:
+            server.stop()
+        except subprocess.TimeoutExpired:
+            pass
+
+
+@pytest.fixture(scope="session")
+def _shared_servers(tmp_path_factory) -> Iterator[dict]:
+    servers: dict[str, ServerProcess] = {}
+    created: list[tuple[str, str]] = []
+
+    def get(backend: str) -> ServerProcess:
+        if backend not in servers:
+            log_dir = tmp_path_factory.mktemp(f"shared-{backend}")
+            if backend == "sqlite":
+                path = log_dir / "shared.sqlite"
+                database = TestDatabase("sqlite", f"sqlite:///{path}", path)
+            else:
+                admin_dsn = _postgres_admin_dsn()
+                import psycopg
+
+                name = f"authserver_shared_{uuid.uuid4().hex[:12]}"
+                with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
+                    connection.execute(f'CREATE DATABASE "{name}"')
+                created.append((admin_dsn, name))
+                base = _psycopg_dsn(admin_dsn).rsplit("/", 1)[0]
+                database = TestDatabase("postgres", f"{base}/{name}")
+            result = run_cli("migrate", "sql", "--yes", database.dsn)
+            assert result.returncode == 0, result.stderr
+            servers[backend] = start_server(database, log_dir)
+        return servers[backend]
+
+    yield get
+    for server in servers.values():
+        try:
+            server.stop()
+        except subprocess.TimeoutExpired:
+            pass
+    if created:
+        import psycopg
+
+        for admin_dsn, name in created:
+            with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def server(backend, _shared_servers, request) -> ServerProcess:
+    """A server shared by all tests of one backend (tests create their own clients)."""
+    if backend == "postgres" and _postgres_admin_dsn() is None:
+        _skipped_postgres.append(request.node.nodeid)
+        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
+    return _shared_servers(backend)
+
+
+# -- clients ---------------------------------------------------------------------------
+
+
+@dataclass
+class TestClient:
+    client_id: str
+    client_secret: str | None
+    document: dict
+
+
+@pytest.fixture
+def create_client(server) -> Iterator:
+    """Factory: create a client through the admin API and return its id and secret."""
+
+    def create(**fields) -> TestClient:
+        body = {"grant_types": ["client_credentials"], **fields}
+        response = requests.post(server.admin_url + "/admin/clients", json=body, timeout=10)
+        assert response.status_code == 201, response.text
+        document = response.json()
+        return TestClient(document["client_id"], document.get("client_secret"), document)
+
+    return create
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_postgres:
+        terminalreporter.write_sep(
+            "!",
+            f"{len(_skipped_postgres)} PostgreSQL test(s) DID NOT RUN: set {POSTGRES_ENV} "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/postgres)",
+            yellow=True,
+            bold=True,
+        )
