@@ -58,7 +58,9 @@ class ClientSecretHasher:
             return False
         key = hmac.new(
             self._cache_key,
-            stored_hash.encode() + b"\x00" + presented.encode("utf-8", "surrogatepass"),
+            stored_hash.encode("utf-8", "surrogatepass")
+            + b"\x00"
+            + presented.encode("utf-8", "surrogatepass"),
             hashlib.sha256,
         ).digest()
         now = self._clock()
@@ -71,7 +73,9 @@ class ClientSecretHasher:
                 del self._verified[key]
         try:
             self._hasher.verify(stored_hash, presented)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeError, ValueError):
+            # ValueError/UnicodeError: a stored hash or secret that is not even text argon2
+            # can read (e.g. a lone surrogate) is simply not a match.
             return False
         with self._lock:
             self._verified[key] = now + self._cache_ttl

@@ -18,6 +18,7 @@ import binascii
 import enum
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ RANDOM_BYTES = 32
 _SIGNATURE_BYTES = 32  # HMAC-SHA256
 # base64url of 32 bytes without padding is always 43 characters.
 _B64_LENGTH_32 = 43
-MAX_TOKEN_LENGTH = 4096  # far above any token we mint; longer input is garbage
+MAX_TOKEN_LENGTH = 4096
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+$")  # far above any token we mint; longer input is garbage
 
 
 class TokenKind(enum.Enum):
@@ -59,12 +61,16 @@ def _b64encode(raw: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes | None:
-    if len(text) != _B64_LENGTH_32:
+    """Strict: only the one canonical base64url spelling of 32 bytes is accepted (the
+    decoder alone would also take '+' and '/' and ignore the last character's spare bits,
+    letting several strings name the same signature)."""
+    if len(text) != _B64_LENGTH_32 or not _B64URL.match(text):
         return None
     try:
-        return base64.urlsafe_b64decode(text + "=")
+        raw = base64.urlsafe_b64decode(text + "=")
     except (binascii.Error, ValueError):
         return None
+    return raw if _b64encode(raw) == text else None
 
 
 def signature_digest(signature: str) -> str:

@@ -18,7 +18,8 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 _SECRET_SHAPES = re.compile(
     r"ory_(?:at|rt|ac)_[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)?"  # our opaque tokens
     r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"  # JWTs
-    r"|(?<=[?&;\s])(?:client_secret|password|code|refresh_token|access_token|token)=[^&\s]+"
+    r"|(?<![A-Za-z0-9_])(?:client_secret|password|code|refresh_token|access_token|token)"
+    r"=[^&\s'\"]+"
 )
 _LEVELS = {
     "trace": logging.DEBUG,

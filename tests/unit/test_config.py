@@ -305,11 +305,8 @@ def test_dev_downgrades_a_short_secret_to_a_warning():
 )
 def test_single_problem_is_reported(env, dev, name):
     problems = problems_of(env, dev=dev)
-    named = lines_naming(problems, name)
-    assert len(named) == 1, problems
-    # The public URL defaults to the issuer, so an http issuer is reported for both.
-    others = [problem for problem in problems if problem not in named]
-    assert all(problem.startswith("URLS_SELF_PUBLIC") for problem in others), problems
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(name), problems
 
 
 def test_problem_lines_are_single_lines_and_form_the_message():
@@ -366,7 +363,30 @@ def test_issuer_allowed_without_dev(issuer):
 def test_http_issuer_on_public_host_allowed_with_dev(issuer):
     settings = load({"URLS_SELF_ISSUER": issuer}, dev=True)
     assert settings.issuer == issuer
+    assert settings.public_url == issuer
     assert settings.dev is True
+
+
+def test_http_public_url_derived_from_issuer_is_reported_once():
+    problems = problems_of({"SECRETS_SYSTEM": SECRET, "URLS_SELF_ISSUER": "http://auth.example/"})
+    assert len(problems) == 1
+    assert problems[0].startswith("URLS_SELF_ISSUER")
+
+
+def test_explicit_public_url_is_checked_on_its_own():
+    problems = problems_of(
+        {
+            "SECRETS_SYSTEM": SECRET,
+            "URLS_SELF_ISSUER": "https://auth.example/",
+            "URLS_SELF_PUBLIC": "http://public.example/",
+        }
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith("URLS_SELF_PUBLIC")
+    settings = load(
+        {"URLS_SELF_ISSUER": "https://auth.example/", "URLS_SELF_PUBLIC": "https://pub.example/"}
+    )
+    assert settings.public_url == "https://pub.example/"
 
 
 # -- YAML file -------------------------------------------------------------------------
@@ -494,7 +514,9 @@ def test_missing_config_file_is_a_problem(tmp_path):
 
 
 def test_bad_value_in_file_names_the_key(tmp_path):
-    problems = _file_problems(tmp_path, "ttl:\n  access_token: soon\nserve:\n  admin:\n    port: 0\n")
+    problems = _file_problems(
+        tmp_path, "ttl:\n  access_token: soon\nserve:\n  admin:\n    port: 0\n"
+    )
     assert len(problems) == 2
     assert sum(problem.startswith("ttl.access_token") for problem in problems) == 1
     assert sum(problem.startswith("serve.admin.port") for problem in problems) == 1

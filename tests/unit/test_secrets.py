@@ -100,7 +100,8 @@ def test_token_hmac_keys_are_deterministic_and_not_the_secret():
 
 def test_derive_key_differs_per_purpose():
     derived = {
-        derive_key(A, purpose) for purpose in (TOKEN_HMAC_PURPOSE, ENCRYPTION_PURPOSE, COOKIE_PURPOSE)
+        derive_key(A, purpose)
+        for purpose in (TOKEN_HMAC_PURPOSE, ENCRYPTION_PURPOSE, COOKIE_PURPOSE)
     }
     assert len(derived) == 3
 

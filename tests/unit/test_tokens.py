@@ -116,6 +116,18 @@ def test_no_signature_edit_yields_the_minted_digest(codec):
         )
 
 
+def test_every_one_character_signature_edit_is_rejected(codec):
+    # Non-canonical spellings of the same bytes ('+' for '-', spare low bits in the last
+    # character) are forgeries too: only the exact minted string verifies.
+    token = codec.mint(TokenKind.ACCESS_TOKEN)
+    body, signature = token.value.split(".")
+    for candidate in _substitutions(signature, 0):
+        assert codec.verify(f"{body}.{candidate}", TokenKind.ACCESS_TOKEN) is None, candidate
+    for char in "+/=":
+        candidate = signature[:5] + char + signature[6:]
+        assert codec.verify(f"{body}.{candidate}", TokenKind.ACCESS_TOKEN) is None
+
+
 def test_signature_from_another_token_fails(codec):
     first = codec.mint(TokenKind.ACCESS_TOKEN)
     second = codec.mint(TokenKind.ACCESS_TOKEN)

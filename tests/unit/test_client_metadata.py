@@ -1,0 +1,414 @@
+"""OAuth2 client metadata validation (Hydra's oAuth2Client model, RFC 7591 errors)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from authserver.domain.clients import (
+    DEFAULT_SCOPE,
+    Client,
+    InvalidClientMetadata,
+    InvalidRedirectUri,
+    validate_client_document,
+)
+
+METADATA = "invalid_client_metadata"
+REDIRECT = "invalid_redirect_uri"
+
+
+def test_defaults():
+    validated = validate_client_document({})
+    client = validated.client
+    assert client.grant_types == ("authorization_code",)
+    assert client.response_types == ("code",)
+    assert client.scope == "offline_access offline openid" == DEFAULT_SCOPE
+    assert client.token_endpoint_auth_method == "client_secret_basic"
+    assert str(uuid.UUID(client.client_id)) == client.client_id
+    assert validated.secret is not None
+    assert len(validated.secret) >= 26
+    assert client.subject_type == "public"
+    assert client.userinfo_signed_response_alg == "none"
+    assert client.redirect_uris == ()
+    assert client.skip_consent is False
+    assert client.metadata == {}
+    assert client.is_public is False
+
+
+def test_generated_ids_and_secrets_are_unique():
+    first = validate_client_document({})
+    second = validate_client_document({})
+    assert first.client.client_id != second.client.client_id
+    assert first.secret != second.secret
+
+
+BAD_DOCUMENTS = [
+    # grant types
+    pytest.param({"grant_types": ["magic"]}, METADATA, id="unknown-grant-type"),
+    pytest.param({"grant_types": ["implicit"]}, METADATA, id="implicit-grant"),
+    pytest.param({"grant_types": ["password"]}, METADATA, id="password-grant"),
+    pytest.param(
+        {"grant_types": ["authorization_code", "implicit"]}, METADATA, id="implicit-among-others"
+    ),
+    pytest.param(
+        {"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"]},
+        METADATA,
+        id="jwt-bearer-grant",
+    ),
+    pytest.param({"response_types": ["code", "magic"]}, METADATA, id="unknown-response-type"),
+    # redirect URIs
+    pytest.param({"redirect_uris": ["https://app.example/cb#frag"]}, REDIRECT, id="fragment"),
+    pytest.param({"redirect_uris": ["https://app.example/cb#"]}, REDIRECT, id="empty-fragment"),
+    pytest.param({"redirect_uris": ["/callback"]}, REDIRECT, id="relative-path"),
+    pytest.param({"redirect_uris": ["app.example/cb"]}, REDIRECT, id="no-scheme"),
+    pytest.param({"redirect_uris": ["https:///cb"]}, REDIRECT, id="https-without-host"),
+    pytest.param({"redirect_uris": ["https://app.example/c b"]}, REDIRECT, id="whitespace"),
+    pytest.param(
+        {
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["https://other.example/logout"],
+        },
+        REDIRECT,
+        id="post-logout-other-host",
+    ),
+    pytest.param(
+        {
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["http://app.example/logout"],
+        },
+        REDIRECT,
+        id="post-logout-other-scheme",
+    ),
+    pytest.param(
+        {
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["https://app.example:8443/logout"],
+        },
+        REDIRECT,
+        id="post-logout-other-port",
+    ),
+    pytest.param(
+        {"post_logout_redirect_uris": ["https://app.example/logout"]},
+        REDIRECT,
+        id="post-logout-without-redirect-uris",
+    ),
+    pytest.param(
+        {
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["https://app.example/logout#x"],
+        },
+        REDIRECT,
+        id="post-logout-fragment",
+    ),
+    pytest.param({"frontchannel_logout_uri": "/logout"}, REDIRECT, id="relative-frontchannel"),
+    # secrets and public clients
+    pytest.param(
+        {"token_endpoint_auth_method": "none", "client_secret": "some-secret"},
+        METADATA,
+        id="public-client-with-secret",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "none", "grant_types": ["client_credentials"]},
+        METADATA,
+        id="public-client-credentials",
+    ),
+    pytest.param({"client_secret": "12345"}, METADATA, id="secret-too-short"),
+    pytest.param({"client_secret": "  abc  "}, METADATA, id="secret-short-after-strip"),
+    pytest.param({"token_endpoint_auth_method": "private_key_jwt"}, METADATA, id="private-key-jwt"),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_jwt"}, METADATA, id="client-secret-jwt"
+    ),
+    # unknown fields and wrong types
+    pytest.param({"colour": "blue"}, METADATA, id="unknown-field"),
+    pytest.param({"lifespans": {}}, METADATA, id="internal-field-name"),
+    pytest.param({"grant_types": "client_credentials"}, METADATA, id="grant-types-string"),
+    pytest.param({"grant_types": [1]}, METADATA, id="grant-types-number-item"),
+    pytest.param({"redirect_uris": "https://app.example/cb"}, METADATA, id="redirect-uris-string"),
+    pytest.param({"redirect_uris": [""]}, METADATA, id="redirect-uris-empty-item"),
+    pytest.param({"audience": [None]}, METADATA, id="audience-null-item"),
+    pytest.param({"skip_consent": "yes"}, METADATA, id="skip-consent-string"),
+    pytest.param({"skip_consent": 1}, METADATA, id="skip-consent-number"),
+    pytest.param({"metadata": ["a", "b"]}, METADATA, id="metadata-list"),
+    pytest.param({"metadata": "text"}, METADATA, id="metadata-string"),
+    pytest.param({"scope": 5}, METADATA, id="scope-number"),
+    pytest.param({"scope": ["openid"]}, METADATA, id="scope-list"),
+    pytest.param({"client_name": 7}, METADATA, id="client-name-number"),
+    pytest.param({"client_id": 123}, METADATA, id="client-id-number"),
+    pytest.param({"client_secret_expires_at": -1}, METADATA, id="expires-negative"),
+    pytest.param({"client_secret_expires_at": "never"}, METADATA, id="expires-string"),
+    pytest.param({"client_secret_expires_at": True}, METADATA, id="expires-bool"),
+    # scope tokens (RFC 6749 A.4: no quote, no backslash, no control characters)
+    pytest.param({"scope": 'openid "email"'}, METADATA, id="scope-quote"),
+    pytest.param({"scope": "openid back\\slash"}, METADATA, id="scope-backslash"),
+    pytest.param({"scope": "openid caf\u00e9"}, METADATA, id="scope-non-ascii"),
+    pytest.param({"scope": "openid a\x01b"}, METADATA, id="scope-control-char"),
+    # unsupported features
+    pytest.param({"subject_type": "pairwise"}, METADATA, id="pairwise"),
+    pytest.param({"access_token_strategy": "macaroon"}, METADATA, id="unknown-strategy"),
+    pytest.param(
+        {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, METADATA, id="non-empty-jwks"
+    ),
+    pytest.param({"jwks_uri": "https://app.example/jwks"}, METADATA, id="jwks-uri"),
+    pytest.param({"request_uris": ["https://app.example/r"]}, METADATA, id="request-uris"),
+    pytest.param(
+        {"sector_identifier_uri": "https://app.example/s"}, METADATA, id="sector-identifier"
+    ),
+    pytest.param({"userinfo_signed_response_alg": "RS256"}, METADATA, id="signed-userinfo"),
+    pytest.param(
+        {"request_object_signing_alg": "HS1024"}, METADATA, id="unknown-request-object-alg"
+    ),
+    # CORS origins
+    pytest.param(
+        {"allowed_cors_origins": ["https://app.example/path"]}, METADATA, id="cors-with-path"
+    ),
+    pytest.param({"allowed_cors_origins": ["https://app.example?x=1"]}, METADATA, id="cors-query"),
+    pytest.param({"allowed_cors_origins": ["ftp://app.example"]}, METADATA, id="cors-scheme"),
+    pytest.param({"allowed_cors_origins": ["app.example"]}, METADATA, id="cors-no-scheme"),
+    pytest.param(
+        {"allowed_cors_origins": ["https://user@app.example"]}, METADATA, id="cors-userinfo"
+    ),
+    # other URIs
+    pytest.param({"logo_uri": "javascript:alert(1)"}, METADATA, id="logo-uri-javascript"),
+    pytest.param({"policy_uri": "/policy"}, METADATA, id="policy-uri-relative"),
+    # client ids
+    pytest.param({"client_id": "a/b"}, METADATA, id="client-id-slash"),
+    pytest.param({"client_id": "my client"}, METADATA, id="client-id-space"),
+    pytest.param({"client_id": "tab\there"}, METADATA, id="client-id-tab"),
+    pytest.param({"client_id": "caf\u00e9"}, METADATA, id="client-id-non-ascii"),
+    pytest.param({"client_id": "x" * 256}, METADATA, id="client-id-too-long"),
+    # lifespans
+    pytest.param(
+        {"client_credentials_grant_access_token_lifespan": "1x"}, METADATA, id="lifespan-bad"
+    ),
+    pytest.param(
+        {"authorization_code_grant_access_token_lifespan": "3600"},
+        METADATA,
+        id="lifespan-no-unit",
+    ),
+    pytest.param(
+        {"refresh_token_grant_refresh_token_lifespan": "-1h"}, METADATA, id="lifespan-negative"
+    ),
+    pytest.param({"authorization_code_grant_id_token_lifespan": "0"}, METADATA, id="lifespan-zero"),
+    pytest.param(
+        {"authorization_code_grant_id_token_lifespan": "100ms"}, METADATA, id="lifespan-sub-second"
+    ),
+    pytest.param(
+        {"authorization_code_grant_id_token_lifespan": 3600}, METADATA, id="lifespan-number"
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "error"), BAD_DOCUMENTS)
+def test_bad_documents_are_refused(document, error):
+    with pytest.raises(InvalidClientMetadata) as caught:
+        validate_client_document(document)
+    assert caught.value.error == error
+    assert isinstance(caught.value, InvalidRedirectUri) == (error == REDIRECT)
+
+
+@pytest.mark.parametrize("document", [None, [], "{}", 42])
+def test_body_must_be_an_object(document):
+    with pytest.raises(InvalidClientMetadata) as caught:
+        validate_client_document(document)
+    assert caught.value.error == METADATA
+
+
+def test_invalid_client_metadata_is_a_value_error():
+    with pytest.raises(ValueError):
+        validate_client_document({"grant_types": ["implicit"]})
+
+
+# -- valid documents -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "com.example.app:/callback",
+        "com.example.app://callback",
+        "myapp:callback",
+        "http://127.0.0.1:8080/callback",
+        "http://localhost:3000/cb",
+        "http://[::1]:8080/cb",
+        "https://app.example/cb?query=1",
+    ],
+)
+def test_valid_redirect_uris(uri):
+    client = validate_client_document({"redirect_uris": [uri]}).client
+    assert client.redirect_uris == (uri,)
+
+
+def test_native_public_client():
+    validated = validate_client_document(
+        {
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["com.example.app:/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
+        }
+    )
+    assert validated.secret is None
+    assert validated.client.is_public
+
+
+def test_given_secret_is_returned():
+    validated = validate_client_document({"client_secret": "my-own-secret"})
+    assert validated.secret == "my-own-secret"
+
+
+def test_minimum_length_secret_is_accepted():
+    assert validate_client_document({"client_secret": "123456"}).secret == "123456"
+
+
+def test_given_client_id_is_kept():
+    validated = validate_client_document({"client_id": "my-client.v1_~!"})
+    assert validated.client.client_id == "my-client.v1_~!"
+
+
+def test_client_id_refused_when_not_allowed():
+    with pytest.raises(InvalidClientMetadata) as caught:
+        validate_client_document({"client_id": "chosen"}, allow_client_id=False)
+    assert caught.value.error == METADATA
+
+
+def test_update_mode_refuses_a_different_client_id():
+    with pytest.raises(InvalidClientMetadata) as caught:
+        validate_client_document({"client_id": "other"}, client_id="existing")
+    assert caught.value.error == METADATA
+
+
+def test_update_mode_accepts_same_or_absent_client_id():
+    same = validate_client_document({"client_id": "existing"}, client_id="existing")
+    absent = validate_client_document({}, client_id="existing")
+    assert same.client.client_id == absent.client.client_id == "existing"
+
+
+def test_secret_not_required_gives_none():
+    validated = validate_client_document({}, secret_required=False)
+    assert validated.secret is None
+
+
+def test_secret_not_required_still_returns_a_given_secret():
+    validated = validate_client_document({"client_secret": "rotated-secret"}, secret_required=False)
+    assert validated.secret == "rotated-secret"
+
+
+def test_values_are_normalised():
+    client = validate_client_document(
+        {
+            "scope": "  openid   offline  ",
+            "grant_types": ["client_credentials", "client_credentials"],
+            "allowed_cors_origins": ["https://app.example/"],
+            "audience": [" https://api.example "],
+            "client_name": "  My App ",
+        }
+    ).client
+    assert client.scope == "openid offline"
+    assert client.scopes == frozenset({"openid", "offline"})
+    assert client.grant_types == ("client_credentials",)
+    assert client.allowed_cors_origins == ("https://app.example",)
+    assert client.audience == ("https://api.example",)
+    assert client.client_name == "My App"
+
+
+def test_response_types_in_the_2019_guide_style_are_accepted():
+    client = validate_client_document({"response_types": ["code id_token", "token"]}).client
+    assert client.response_types == ("code id_token", "token")
+
+
+def test_empty_unsupported_fields_are_accepted():
+    client = validate_client_document(
+        {"jwks": {"keys": []}, "jwks_uri": "", "request_uris": [], "sector_identifier_uri": None}
+    ).client
+    assert client.to_json()["jwks"] == {}
+
+
+def test_server_managed_fields_are_ignored_on_input():
+    client = validate_client_document(
+        {"created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z"}
+    ).client
+    assert client.created_at is None
+    assert client.updated_at is None
+
+
+def test_lifespans():
+    client = validate_client_document(
+        {"client_credentials_grant_access_token_lifespan": "2h"}
+    ).client
+    assert client.lifespan("client_credentials_grant_access_token_lifespan") == 7200
+    assert client.lifespan("authorization_code_grant_access_token_lifespan") is None
+
+
+def test_post_logout_redirect_uri_on_a_registered_origin():
+    client = validate_client_document(
+        {
+            "redirect_uris": ["https://app.example/cb", "http://127.0.0.1:8080/cb"],
+            "post_logout_redirect_uris": ["https://app.example/bye", "http://127.0.0.1:8080/"],
+        }
+    ).client
+    assert client.post_logout_redirect_uris == ("https://app.example/bye", "http://127.0.0.1:8080/")
+
+
+# -- serialisation ---------------------------------------------------------------------
+
+
+def _rich_client() -> Client:
+    return validate_client_document(
+        {
+            "client_id": "rich",
+            "client_name": "Rich",
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "response_types": ["code"],
+            "scope": "openid offline",
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["https://app.example/bye"],
+            "audience": ["https://api.example"],
+            "skip_consent": True,
+            "metadata": {"team": "x", "tags": ["a", "b"], "nested": {"n": 1}},
+            "contacts": ["ops@example.com"],
+            "allowed_cors_origins": ["https://app.example"],
+            "access_token_strategy": "jwt",
+            "authorization_code_grant_access_token_lifespan": "30m",
+        }
+    ).client
+
+
+def test_to_json_has_no_secret_and_has_id_and_timestamps():
+    created = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+    client = Client.from_document(
+        "rich", _rich_client().to_document(), created_at=created, updated_at=created
+    )
+    data = client.to_json()
+    assert "client_secret" not in data
+    assert data["client_id"] == "rich"
+    assert "created_at" in data
+    assert "updated_at" in data
+    assert data["created_at"] == "2024-05-01T12:00:00Z"
+    assert data["grant_types"] == ["authorization_code", "refresh_token", "client_credentials"]
+    assert data["authorization_code_grant_access_token_lifespan"] == "30m"
+    assert data["client_credentials_grant_access_token_lifespan"] is None
+    assert "lifespans" not in data
+
+
+def test_to_json_for_new_client_has_null_timestamps():
+    data = validate_client_document({"client_secret": "given-secret"}).client.to_json()
+    assert "client_secret" not in data
+    assert "given-secret" not in str(data)
+    assert data["created_at"] is None
+    assert data["updated_at"] is None
+
+
+def test_document_round_trip():
+    client = _rich_client()
+    document = client.to_document()
+    assert "client_id" not in document
+    assert Client.from_document(client.client_id, document) == client
+
+
+def test_json_can_be_sent_back_unchanged():
+    # A GET body PUT back as is must validate to the same client.
+    client = _rich_client()
+    again = validate_client_document(client.to_json(), client_id="rich", secret_required=False)
+    assert again.client == client
+    assert again.secret is None
