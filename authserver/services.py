@@ -40,9 +40,8 @@ class Services:
     clients: ClientDirectory
 
     def key_sets_to_publish(self) -> tuple[str, ...]:
-        if self.settings.access_token_strategy == "jwt":
-            return (ID_TOKEN_SET, ACCESS_TOKEN_SET)
-        return (ID_TOKEN_SET,)
+        # Both, whatever the default strategy: a client may choose JWT access tokens.
+        return (ID_TOKEN_SET, ACCESS_TOKEN_SET)
 
     def ensure_keys(self) -> None:
         """Create the signing keys the server needs on first start (as Hydra does) and check

@@ -8,6 +8,7 @@ run, loudly, at the end of the session. CI always sets it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -196,7 +197,9 @@ def wait_until_ready(server: ServerProcess, timeout: float = 30) -> None:
     probe = server.public_url if server.extra.get("which") == "public" else server.admin_url
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise AssertionError(f"server exited early ({server.process.returncode}):\n{server.log()}")
+            raise AssertionError(
+                f"server exited early ({server.process.returncode}):\n{server.log()}"
+            )
         try:
             if requests.get(probe + "/health/alive", timeout=1).status_code == 200:
                 return
@@ -219,10 +222,8 @@ def server_factory(make_database, tmp_path) -> Iterator:
 
     yield start
     for server in started:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             server.stop()
-        except subprocess.TimeoutExpired:
-            pass
 
 
 @pytest.fixture(scope="session")
@@ -253,10 +254,8 @@ def _shared_servers(tmp_path_factory) -> Iterator[dict]:
 
     yield get
     for server in servers.values():
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             server.stop()
-        except subprocess.TimeoutExpired:
-            pass
     if created:
         import psycopg
 

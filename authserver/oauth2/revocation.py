@@ -3,6 +3,7 @@ shares its request id), as Hydra does: a leaked token's siblings are no safer th
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749 import InvalidRequestError, UnauthorizedClientError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
 from authserver.storage.repositories import AccessTokenRepository
@@ -19,6 +20,18 @@ class _RevocableToken:
 
 class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def check_params(self, request, client):
+        # RFC 7009 §2.1: an unknown token_type_hint may be ignored, and it is.
+        if not request.form.get("token"):
+            raise InvalidRequestError("The 'token' parameter is missing.")
+
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        if token and not token.check_client(client):
+            raise UnauthorizedClientError("The token was not issued to this client.")
+        return token
 
     def query_token(self, token_string, token_type_hint):
         # The hint is only a hint (RFC 7009 §2.1): the token's own prefix decides its kind.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from flask import request as flask_request
 
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
@@ -42,6 +42,15 @@ class AuthorizationServer(FlaskAuthorizationServer):
 
     def save_token(self, token, request):  # tokens are stored by AccessTokens.issue
         raise NotImplementedError
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except UnicodeDecodeError:
+            # Authlib decodes HTTP Basic credentials as UTF-8 and lets a failure escape.
+            raise InvalidClientError(
+                status_code=401, description="The HTTP Basic credentials are not valid UTF-8."
+            ) from None
 
     def create_oauth2_request(self, request):
         return _TransportCheckedRequest(flask_request)

@@ -225,6 +225,21 @@ def _unauthorized_client(ctx: Context) -> dict:
 
 
 MALFORMED = {
+    "missing-grant-type": Case(
+        _post(data={"scope": "read"}, headers=lambda c: c.auth), 400, "invalid_request"
+    ),
+    "empty-form-body": Case(
+        _post(data="", headers=lambda c: {**c.auth, **FORM}), 400, "invalid_request"
+    ),
+    "basic-not-utf8": Case(
+        _post(
+            data=CC,
+            headers={"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode()},
+        ),
+        401,
+        "invalid_client",
+        www_authenticate=True,
+    ),
     "unsupported-grant-type-password": Case(
         _post(
             data={"grant_type": "password", "username": "u", "password": "p"},
@@ -410,7 +425,10 @@ def test_plain_http_to_public_host_is_refused(server, api_client):
     response = requests.post(
         server.public_url + "/oauth2/token",
         data=CC,
-        headers={**basic(api_client.client_id, api_client.client_secret), "Host": "auth.example.com"},
+        headers={
+            **basic(api_client.client_id, api_client.client_secret),
+            "Host": "auth.example.com",
+        },
         timeout=TIMEOUT,
     )
     assert_error(response, 400, "insecure_transport")
@@ -464,6 +482,20 @@ def test_client_jwt_strategy_on_opaque_server(server, create_client):
     assert claims["exp"] - claims["iat"] == 3600
 
     assert opaque_token.startswith("ory_at_") and opaque_token.count(".") == 1
+
+    # The JWKS publishes the access-token key set even on an opaque server, so a resource
+    # server can verify this client's JWTs (as Hydra's well-known keys always do).
+    jwks = requests.get(server.public_url + "/.well-known/jwks.json", timeout=TIMEOUT).json()
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    import jwt as pyjwt
+
+    verified = pyjwt.decode(
+        jwt_token,
+        pyjwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        options={"verify_aud": False},
+    )
+    assert verified["client_id"] == jwt_client.client_id
 
     jwt_info, opaque_info = introspect(server, jwt_token), introspect(server, opaque_token)
     assert jwt_info["active"] is True and jwt_info["client_id"] == jwt_client.client_id
