@@ -93,7 +93,9 @@ def patch_client(client_id: str):
     stored = ClientRepository(db_session()).get(client_id)
     if stored is None:
         raise _not_found()
-    current = _client_json(stored.client)
+    # The stored secret is a hash and never shown; an empty placeholder lets a patch
+    # "replace" (not only "add") /client_secret, as Hydra allows. Left empty, it changes nothing.
+    current = {**_client_json(stored.client), "client_secret": ""}
     try:
         patched = jsonpatch.JsonPatch(operations).apply(current)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:

@@ -40,8 +40,6 @@ def create_key(set_id: str):
     kid = document.get("kid") or ""
     if not all(isinstance(value, str) for value in (alg, use, kid)):
         raise ApiError("invalid_request", "Fields alg, use and kid must be strings.", 400)
-    if len(kid) > 255:
-        raise ApiError("invalid_request", "Field kid must be at most 255 characters.", 400)
     try:
         key = _manager().create_key(db_session(), set_id, alg=alg, use=use, kid=kid)
     except KeyAlreadyExists as exc:

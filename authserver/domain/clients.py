@@ -219,7 +219,11 @@ def validate_client_document(
     elif body_id and not allow_client_id:
         raise InvalidClientMetadata("Field client_id cannot be set.")
     resolved_id = body_id or new_client_id()
-    if len(resolved_id) > MAX_ID_LENGTH or not _CLIENT_ID.match(resolved_id):
+    if (
+        len(resolved_id) > MAX_ID_LENGTH
+        or not _CLIENT_ID.match(resolved_id)
+        or resolved_id in (".", "..")  # they would be path segments in /admin/clients/{id}
+    ):
         raise InvalidClientMetadata(
             "Field client_id must be 1 to 255 visible ASCII characters without spaces or '/'."
         )
@@ -251,8 +255,8 @@ def validate_client_document(
                 f"Field response_types: unknown response type {response_type!r}."
             )
 
-    scope = reader.string("scope", default=None)
-    scope = DEFAULT_SCOPE if scope is None else " ".join(scope.split())
+    # As Hydra: an empty scope means the default scope.
+    scope = " ".join((reader.string("scope") or "").split()) or DEFAULT_SCOPE
     for token in scope.split():
         if not _SCOPE_TOKEN.match(token):
             raise InvalidClientMetadata(f"Field scope: {token!r} is not a valid scope token.")

@@ -28,7 +28,7 @@ ACCESS_TOKEN_SET = "hydra.jwt.access-token"
 
 SIGNING_ALGORITHMS = ("RS256", "RS512", "PS256", "ES256", "ES512", "EdDSA")
 KEY_USES = ("sig", "enc")
-_MAX_SET_ID = 255
+_MAX_NAME = 255
 
 
 class KeySetError(ValueError):
@@ -74,9 +74,19 @@ def _generate(alg: str, use: str, kid: str):
     raise KeySetError(f"Unsupported algorithm {alg!r}; use one of {', '.join(SIGNING_ALGORITHMS)}.")
 
 
+def _validate_name(what: str, name: str) -> None:
+    """Set ids and key ids become URL path segments: 1-255 characters, no spaces or '/'."""
+    if (
+        not name
+        or len(name) > _MAX_NAME
+        or name in (".", "..")
+        or any(ch.isspace() or ch == "/" for ch in name)
+    ):
+        raise KeySetError(f"The {what} must be 1 to 255 characters without spaces or '/'.")
+
+
 def validate_set_id(set_id: str) -> None:
-    if not set_id or len(set_id) > _MAX_SET_ID or any(ch.isspace() or ch == "/" for ch in set_id):
-        raise KeySetError("The key set name must be 1 to 255 characters without spaces or '/'.")
+    _validate_name("key set name", set_id)
 
 
 class KeyManager:
@@ -100,6 +110,8 @@ class KeyManager:
             raise KeySetError("The key use must be 'sig' or 'enc'.")
         if use == "enc":
             raise KeySetError("Encryption keys are not supported; create a 'sig' key.")
+        if kid:
+            _validate_name("key id", kid)
         repository = KeyRepository(session)
         if kid and any(existing.kid == kid for existing in repository.list_set(set_id)):
             raise KeyAlreadyExists(f"Key {kid!r} already exists in set {set_id!r}.")

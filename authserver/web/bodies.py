@@ -44,6 +44,6 @@ def read_json(expected: type | tuple[type, ...] = dict) -> Any:
             400,
         ) from None
     if not isinstance(document, expected):
-        kind = "an object" if expected is dict else "an array"
+        kind = "object" if expected is dict else "array"
         raise ApiError("invalid_request", f"The request body must be a JSON {kind}.", 400)
     return document

@@ -170,6 +170,11 @@ def test_create_fills_in_hydra_defaults(server):
             assert document[key] == value, key
 
 
+@pytest.mark.parametrize("scope", ["", "   "])
+def test_empty_scope_means_the_default_scope(server, scope):
+    assert create(server, {"scope": scope})["scope"] == DEFAULT_SCOPE
+
+
 def test_public_client_gets_no_secret(server):
     created = create(
         server,
@@ -186,7 +191,11 @@ def test_custom_client_id_is_kept_and_duplicates_conflict(server):
     client_id = f"custom-{uid()}"
     created = create(
         server,
-        {"client_id": client_id, "client_secret": "some-secret", "grant_types": ["client_credentials"]},
+        {
+            "client_id": client_id,
+            "client_secret": "some-secret",
+            "grant_types": ["client_credentials"],
+        },
     )
     assert created["client_id"] == client_id
     assert created["client_secret"] == "some-secret"
@@ -340,14 +349,15 @@ def test_patch_cannot_touch_the_client_id(server, create_client, operation):
     assert get_client(server, client.client_id).status_code == 200
 
 
-def test_patch_of_client_secret_rotates_it(server, create_client):
+@pytest.mark.parametrize("op", ["add", "replace"])
+def test_patch_of_client_secret_rotates_it(server, create_client, op):
     client = create_client()
     new_secret = f"patched-{uid()}"
     response = admin(
         server,
         "PATCH",
         f"/admin/clients/{client.client_id}",
-        json=[{"op": "add", "path": "/client_secret", "value": new_secret}],
+        json=[{"op": op, "path": "/client_secret", "value": new_secret}],
     )
     assert response.status_code == 200, response.text
     assert response.json()["client_secret"] == new_secret
@@ -451,7 +461,10 @@ def test_lifespans_set_the_client_credentials_token_lifetime(server, create_clie
     [
         ({"no_such_lifespan": "5m"}, "invalid_request"),
         ({"client_name": "sneaky"}, "invalid_request"),
-        ({"client_credentials_grant_access_token_lifespan": "five minutes"}, "invalid_client_metadata"),
+        (
+            {"client_credentials_grant_access_token_lifespan": "five minutes"},
+            "invalid_client_metadata",
+        ),
         ({"client_credentials_grant_access_token_lifespan": 300}, "invalid_client_metadata"),
     ],
     ids=["unknown-field", "not-a-lifespan-field", "bad-duration", "number"],
@@ -594,6 +607,8 @@ def test_list_clamps_large_page_size(server):
 
 
 INVALID_BODIES = [
+    ("client-id-dot", {"client_id": "."}, "invalid_client_metadata"),
+    ("client-id-dot-dot", {"client_id": ".."}, "invalid_client_metadata"),
     ("unknown-grant-type", {"grant_types": ["magic"]}, "invalid_client_metadata"),
     ("implicit-grant", {"grant_types": ["implicit"]}, "invalid_client_metadata"),
     ("password-grant", {"grant_types": ["password"]}, "invalid_client_metadata"),
@@ -639,7 +654,11 @@ INVALID_BODIES = [
     ("short-secret", {"client_secret": "abc"}, "invalid_client_metadata"),
     ("secret-number", {"client_secret": 123456}, "invalid_client_metadata"),
     ("pairwise", {"subject_type": "pairwise"}, "invalid_client_metadata"),
-    ("cors-with-path", {"allowed_cors_origins": ["https://app.example/path"]}, "invalid_client_metadata"),
+    (
+        "cors-with-path",
+        {"allowed_cors_origins": ["https://app.example/path"]},
+        "invalid_client_metadata",
+    ),
     ("policy-uri-ftp", {"policy_uri": "ftp://app.example/policy"}, "invalid_client_metadata"),
     ("strategy", {"access_token_strategy": "magic"}, "invalid_client_metadata"),
     (
@@ -687,7 +706,17 @@ def test_invalid_metadata_is_refused_on_put(server, create_client, body, error):
 @pytest.mark.parametrize(
     "data",
     [b"{not json", b"", b"   ", b"[]", b"[{}]", b"null", b'"a string"', b"42", b"\xff\xfe"],
-    ids=["invalid", "empty", "blank", "array", "array-of-objects", "null", "string", "number", "bytes"],
+    ids=[
+        "invalid",
+        "empty",
+        "blank",
+        "array",
+        "array-of-objects",
+        "null",
+        "string",
+        "number",
+        "bytes",
+    ],
 )
 def test_malformed_create_bodies_are_invalid_requests(server, data):
     response = admin(
@@ -757,7 +786,10 @@ def test_wrong_method_is_405_with_allow(server, method, path, allowed):
 def test_client_routes_answer_without_the_admin_prefix(server):
     name = f"unprefixed-{uid()}"
     response = admin(
-        server, "POST", "/clients", json={"client_name": name, "grant_types": ["client_credentials"]}
+        server,
+        "POST",
+        "/clients",
+        json={"client_name": name, "grant_types": ["client_credentials"]},
     )
     assert response.status_code == 201, response.text
     client_id = response.json()["client_id"]

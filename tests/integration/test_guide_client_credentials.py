@@ -24,13 +24,22 @@ def table(output: str) -> dict[str, str]:
 def test_2024_guide_walkthrough(server):
     # create oauth2-client --name "Client Credentials Demo" --grant-type client_credentials
     created = server.cli(
-        "create", "oauth2-client", "--name", "Client Credentials Demo",
-        "--grant-type", "client_credentials",
+        "create",
+        "oauth2-client",
+        "--name",
+        "Client Credentials Demo",
+        "--grant-type",
+        "client_credentials",
     )
     assert created.returncode == 0, created.stderr
     client = table(created.stdout)
     assert list(client) == [
-        "CLIENT ID", "CLIENT SECRET", "GRANT TYPES", "RESPONSE TYPES", "SCOPE", "AUDIENCE",
+        "CLIENT ID",
+        "CLIENT SECRET",
+        "GRANT TYPES",
+        "RESPONSE TYPES",
+        "SCOPE",
+        "AUDIENCE",
         "REDIRECT URIS",
     ]
     assert client["GRANT TYPES"] == "client_credentials"
@@ -42,8 +51,11 @@ def test_2024_guide_walkthrough(server):
 
     # perform client-credentials --client-id=$client_id --client-secret=$client_secret
     performed = server.cli(
-        "perform", "client-credentials", f"--client-id={client_id}",
-        f"--client-secret={client_secret}", admin=False,
+        "perform",
+        "client-credentials",
+        f"--client-id={client_id}",
+        f"--client-secret={client_secret}",
+        admin=False,
     )
     assert performed.returncode == 0, performed.stderr
     token = table(performed.stdout)
@@ -73,8 +85,14 @@ def test_2024_guide_walkthrough(server):
 
     # revoke token, then the token is inactive
     revoked = server.cli(
-        "revoke", "token", "--client-id", client_id, "--client-secret", client_secret,
-        access_token, admin=False,
+        "revoke",
+        "token",
+        "--client-id",
+        client_id,
+        "--client-secret",
+        client_secret,
+        access_token,
+        admin=False,
     )
     assert revoked.returncode == 0, revoked.stderr
     after = server.cli("introspect", "token", "--format", "json", access_token)
@@ -85,14 +103,27 @@ def test_2019_guide_legacy_commands(server):
     """clients create / token client / token introspect, with the v1 flags and outputs."""
     client_id = f"some-consumer-{server.env['SERVE_PUBLIC_PORT']}-{id(server)}"
     created = server.cli(
-        "clients", "create", "--id", client_id, "--secret", "some-secret",
-        "--grant-types", "client_credentials", "--response-types", "token,code",
+        "clients",
+        "create",
+        "--id",
+        client_id,
+        "--secret",
+        "some-secret",
+        "--grant-types",
+        "client_credentials",
+        "--response-types",
+        "token,code",
     )
     assert created.returncode == 0, created.stderr
     assert created.stdout.splitlines() == [f"Client ID: {client_id}", "Client Secret: some-secret"]
 
     issued = server.cli(
-        "token", "client", "--client-id", client_id, "--client-secret", "some-secret",
+        "token",
+        "client",
+        "--client-id",
+        client_id,
+        "--client-secret",
+        "some-secret",
         admin=False,
     )
     assert issued.returncode == 0, issued.stderr
@@ -101,7 +132,12 @@ def test_2019_guide_legacy_commands(server):
 
     # The guide passes client credentials to introspection; the admin port ignores them.
     introspected = server.cli(
-        "token", "introspect", "--client-id", client_id, "--client-secret", "some-secret",
+        "token",
+        "introspect",
+        "--client-id",
+        client_id,
+        "--client-secret",
+        "some-secret",
         access_token,
     )
     assert introspected.returncode == 0, introspected.stderr
@@ -122,7 +158,12 @@ def test_cli_reads_client_credentials_from_environment(server, create_client):
     assert "OAUTH2_CLIENT_ID" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
     env_result = run_cli(
-        "perform", "client-credentials", "--format", "json", "--endpoint", server.public_url,
+        "perform",
+        "client-credentials",
+        "--format",
+        "json",
+        "--endpoint",
+        server.public_url,
         env={"OAUTH2_CLIENT_ID": client.client_id, "OAUTH2_CLIENT_SECRET": client.client_secret},
     )
     assert env_result.returncode == 0, env_result.stderr
