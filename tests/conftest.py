@@ -76,40 +76,51 @@ def _psycopg_dsn(dsn: str) -> str:
     )
 
 
+def create_postgres_database(admin_dsn: str, prefix: str) -> TestDatabase:
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    base = _psycopg_dsn(admin_dsn).rsplit("/", 1)[0]
+    return TestDatabase("postgres", f"{base}/{name}")
+
+
+def drop_postgres_database(admin_dsn: str, database: TestDatabase) -> None:
+    import psycopg
+
+    name = database.dsn.rsplit("/", 1)[1]
+    with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrate(database: TestDatabase) -> None:
+    result = run_cli("migrate", "sql", "--yes", database.dsn)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.fixture
 def make_database(tmp_path_factory, request) -> Iterator:
     """Factory: ``make_database(backend)`` returns an empty, migrated database."""
-    created: list[tuple[str, str]] = []
+    created: list[TestDatabase] = []
 
-    def make(backend: str, migrate: bool = True) -> TestDatabase:
+    def make(backend: str, migrated: bool = True) -> TestDatabase:
         if backend == "sqlite":
             path = tmp_path_factory.mktemp("sqlite") / "authserver.sqlite"
             database = TestDatabase("sqlite", f"sqlite:///{path}", path)
         else:
-            admin_dsn = _postgres_admin_dsn()
-            if admin_dsn is None:
+            if _postgres_admin_dsn() is None:
                 _skipped_postgres.append(request.node.nodeid)
                 pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
-            import psycopg
-
-            name = f"authserver_test_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
-                connection.execute(f'CREATE DATABASE "{name}"')
-            created.append((admin_dsn, name))
-            base = _psycopg_dsn(admin_dsn).rsplit("/", 1)[0]
-            database = TestDatabase("postgres", f"{base}/{name}")
-        if migrate:
-            result = run_cli("migrate", "sql", "--yes", database.dsn)
-            assert result.returncode == 0, result.stderr
+            database = create_postgres_database(_postgres_admin_dsn(), "authserver_test")
+            created.append(database)
+        if migrated:
+            migrate(database)
         return database
 
     yield make
-    if created:
-        import psycopg
-
-        for admin_dsn, name in created:
-            with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for database in created:
+        drop_postgres_database(_postgres_admin_dsn(), database)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -192,22 +203,36 @@ def start_server(
     return server
 
 
-def wait_until_ready(server: ServerProcess, timeout: float = 30) -> None:
+def wait_alive(url: str, timeout: float = 30, process: subprocess.Popen | None = None) -> bool:
+    """Poll ``url``/health/alive until it answers 200; False on timeout or early exit."""
     deadline = time.monotonic() + timeout
-    probe = server.public_url if server.extra.get("which") == "public" else server.admin_url
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(
-                f"server exited early ({server.process.returncode}):\n{server.log()}"
-            )
+        if process is not None and process.poll() is not None:
+            return False
         try:
-            if requests.get(probe + "/health/alive", timeout=1).status_code == 200:
-                return
+            if requests.get(url + "/health/alive", timeout=1).status_code == 200:
+                return True
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    server.stop()
-    raise AssertionError(f"server did not become ready:\n{server.log()}")
+    return False
+
+
+def wait_until_ready(server: ServerProcess, timeout: float = 30) -> None:
+    probe = server.public_url if server.extra.get("which") == "public" else server.admin_url
+    if not wait_alive(probe, timeout, server.process):
+        server.stop()
+        raise AssertionError(f"server did not become ready:\n{server.log()}")
+
+
+def parse_row_table(output: str) -> dict[str, str]:
+    """Hydra's single-object table (``HEADER<tabs>VALUE`` lines) as a dict."""
+    rows = {}
+    for line in output.splitlines():
+        if "\t" in line:
+            key, _, value = line.partition("\t")
+            rows[key] = value.strip("\t")
+    return rows
 
 
 @pytest.fixture
@@ -229,7 +254,7 @@ def server_factory(make_database, tmp_path) -> Iterator:
 @pytest.fixture(scope="session")
 def _shared_servers(tmp_path_factory) -> Iterator[dict]:
     servers: dict[str, ServerProcess] = {}
-    created: list[tuple[str, str]] = []
+    created: list[TestDatabase] = []
 
     def get(backend: str) -> ServerProcess:
         if backend not in servers:
@@ -238,17 +263,9 @@ def _shared_servers(tmp_path_factory) -> Iterator[dict]:
                 path = log_dir / "shared.sqlite"
                 database = TestDatabase("sqlite", f"sqlite:///{path}", path)
             else:
-                admin_dsn = _postgres_admin_dsn()
-                import psycopg
-
-                name = f"authserver_shared_{uuid.uuid4().hex[:12]}"
-                with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
-                    connection.execute(f'CREATE DATABASE "{name}"')
-                created.append((admin_dsn, name))
-                base = _psycopg_dsn(admin_dsn).rsplit("/", 1)[0]
-                database = TestDatabase("postgres", f"{base}/{name}")
-            result = run_cli("migrate", "sql", "--yes", database.dsn)
-            assert result.returncode == 0, result.stderr
+                database = create_postgres_database(_postgres_admin_dsn(), "authserver_shared")
+                created.append(database)
+            migrate(database)
             servers[backend] = start_server(database, log_dir)
         return servers[backend]
 
@@ -256,12 +273,8 @@ def _shared_servers(tmp_path_factory) -> Iterator[dict]:
     for server in servers.values():
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.stop()
-    if created:
-        import psycopg
-
-        for admin_dsn, name in created:
-            with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for database in created:
+        drop_postgres_database(_postgres_admin_dsn(), database)
 
 
 @pytest.fixture

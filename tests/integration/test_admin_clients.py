@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
+from tests.conftest import parse_row_table as single_table
+
 DEFAULT_SCOPE = "offline_access offline openid"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 LINK = re.compile(r'<([^>]*)>\s*;\s*rel="([^"]+)"')
@@ -89,16 +91,6 @@ def introspect(server, token: str) -> dict:
 def links(response: requests.Response) -> dict[str, str]:
     header = response.headers.get("Link", "")
     return {rel: url for url, rel in LINK.findall(header)}
-
-
-def single_table(output: str) -> dict[str, str]:
-    """``HEADER<tabs>VALUE`` lines (one object) as a dict."""
-    rows = {}
-    for line in output.splitlines():
-        if "\t" in line:
-            key, _, value = line.partition("\t")
-            rows[key] = value.strip("\t")
-    return rows
 
 
 def multi_table(output: str) -> tuple[list[str], list[list[str]]]:

@@ -8,17 +8,8 @@ import re
 
 import requests
 
+from tests.conftest import parse_row_table as table
 from tests.conftest import run_cli
-
-
-def table(output: str) -> dict[str, str]:
-    """Parse ``HEADER<tabs>VALUE`` lines (Hydra's single-object table) into a dict."""
-    rows = {}
-    for line in output.splitlines():
-        if "\t" in line:
-            key, _, value = line.partition("\t")
-            rows[key] = value.strip("\t")
-    return rows
 
 
 def test_2024_guide_walkthrough(server):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -10,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import authserver_command, free_port, run_cli
+from tests.conftest import authserver_command, free_port, run_cli, wait_alive
 
 GOOD_SECRET = "s" * 32
 
@@ -239,18 +240,8 @@ def test_ready_reports_database_outage_and_recovers(make_database, server_factor
 
 
 def _base_env() -> dict:
-    import os
-
     return dict(os.environ)
 
 
-def _wait_alive(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/health/alive", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
+def _wait_alive(url: str) -> None:
+    assert wait_alive(url), f"{url} did not come up"
