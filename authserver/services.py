@@ -15,6 +15,7 @@ from authserver.domain.client_secrets import ClientSecretHasher
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
 from authserver.oauth2.access_tokens import AccessTokens
+from authserver.oauth2.id_tokens import IdTokens
 from authserver.oauth2.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager
 from authserver.storage.database import Database
 from authserver.storage.repositories import ClientRepository, StoredClient
@@ -36,7 +37,9 @@ class Services:
     secrets: SystemSecrets
     secret_hasher: ClientSecretHasher
     keys: KeyManager
+    codec: OpaqueTokenCodec
     access_tokens: AccessTokens
+    id_tokens: IdTokens
     clients: ClientDirectory
 
     def key_sets_to_publish(self) -> tuple[str, ...]:
@@ -61,14 +64,17 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         secrets,
         publish_for=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
     )
+    codec = OpaqueTokenCodec(secrets.token_hmac_keys)
     return Services(
         settings=settings,
         database=database or Database(settings.dsn),
         secrets=secrets,
         secret_hasher=ClientSecretHasher(),
         keys=keys,
+        codec=codec,
+        id_tokens=IdTokens(keys, settings.issuer, settings.id_token_ttl),
         access_tokens=AccessTokens(
-            OpaqueTokenCodec(secrets.token_hmac_keys),
+            codec,
             keys,
             issuer=settings.issuer,
             default_strategy=settings.access_token_strategy,

@@ -54,6 +54,27 @@ def introspection_response(record: AccessTokenRecord, issuer: str) -> dict[str, 
     return response
 
 
+def refresh_token_introspection(record, issuer: str) -> dict[str, Any]:
+    """RFC 7662 §2.2 for an active refresh token (``token_use`` says which kind it is)."""
+    session = record.session
+    response: dict[str, Any] = {
+        "active": True,
+        "client_id": record.client_id,
+        "sub": session.subject,
+        "exp": record.expires_at,
+        "iat": record.issued_at,
+        "nbf": record.issued_at,
+        "iss": issuer,
+        "token_type": "Bearer",
+        "token_use": "refresh_token",
+    }
+    if session.scope:
+        response["scope"] = session.scope_string
+    if session.audience:
+        response["aud"] = list(session.audience)
+    return response
+
+
 INACTIVE: dict[str, Any] = {"active": False}
 
 

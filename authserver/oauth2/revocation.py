@@ -1,21 +1,41 @@
-"""RFC 7009 token revocation. Revoking a token revokes its whole grant (every token that
-shares its request id), as Hydra does: a leaked token's siblings are no safer than it."""
+"""RFC 7009 token revocation. Revoking a token revokes its whole grant (every access and
+refresh token that shares its request id), as Hydra does: a leaked token's siblings are no
+safer than it."""
 
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, UnauthorizedClientError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from sqlalchemy.orm import Session
 
+from authserver.domain.tokens import TokenKind
+from authserver.storage.grants import RefreshTokenRepository
 from authserver.storage.repositories import AccessTokenRepository
 from authserver.web.transaction import db_session
 
 
+def revoke_grant(session: Session, request_id: str) -> None:
+    AccessTokenRepository(session).deactivate_request(request_id)
+    RefreshTokenRepository(session).deactivate_request(request_id)
+
+
 class _RevocableToken:
-    def __init__(self, record):
-        self.record = record
+    def __init__(self, client_id: str, request_id: str):
+        self.client_id = client_id
+        self.request_id = request_id
 
     def check_client(self, client) -> bool:
-        return self.record.client_id == client.get_client_id()
+        return self.client_id == client.get_client_id()
+
+
+def find_revocable(services, session: Session, token: str) -> _RevocableToken | None:
+    """The grant of an access or refresh token we issued (its prefix tells which)."""
+    if TokenKind.of(token) is TokenKind.REFRESH_TOKEN:
+        digest = services.codec.verify(token, TokenKind.REFRESH_TOKEN)
+        record = RefreshTokenRepository(session).find(digest) if digest else None
+    else:
+        record = services.access_tokens.lookup(session, token)
+    return _RevocableToken(record.client_id, record.request_id) if record else None
 
 
 class RevocationEndpoint(_RevocationEndpoint):
@@ -35,8 +55,7 @@ class RevocationEndpoint(_RevocationEndpoint):
 
     def query_token(self, token_string, token_type_hint):
         # The hint is only a hint (RFC 7009 §2.1): the token's own prefix decides its kind.
-        record = self.server.services.access_tokens.lookup(db_session(), token_string)
-        return _RevocableToken(record) if record else None
+        return find_revocable(self.server.services, db_session(), token_string)
 
     def revoke_token(self, token, request):
-        AccessTokenRepository(db_session()).deactivate_request(token.record.request_id)
+        revoke_grant(db_session(), token.request_id)

@@ -7,8 +7,10 @@ from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, Flask
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from flask import request as flask_request
 
+from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
 from authserver.oauth2.client_model import AuthlibClient
+from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
 from authserver.web.transaction import db_session
 
@@ -32,6 +34,8 @@ class AuthorizationServer(FlaskAuthorizationServer):
         super().__init__()
         self.services = services
         self.register_grant(ClientCredentialsGrant)
+        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
         self.register_endpoint(RevocationEndpoint)
 
     def query_client(self, client_id: str) -> AuthlibClient | None:

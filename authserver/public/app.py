@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Flask
 
 from authserver.oauth2.server import AuthorizationServer
-from authserver.public import discovery, jwks, revoke, token
+from authserver.public import (
+    authorize,
+    discovery,
+    fallbacks,
+    jwks,
+    logout,
+    revoke,
+    token,
+    userinfo,
+)
 from authserver.services import Services
 from authserver.web.app import create_base_app
 from authserver.web.health import health_blueprint
@@ -18,7 +27,7 @@ def create_public_app(services: Services) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
     install_transport_check(app, services.settings)
     app.extensions["authorization_server"] = AuthorizationServer(services)
-    for module in (token, revoke, discovery, jwks):
+    for module in (authorize, token, revoke, userinfo, logout, discovery, jwks, fallbacks):
         app.register_blueprint(module.bp)
     app.register_blueprint(health_blueprint())
     return app

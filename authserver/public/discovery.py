@@ -59,6 +59,29 @@ def server_metadata() -> dict:
             "claims_parameter_supported": False,
         }
     )
+    if "/oauth2/auth" in routes:
+        metadata.update(
+            {
+                "code_challenge_methods_supported": ["S256"],
+                "prompt_values_supported": ["none", "login", "consent", "select_account"],
+                "claims_supported": [
+                    "sub",
+                    "iss",
+                    "aud",
+                    "exp",
+                    "iat",
+                    "auth_time",
+                    "nonce",
+                    "acr",
+                    "amr",
+                    "sid",
+                    "at_hash",
+                ],
+                "authorization_response_iss_parameter_supported": True,
+                "frontchannel_logout_supported": False,
+                "backchannel_logout_supported": False,
+            }
+        )
     if settings.access_token_strategy == "jwt":
         metadata["access_token_signing_alg_values_supported"] = list(SIGNING_ALGORITHMS)
     return metadata

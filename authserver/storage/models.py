@@ -113,3 +113,120 @@ class JsonWebKeyRow(Base):
 
 
 Index("ix_jwks_set_id_created_at", JsonWebKeyRow.set_id, JsonWebKeyRow.created_at)
+
+
+class FlowRow(Base):
+    """One authorization request on its way through login and consent (Hydra's "flow").
+
+    Challenges, verifiers and CSRF values are stored as SHA-256 digests only. After the
+    code is issued the row lives on as the *consent session* that Hydra's admin API lists
+    and revokes (its id is the request id of every token issued from it).
+    """
+
+    __tablename__ = "oauth2_flows"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    request_url: Mapped[str] = mapped_column(Text)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    login_challenge: Mapped[str] = mapped_column(String(64), unique=True)
+    login_verifier: Mapped[str | None] = mapped_column(String(64), unique=True)
+    login_csrf: Mapped[str] = mapped_column(String(64))
+    login_skip: Mapped[bool] = mapped_column(Boolean, default=False)
+    login: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the accepted login
+    login_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    subject: Mapped[str | None] = mapped_column(String(255))
+    login_session_id: Mapped[str | None] = mapped_column(String(64))
+    authenticated_at: Mapped[int | None] = mapped_column(BigInteger)
+    consent_challenge: Mapped[str | None] = mapped_column(String(64), unique=True)
+    consent_verifier: Mapped[str | None] = mapped_column(String(64), unique=True)
+    consent_csrf: Mapped[str | None] = mapped_column(String(64))
+    consent_skip: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the accepted consent
+    consent_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    consent_remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_remember_until: Mapped[int | None] = mapped_column(BigInteger)  # None: forever
+    consent_handled_at: Mapped[int | None] = mapped_column(BigInteger)
+    consent_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+Index("ix_oauth2_flows_subject_client_id", FlowRow.subject, FlowRow.client_id)
+Index("ix_oauth2_flows_login_session_id", FlowRow.login_session_id)
+
+
+class LoginSessionRow(Base):
+    """A remembered authentication in one browser. The cookie carries a random value whose
+    digest is ``cookie_digest``; ``id`` is the public session id (the ID token's ``sid``)."""
+
+    __tablename__ = "oauth2_login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cookie_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    authenticated_at: Mapped[int] = mapped_column(BigInteger)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    identity_provider_session_id: Mapped[str] = mapped_column(String(255), default="")
+
+
+class AuthorizationCodeRow(Base):
+    """An authorization code, by signature digest. Kept after use (``used``) so that a second
+    redemption is recognised and revokes what the first one issued."""
+
+    __tablename__ = "oauth2_authorization_codes"
+
+    signature_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    session: Mapped[dict[str, Any]] = mapped_column(JSON)
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RefreshTokenRow(Base):
+    """A refresh token, by signature digest. Rotation deactivates the old one; presenting an
+    inactive one again is reuse and revokes its whole grant (``request_id``)."""
+
+    __tablename__ = "oauth2_refresh_tokens"
+
+    signature_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    session: Mapped[dict[str, Any]] = mapped_column(JSON)
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LogoutRequestRow(Base):
+    """An RP-initiated logout on its way through the logout app (challenge and verifier as
+    digests)."""
+
+    __tablename__ = "oauth2_logout_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    challenge: Mapped[str] = mapped_column(String(64), unique=True)
+    verifier: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    session_id: Mapped[str] = mapped_column(String(64), default="")
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    request_url: Mapped[str] = mapped_column(Text)
+    # Where to send the browser afterwards, with the RP's state already appended.
+    post_logout_redirect_uri: Mapped[str] = mapped_column(Text, default="")
+    rp_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

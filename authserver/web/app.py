@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from pathlib import Path
 
 from flask import Flask, g, request
 
@@ -18,8 +19,11 @@ access_log = logging.getLogger("authserver.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
+TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
+
+
 def create_base_app(import_name: str, services, max_body_bytes: int) -> Flask:
-    app = Flask(import_name)
+    app = Flask(import_name, template_folder=TEMPLATES, static_folder=None)
     app.config.update(
         MAX_CONTENT_LENGTH=max_body_bytes,
         MAX_FORM_MEMORY_SIZE=max_body_bytes,

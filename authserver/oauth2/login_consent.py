@@ -1,0 +1,400 @@
+"""The browser's side of the authorization code flow at ``/oauth2/auth`` (Hydra's model).
+
+1. ``start``: a new authorization request is validated, a flow is stored and the browser is
+   sent to the login app with a login challenge (and a CSRF cookie binding it).
+2. ``after_login``: the browser returns with the login verifier the login app got from the
+   admin API. A login session is created (and remembered in a cookie if asked), and the
+   browser is sent to the consent app with a consent challenge.
+3. ``after_consent``: the browser returns with the consent verifier; an authorization code
+   is issued and the browser goes back to the client.
+
+The outcome of each step is a ``Redirect`` (with cookie changes) or an exception: an
+``ErrorPage`` (the client or redirect URI cannot be trusted, or the browser is not the one
+that started the flow) or a ``ClientError`` (sent to the client's redirect URI). No Flask here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+
+from authserver.domain.authorization import (
+    AuthorizationError,
+    AuthorizationRequest,
+    validate_authorization_request,
+)
+from authserver.domain.clients import Client
+from authserver.domain.flows import (
+    CsrfMismatch,
+    Flow,
+    FlowError,
+    FlowState,
+    digest,
+    new_secret,
+)
+from authserver.domain.grants import AuthorizationCodeRecord
+from authserver.domain.sessions import GrantSession, LoginSession
+from authserver.domain.tokens import TokenKind
+from authserver.storage.flows import FlowRepository, LoginSessionRepository
+from authserver.storage.grants import AuthorizationCodeRepository
+
+log = logging.getLogger(__name__)
+
+LOGIN_CSRF_COOKIE = "authserver_login_csrf"
+CONSENT_CSRF_COOKIE = "authserver_consent_csrf"
+SESSION_COOKIE = "authserver_session"
+# A login the user did not ask to remember still gets a server-side session (it is the
+# ID token's "sid" and what logout ends); it simply has no cookie and ends with this TTL.
+UNREMEMBERED_SESSION_SECONDS = 24 * 3600
+COOKIE_HOST_HINT = (
+    "If you use both localhost and 127.0.0.1, use only one of them: browsers keep separate "
+    "cookies for each."
+)
+
+
+@dataclass(frozen=True)
+class CookieChange:
+    name: str
+    value: str | None  # None deletes the cookie
+    max_age: int | None = None  # None: until the browser closes
+    path: str = "/"
+
+
+@dataclass
+class Redirect:
+    location: str
+    cookies: list[CookieChange] = field(default_factory=list)
+
+
+class ErrorPage(Exception):
+    """Shown by the server itself (or at URLS_ERROR); never sent to an unchecked client."""
+
+    def __init__(self, error: str, description: str, hint: str = "", status: int = 400):
+        super().__init__(description)
+        self.error, self.description, self.hint, self.status = error, description, hint, status
+
+
+class ClientError(Exception):
+    """An error for the client, delivered to its (validated) redirect URI with its state."""
+
+    def __init__(self, redirect_uri: str, state: str, error: str, description: str, hint=""):
+        super().__init__(description)
+        self.redirect_uri, self.state = redirect_uri, state
+        self.error, self.description, self.hint = error, description, hint
+        self.cookies: list[CookieChange] = []
+
+
+def add_query(url: str, params: Mapping[str, str]) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode(params)}"
+
+
+class AuthorizationFlow:
+    def __init__(self, services, session: Session, now: int | None = None):
+        self.services = services
+        self.settings = services.settings
+        self.session = session
+        self.now = now if now is not None else int(time.time())
+        self.flows = FlowRepository(session)
+        self.login_sessions = LoginSessionRepository(session)
+
+    # -- 1. a new authorization request --------------------------------------------------
+
+    def start(
+        self, params: Mapping[str, Sequence[str]], request_url: str, session_cookie: str | None
+    ) -> Redirect:
+        client = self._client((params.get("client_id") or [""])[0])
+        try:
+            request = validate_authorization_request(
+                params,
+                client,
+                pkce_enforced=self.settings.pkce_enforced,
+                pkce_enforced_for_public_clients=self.settings.pkce_enforced_for_public_clients,
+            )
+        except AuthorizationError as exc:
+            if not exc.redirect:
+                raise ErrorPage(exc.error, exc.description) from None
+            raise ClientError(exc.redirect_uri, exc.state, exc.error, exc.description) from None
+
+        hint_claims = self._id_token_hint_claims(request)
+        login_session = self._browser_session(session_cookie)
+        skip = self._can_skip_login(request, login_session, hint_claims)
+        if "none" in request.prompt and not skip:
+            raise self._client_error(
+                request, "login_required", "The user is not logged in, and prompt=none was sent."
+            )
+
+        challenge, csrf = new_secret(), new_secret()
+        flow = Flow(
+            id=uuid.uuid4().hex,
+            state=FlowState.LOGIN_REQUESTED,
+            client_id=client.client_id,
+            request_url=request_url,
+            request={**request.to_json(), "id_token_hint_claims": hint_claims or {}},
+            requested_at=self.now,
+            expires_at=self.now + self.settings.login_consent_request_ttl,
+            login_challenge=digest(challenge),
+            login_csrf=digest(csrf),
+            login_skip=skip,
+            subject=login_session.subject if skip else None,
+            login_session_id=login_session.id if login_session else uuid.uuid4().hex,
+            authenticated_at=login_session.authenticated_at if skip else None,
+        )
+        self.flows.add(flow)
+        return Redirect(
+            add_query(self._app_url("login"), {"login_challenge": challenge}),
+            [CookieChange(LOGIN_CSRF_COOKIE, csrf, self.settings.login_consent_request_ttl)],
+        )
+
+    def _client(self, client_id: str) -> Client | None:
+        stored = self.services.clients.find(self.session, client_id)
+        return stored.client if stored else None
+
+    def _id_token_hint_claims(self, request: AuthorizationRequest) -> dict | None:
+        if not request.id_token_hint:
+            return None
+        claims = self.services.id_tokens.verify_hint(self.session, request.id_token_hint)
+        if claims is None:
+            raise self._client_error(
+                request, "invalid_request", "The id_token_hint is not an ID token issued here."
+            )
+        return claims
+
+    def _browser_session(self, cookie: str | None) -> LoginSession | None:
+        if not cookie:
+            return None
+        login_session = self.login_sessions.by_cookie(digest(cookie))
+        if login_session is None or not login_session.is_valid(self.now):
+            return None
+        return login_session
+
+    def _can_skip_login(
+        self, request: AuthorizationRequest, login_session: LoginSession | None, hint: dict | None
+    ) -> bool:
+        """OIDC Core §3.1.2.1: prompt=login and an exceeded max_age force a new login."""
+        if login_session is None or not login_session.remember:
+            return False
+        if "login" in request.prompt or "select_account" in request.prompt:
+            return False
+        if not login_session.satisfies_max_age(request.max_age, self.now):
+            return False
+        return not (hint and hint.get("sub") != login_session.subject)
+
+    # -- 2. back from the login app ------------------------------------------------------
+
+    def after_login(
+        self, verifier: str, csrf_cookie: str | None, session_cookie: str | None
+    ) -> Redirect:
+        flow = self.flows.by_login_verifier(digest(verifier))
+        if flow is None:
+            raise ErrorPage("invalid_request", "The login verifier is unknown or was already used.")
+        request = AuthorizationRequest.from_json(self._request_fields(flow))
+        client = self._client(flow.client_id)
+        if client is None:
+            raise ErrorPage("invalid_client", "The client no longer exists.")
+        consent_skip = self._can_skip_consent(flow, client, request)
+        try:
+            after, consent_challenge, consent_csrf = flow.redeem_login_verifier(
+                csrf_cookie, self.now, consent_skip
+            )
+        except CsrfMismatch as exc:
+            raise ErrorPage("request_forbidden", str(exc), COOKIE_HOST_HINT, 403) from None
+        except FlowError as exc:
+            raise ErrorPage(exc.error, str(exc), status=exc.status) from None
+
+        cookies = [CookieChange(LOGIN_CSRF_COOKIE, None, path="/")]
+        if after.login_error is not None:
+            self._save(flow, after)
+            error = ClientError(
+                request.redirect_uri, request.state, **_error_fields(after.login_error)
+            )
+            error.cookies = cookies
+            raise error
+
+        after, session_cookies = self._settle_login_session(after, session_cookie)
+        cookies.extend(session_cookies)
+        if "none" in request.prompt and not consent_skip:
+            self._save(flow, _done(after))
+            error = self._client_error(
+                request, "consent_required", "Consent is needed, and prompt=none was sent."
+            )
+            error.cookies = cookies
+            raise error
+        self._save(flow, after)
+        cookies.append(
+            CookieChange(CONSENT_CSRF_COOKIE, consent_csrf, self.settings.login_consent_request_ttl)
+        )
+        return Redirect(
+            add_query(self._app_url("consent"), {"consent_challenge": consent_challenge}), cookies
+        )
+
+    def _can_skip_consent(self, flow: Flow, client: Client, request: AuthorizationRequest) -> bool:
+        if "consent" in request.prompt or flow.login_error is not None:
+            return False
+        if client.skip_consent:
+            return True
+        subject = (flow.login or {}).get("subject")
+        if not subject:
+            return False
+        return any(
+            earlier.remembered_consent_covers(list(request.scope), list(request.audience), self.now)
+            for earlier in self.flows.remembered_consents(subject, flow.client_id)
+        )
+
+    def _settle_login_session(
+        self, flow: Flow, session_cookie: str | None
+    ) -> tuple[Flow, list[CookieChange]]:
+        """Create (or, for a skipped login, keep) the login session of this authentication."""
+        login = flow.login or {}
+        existing = self._browser_session(session_cookie)
+        if flow.login_skip and existing and existing.subject == flow.subject:
+            if login.get("extend_session_lifespan") and login.get("remember"):
+                existing = self._remember(existing, login)
+                cookie = new_secret()
+                existing = _with_cookie(existing, cookie)
+                self.login_sessions.save(existing)
+                return flow, [self._session_cookie(cookie, login)]
+            return _with_session(flow, existing.id), []
+
+        same_user = existing is not None and existing.subject == flow.subject
+        session_id = existing.id if same_user else uuid.uuid4().hex
+        cookie = new_secret()  # a new value at every authentication: no session fixation
+        login_session = LoginSession(
+            id=session_id,
+            cookie_digest=digest(cookie),
+            subject=flow.subject,
+            authenticated_at=flow.authenticated_at or self.now,
+            remember=bool(login.get("remember")),
+            expires_at=self.now + UNREMEMBERED_SESSION_SECONDS,
+            identity_provider_session_id=login.get("identity_provider_session_id", ""),
+        )
+        if login_session.remember:
+            login_session = self._remember(login_session, login)
+        self.login_sessions.save(login_session)
+        flow = _with_session(flow, session_id)
+        if login_session.remember:
+            return flow, [self._session_cookie(cookie, login)]
+        # Not remembered: whoever was remembered in this browser before is forgotten.
+        return flow, [CookieChange(SESSION_COOKIE, None)]
+
+    def _remember(self, login_session: LoginSession, login: dict) -> LoginSession:
+        remember_for = int(login.get("remember_for") or 0)
+        lifetime = remember_for or self.settings.refresh_token_ttl
+        return replace(login_session, remember=True, expires_at=self.now + lifetime)
+
+    def _session_cookie(self, value: str, login: dict) -> CookieChange:
+        remember_for = int(login.get("remember_for") or 0)
+        # remember_for=0 means "for this browser session": a cookie without Max-Age.
+        return CookieChange(SESSION_COOKIE, value, remember_for or None)
+
+    # -- 3. back from the consent app ----------------------------------------------------
+
+    def after_consent(self, verifier: str, csrf_cookie: str | None) -> Redirect:
+        flow = self.flows.by_consent_verifier(digest(verifier))
+        if flow is None:
+            raise ErrorPage(
+                "invalid_request", "The consent verifier is unknown or was already used."
+            )
+        request = AuthorizationRequest.from_json(self._request_fields(flow))
+        try:
+            after = flow.redeem_consent_verifier(csrf_cookie, self.now)
+        except CsrfMismatch as exc:
+            raise ErrorPage("request_forbidden", str(exc), COOKIE_HOST_HINT, 403) from None
+        except FlowError as exc:
+            raise ErrorPage(exc.error, str(exc), status=exc.status) from None
+        self._save(flow, after)
+        cookies = [CookieChange(CONSENT_CSRF_COOKIE, None)]
+        if after.consent_error is not None:
+            error = ClientError(
+                request.redirect_uri, request.state, **_error_fields(after.consent_error)
+            )
+            error.cookies = cookies
+            raise error
+
+        code = self._issue_code(after, request)
+        params = {"code": code, "scope": " ".join(after.granted_scope)}
+        if request.state:
+            params["state"] = request.state
+        params["iss"] = self.settings.issuer  # RFC 9207: lets the client detect mix-ups
+        return Redirect(add_query(request.redirect_uri, params), cookies)
+
+    def _issue_code(self, flow: Flow, request: AuthorizationRequest) -> str:
+        login = flow.login or {}
+        consent = flow.consent or {}
+        session = consent.get("session") or {}
+        grant = GrantSession(
+            subject=flow.subject,
+            scope=flow.granted_scope,
+            audience=flow.granted_audience,
+            auth_time=flow.authenticated_at,
+            requested_at=flow.requested_at,
+            acr=login.get("acr", ""),
+            amr=tuple(login.get("amr") or ()),
+            sid=flow.login_session_id or "",
+            nonce=request.nonce,
+            access_token_claims=session.get("access_token") or {},
+            id_token_claims=session.get("id_token") or {},
+        )
+        minted = self.services.codec.mint(TokenKind.AUTHORIZATION_CODE)
+        AuthorizationCodeRepository(self.session).add(
+            AuthorizationCodeRecord(
+                signature_digest=minted.signature_digest,
+                request_id=flow.id,
+                client_id=flow.client_id,
+                redirect_uri=request.redirect_uri if request.redirect_uri_given else "",
+                code_challenge=request.code_challenge,
+                code_challenge_method=request.code_challenge_method,
+                session=grant,
+                issued_at=self.now,
+                expires_at=self.now + self.settings.auth_code_ttl,
+            )
+        )
+        log.info("issued an authorization code to client %s", flow.client_id)
+        return minted.value
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _save(self, before: Flow, after: Flow) -> None:
+        if not self.flows.transition(before, after):
+            raise ErrorPage("request_already_handled", "This step of the flow was already done.")
+
+    @staticmethod
+    def _request_fields(flow: Flow) -> dict:
+        return {key: value for key, value in flow.request.items() if key != "id_token_hint_claims"}
+
+    def _client_error(self, request: AuthorizationRequest, error: str, description: str):
+        return ClientError(request.redirect_uri, request.state, error, description)
+
+    def _app_url(self, step: str) -> str:
+        configured = {"login": self.settings.login_url, "consent": self.settings.consent_url}[step]
+        return configured or fallback_url(self.settings, step)
+
+
+def fallback_url(settings, step: str) -> str:
+    return settings.public_url.rstrip("/") + f"/oauth2/fallbacks/{step}"
+
+
+def _error_fields(stored: dict) -> dict:
+    return {
+        "error": stored.get("error") or "access_denied",
+        "description": stored.get("error_description") or "",
+        "hint": stored.get("error_hint") or "",
+    }
+
+
+def _with_session(flow: Flow, session_id: str) -> Flow:
+    return replace(flow, login_session_id=session_id)
+
+
+def _with_cookie(login_session: LoginSession, cookie: str) -> LoginSession:
+    return replace(login_session, cookie_digest=digest(cookie))
+
+
+def _done(flow: Flow) -> Flow:
+    return replace(flow, state=FlowState.DONE)

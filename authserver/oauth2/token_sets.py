@@ -1,0 +1,90 @@
+"""The tokens one grant hands out: an access token, a refresh token when ``offline`` or
+``offline_access`` was granted (and the client may refresh), and an ID token when
+``openid`` was granted. Used by the authorization-code and refresh-token grants."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authserver.domain.clients import Client
+from authserver.domain.grants import RefreshTokenRecord
+from authserver.domain.sessions import GrantSession
+from authserver.domain.tokens import TokenKind
+from authserver.storage.grants import RefreshTokenRepository
+
+
+def issue_token_set(
+    services,
+    session: Session,
+    *,
+    client: Client,
+    grant: GrantSession,
+    request_id: str,
+    grant_type: str,
+    with_nonce: bool,
+    refresh_grant: GrantSession | None = None,
+) -> dict[str, Any]:
+    """Mint and store the tokens; return the RFC 6749 §5.1 response body.
+
+    ``refresh_grant``: what the new refresh token carries when it differs from ``grant``
+    (a refresh that narrowed the access token's scope keeps the refresh token's own scope,
+    RFC 6749 §6)."""
+    refresh_grant = refresh_grant or grant
+    lifespan = f"{grant_type}_grant"
+    issued = services.access_tokens.issue(
+        session,
+        client=client,
+        subject=grant.subject,
+        scope=grant.scope_string,
+        audience=grant.audience,
+        request_id=request_id,
+        ttl=client.lifespan(f"{lifespan}_access_token_lifespan"),
+        extra=grant.access_token_claims,
+    )
+    response = issued.to_response()
+    if refresh_grant.wants_refresh_token and "refresh_token" in client.grant_types:
+        response["refresh_token"] = issue_refresh_token(
+            services,
+            session,
+            client=client,
+            grant=refresh_grant,
+            request_id=request_id,
+            ttl=client.lifespan(f"{lifespan}_refresh_token_lifespan"),
+        )
+    if grant.is_openid:
+        response["id_token"] = services.id_tokens.issue(
+            session,
+            client_id=client.client_id,
+            grant=grant,
+            access_token=issued.access_token,
+            with_nonce=with_nonce,
+            ttl=client.lifespan(f"{lifespan}_id_token_lifespan"),
+        )
+    return response
+
+
+def issue_refresh_token(
+    services,
+    session: Session,
+    *,
+    client: Client,
+    grant: GrantSession,
+    request_id: str,
+    ttl: int | None,
+) -> str:
+    now = int(time.time())
+    minted = services.codec.mint(TokenKind.REFRESH_TOKEN)
+    RefreshTokenRepository(session).add(
+        RefreshTokenRecord(
+            signature_digest=minted.signature_digest,
+            request_id=request_id,
+            client_id=client.client_id,
+            session=grant,
+            issued_at=now,
+            expires_at=now + (ttl or services.settings.refresh_token_ttl),
+        )
+    )
+    return minted.value

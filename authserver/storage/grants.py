@@ -1,0 +1,113 @@
+"""Repositories for authorization codes and refresh tokens. Redemption is an atomic
+compare-and-set, so of two concurrent redemptions exactly one wins, on every backend."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
+from authserver.domain.sessions import GrantSession
+from authserver.storage.models import AuthorizationCodeRow, RefreshTokenRow
+
+
+class AuthorizationCodeRepository:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def add(self, code: AuthorizationCodeRecord) -> None:
+        self._session.execute(
+            insert(AuthorizationCodeRow).values(
+                signature_digest=code.signature_digest,
+                request_id=code.request_id,
+                client_id=code.client_id,
+                redirect_uri=code.redirect_uri,
+                code_challenge=code.code_challenge or None,
+                code_challenge_method=code.code_challenge_method or None,
+                session=code.session.to_json(),
+                issued_at=code.issued_at,
+                expires_at=code.expires_at,
+                used=code.used,
+            )
+        )
+
+    def find(self, signature_digest: str) -> AuthorizationCodeRecord | None:
+        row = self._session.get(AuthorizationCodeRow, signature_digest)
+        if row is None:
+            return None
+        return AuthorizationCodeRecord(
+            signature_digest=row.signature_digest,
+            request_id=row.request_id,
+            client_id=row.client_id,
+            redirect_uri=row.redirect_uri,
+            code_challenge=row.code_challenge or "",
+            code_challenge_method=row.code_challenge_method or "",
+            session=GrantSession.from_json(row.session),
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+            used=row.used,
+        )
+
+    def consume(self, signature_digest: str) -> bool:
+        """Mark the code used; True only for the one caller that did it."""
+        result = self._session.execute(
+            update(AuthorizationCodeRow)
+            .where(
+                AuthorizationCodeRow.signature_digest == signature_digest,
+                AuthorizationCodeRow.used.is_(False),
+            )
+            .values(used=True)
+        )
+        return result.rowcount == 1
+
+
+class RefreshTokenRepository:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def add(self, token: RefreshTokenRecord) -> None:
+        self._session.execute(
+            insert(RefreshTokenRow).values(
+                signature_digest=token.signature_digest,
+                request_id=token.request_id,
+                client_id=token.client_id,
+                session=token.session.to_json(),
+                issued_at=token.issued_at,
+                expires_at=token.expires_at,
+                active=token.active,
+            )
+        )
+
+    def find(self, signature_digest: str) -> RefreshTokenRecord | None:
+        row = self._session.get(RefreshTokenRow, signature_digest)
+        if row is None:
+            return None
+        return RefreshTokenRecord(
+            signature_digest=row.signature_digest,
+            request_id=row.request_id,
+            client_id=row.client_id,
+            session=GrantSession.from_json(row.session),
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+            active=row.active,
+        )
+
+    def consume(self, signature_digest: str) -> bool:
+        """Deactivate (rotate) the token; True only for the one caller that did it."""
+        result = self._session.execute(
+            update(RefreshTokenRow)
+            .where(
+                RefreshTokenRow.signature_digest == signature_digest,
+                RefreshTokenRow.active.is_(True),
+            )
+            .values(active=False)
+        )
+        return result.rowcount == 1
+
+    def deactivate_request(self, request_id: str) -> int:
+        result = self._session.execute(
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.request_id == request_id, RefreshTokenRow.active.is_(True))
+            .values(active=False)
+        )
+        return result.rowcount
