@@ -253,11 +253,11 @@ def server_factory(make_database, tmp_path) -> Iterator:
 
 @pytest.fixture(scope="session")
 def _shared_servers(tmp_path_factory) -> Iterator[dict]:
-    servers: dict[str, ServerProcess] = {}
+    servers: dict[tuple[str, bool], ServerProcess] = {}
     created: list[TestDatabase] = []
 
-    def get(backend: str) -> ServerProcess:
-        if backend not in servers:
+    def get(backend: str, dev: bool = False) -> ServerProcess:
+        if (backend, dev) not in servers:
             log_dir = tmp_path_factory.mktemp(f"shared-{backend}")
             if backend == "sqlite":
                 path = log_dir / "shared.sqlite"
@@ -266,8 +266,9 @@ def _shared_servers(tmp_path_factory) -> Iterator[dict]:
                 database = create_postgres_database(_postgres_admin_dsn(), "authserver_shared")
                 created.append(database)
             migrate(database)
-            servers[backend] = start_server(database, log_dir)
-        return servers[backend]
+            args = ("--dev",) if dev else ()
+            servers[(backend, dev)] = start_server(database, log_dir, args=args)
+        return servers[(backend, dev)]
 
     yield get
     for server in servers.values():
@@ -284,6 +285,16 @@ def server(backend, _shared_servers, request) -> ServerProcess:
         _skipped_postgres.append(request.node.nodeid)
         pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
     return _shared_servers(backend)
+
+
+@pytest.fixture
+def dev_server(backend, _shared_servers, request) -> ServerProcess:
+    """A shared server started with ``--dev``, as the guides run it: its cookies are not
+    Secure, so a browser on plain http://127.0.0.1 keeps them (login/consent flows)."""
+    if backend == "postgres" and _postgres_admin_dsn() is None:
+        _skipped_postgres.append(request.node.nodeid)
+        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
+    return _shared_servers(backend, dev=True)
 
 
 # -- clients ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.integration.oauth_flow import FlowDriver, create_code_client
 
 
-def test_code_flow_with_pkce_issues_access_refresh_and_id_tokens(server):
+def test_code_flow_with_pkce_issues_access_refresh_and_id_tokens(dev_server):
+    server = dev_server
     driver = FlowDriver(server, create_code_client(server))
     callback = driver.run()
     assert callback["state"] == driver.state
