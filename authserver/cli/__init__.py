@@ -14,7 +14,15 @@ import sys
 import click
 
 from authserver import __version__
-from authserver.cli import clients_cmd, jwks_cmd, legacy, server_cmd, tokens_cmd
+from authserver.cli import (
+    authorization_code_cmd,
+    clients_cmd,
+    janitor_cmd,
+    jwks_cmd,
+    legacy,
+    server_cmd,
+    tokens_cmd,
+)
 
 
 class AliasedGroup(click.Group):
@@ -87,6 +95,7 @@ import_.add_command(clients_cmd.import_clients)
 
 perform = _group("perform", "Perform OAuth 2.0 flows.", {})
 perform.add_command(tokens_cmd.perform_client_credentials)
+perform.add_command(authorization_code_cmd.perform_authorization_code)
 
 introspect = _group("introspect", "Introspect resources.", {})
 introspect.add_command(tokens_cmd.introspect_token)
@@ -119,6 +128,7 @@ for command in (
     introspect,
     revoke,
     version,
+    janitor_cmd.janitor_command,
     legacy.clients,
     legacy.token,
 ):

@@ -2,6 +2,7 @@
 
     clients create --id --secret -g/--grant-types -r/--response-types -a/--scope -c/--callbacks
     token client       (client credentials; prints the access token)
+    token user         (authorization code flow with a local example client)
     token introspect   (prints the introspection JSON; --client-id/--client-secret are ignored:
                         the admin port needs no client authentication)
     token revoke
@@ -15,6 +16,7 @@ import json
 
 import click
 
+from authserver.cli.authorization_code_cmd import token_user
 from authserver.cli.clients_cmd import (
     delete_client,
     get_client,
@@ -136,5 +138,7 @@ def token_revoke(api, fmt, token_value, client_id, client_secret):
     revoke(api, token_value, client_id, client_secret)
     click.echo("Token revoked.")
 
+
+token.add_command(token_user, "user")
 
 LEGACY_COMMANDS = ("clients", "token")

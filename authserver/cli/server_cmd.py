@@ -76,7 +76,7 @@ def migrate():
     """Database migrations."""
 
 
-def _database_from(dsn: str | None, read_from_env: bool, config_file) -> Database:
+def database_from(dsn: str | None, read_from_env: bool, config_file) -> Database:
     if read_from_env or (not dsn and config_file):
         settings = settings_or_exit(config_file, dev=True)
         dsn = settings.dsn
@@ -95,7 +95,7 @@ def _database_from(dsn: str | None, read_from_env: bool, config_file) -> Databas
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False))
 def migrate_sql(dsn, read_from_env, yes, config_file):
     """Apply all pending SQL migrations to DSN."""
-    database = _database_from(dsn, read_from_env, config_file)
+    database = database_from(dsn, read_from_env, config_file)
     try:
         pending = migrations.pending_revisions(database)
         if not pending:
@@ -124,7 +124,7 @@ def migrate_sql(dsn, read_from_env, yes, config_file):
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False))
 def migrate_status(dsn, read_from_env, config_file):
     """Show applied and pending migrations."""
-    database = _database_from(dsn, read_from_env, config_file)
+    database = database_from(dsn, read_from_env, config_file)
     try:
         current = migrations.current_revision(database)
         pending = migrations.pending_revisions(database)

@@ -1,0 +1,64 @@
+"""``authserver janitor``: remove expired tokens, codes, flows and sessions in batches."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from authserver.cli.server_cmd import database_from
+from authserver.storage import janitor, migrations
+
+
+@click.command("janitor")
+@click.argument("dsn", required=False)
+@click.option("-e", "--read-from-env", is_flag=True, help="Read the DSN from the environment.")
+@click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False))
+@click.option("--tokens", is_flag=True, help="Only expired access/refresh tokens and codes.")
+@click.option("--requests", "requests_", is_flag=True, help="Only finished or expired flows.")
+@click.option("--sessions", is_flag=True, help="Only expired login sessions.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Rows deleted per transaction.",
+)
+@click.option(
+    "--limit", type=click.IntRange(1), default=None, help="At most this many rows per kind."
+)
+@click.option(
+    "--keep-if-younger",
+    default="0s",
+    show_default=True,
+    help="Keep rows that expired less than this long ago (a Go duration).",
+)
+def janitor_command(
+    dsn, read_from_env, config_file, tokens, requests_, sessions, batch_size, limit, keep_if_younger
+):
+    """Clean up rows that can no longer be used. Safe to run while servers are serving."""
+    from authserver.domain.durations import DurationError, parse_duration
+
+    try:
+        keep = int(parse_duration(keep_if_younger))
+    except DurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--keep-if-younger") from None
+    chosen = tuple(
+        name
+        for name, flag in (("tokens", tokens), ("requests", requests_), ("sessions", sessions))
+        if flag
+    ) or ("tokens", "requests", "sessions")
+    database = database_from(dsn, read_from_env, config_file)
+    try:
+        if migrations.pending_revisions(database):
+            raise click.ClickException("the schema is not up to date: run `authserver migrate sql`")
+        removed = janitor.clean(
+            database, int(time.time()) - keep, chosen, batch_size=batch_size, limit=limit
+        )
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"janitor failed: {exc.__class__.__name__}") from None
+    finally:
+        database.dispose()
+    for name, count in removed.items():
+        click.echo(f"{name}: {count} removed")
