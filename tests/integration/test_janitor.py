@@ -1,0 +1,115 @@
+"""``authserver janitor``: expired rows go, live ones stay, and a server keeps serving."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from sqlalchemy import text
+
+from authserver.storage.database import Database
+from tests.conftest import run_cli
+from tests.integration.oauth_flow import FlowDriver, create_code_client
+
+SHORT = {
+    "TTL_ACCESS_TOKEN": "1s",
+    "TTL_REFRESH_TOKEN": "1s",
+    "TTL_AUTH_CODE": "1s",
+    "TTL_LOGIN_CONSENT_REQUEST": "1s",
+}
+
+
+def count(dsn: str, table: str) -> int:
+    database = Database(dsn)
+    try:
+        with database.transaction(write=False) as session:
+            return session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+    finally:
+        database.dispose()
+
+
+def test_janitor_removes_only_what_expired(backend, make_database, server_factory):
+    database = make_database(backend)
+    short = server_factory(backend, database=database, env=SHORT, args=("--dev",))
+
+    # Expired material: a finished grant (tokens, code), an abandoned flow, and a login
+    # session that was not remembered.
+    driver = FlowDriver(short, create_code_client(short))
+    tokens = driver.exchange(driver.run()["code"]).json()
+    FlowDriver(short, driver.client).start()  # abandoned at the login step
+    cc = requests.post(
+        short.admin_url + "/admin/clients", json={"grant_types": ["client_credentials"]}, timeout=10
+    ).json()
+    requests.post(
+        short.public_url + "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(cc["client_id"], cc["client_secret"]),
+        timeout=10,
+    )
+    short.stop()
+
+    # Live material from a server with normal lifetimes, on the same database.
+    normal = server_factory(
+        backend,
+        database=database,
+        env={"SECRETS_SYSTEM": short.env["SECRETS_SYSTEM"]},
+        args=("--dev",),
+    )
+    live = FlowDriver(normal, driver.client)
+    live_tokens = live.exchange(live.run(consent={"remember": True})["code"]).json()
+
+    time.sleep(2.2)
+    before = {table: count(database.dsn, table) for table in TABLES}
+    result = run_cli("janitor", "--batch-size", "1", database.dsn)
+    assert result.returncode == 0, result.stderr
+    after = {table: count(database.dsn, table) for table in TABLES}
+
+    assert after["oauth2_access_tokens"] == 1 < before["oauth2_access_tokens"]
+    assert after["oauth2_refresh_tokens"] == 1 < before["oauth2_refresh_tokens"]
+    assert after["oauth2_authorization_codes"] == 1 < before["oauth2_authorization_codes"]
+    assert after["oauth2_flows"] == 1 < before["oauth2_flows"]  # the remembered consent
+    assert "access tokens: 2 removed" in result.stdout
+
+    # What is left still works, on the server that kept running during the clean-up.
+    assert live.introspect(live_tokens["access_token"])["active"] is True
+    assert live.refresh(live_tokens["refresh_token"]).status_code == 200
+    assert live.introspect(tokens["access_token"]) == {"active": False}
+
+
+def test_janitor_categories_and_limits(backend, make_database, server_factory):
+    database = make_database(backend)
+    server = server_factory(backend, database=database, env=SHORT)
+    client = requests.post(
+        server.admin_url + "/admin/clients",
+        json={"grant_types": ["client_credentials"]},
+        timeout=10,
+    ).json()
+    for _ in range(3):
+        requests.post(
+            server.public_url + "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client["client_id"], client["client_secret"]),
+            timeout=10,
+        )
+    time.sleep(2.2)
+    only_sessions = run_cli("janitor", "--sessions", database.dsn)
+    assert only_sessions.returncode == 0 and "access tokens" not in only_sessions.stdout
+    assert count(database.dsn, "oauth2_access_tokens") == 3
+
+    limited = run_cli("janitor", "--tokens", "--limit", "2", database.dsn)
+    assert "access tokens: 2 removed" in limited.stdout
+    assert count(database.dsn, "oauth2_access_tokens") == 1
+
+    kept = run_cli("janitor", "--tokens", "--keep-if-younger", "1h", database.dsn)
+    assert "access tokens: 0 removed" in kept.stdout
+
+    bad = run_cli("janitor", "--keep-if-younger", "soon", database.dsn)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+TABLES = (
+    "oauth2_access_tokens",
+    "oauth2_refresh_tokens",
+    "oauth2_authorization_codes",
+    "oauth2_flows",
+)
