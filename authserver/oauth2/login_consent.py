@@ -262,8 +262,13 @@ class AuthorizationFlow:
                 return flow, [self._session_cookie(cookie, login)]
             return _with_session(flow, existing.id), []
 
-        same_user = existing is not None and existing.subject == flow.subject
-        session_id = existing.id if same_user else uuid.uuid4().hex
+        # The sid announced in the login request is kept, unless it named another user's
+        # session: then that session ends here and this user gets a new one.
+        session_id = flow.login_session_id or uuid.uuid4().hex
+        if existing is not None and existing.subject != flow.subject:
+            self.login_sessions.delete(existing.id)
+            if session_id == existing.id:
+                session_id = uuid.uuid4().hex
         cookie = new_secret()  # a new value at every authentication: no session fixation
         login_session = LoginSession(
             id=session_id,
