@@ -138,7 +138,8 @@ for command in (
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure ends as one line on stderr and a non-zero exit status."""
     try:
-        cli.main(args=argv, prog_name="authserver", standalone_mode=False)
+        # Without standalone mode Click returns (not raises) the code of a click Exit.
+        status = cli.main(args=argv, prog_name="authserver", standalone_mode=False)
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         click.echo(f"authserver: {exc.format_message()}{hint}", err=True)
@@ -151,4 +152,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    sys.exit(0)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -20,6 +20,7 @@ DISPLAY_VALUES = ("page", "popup", "touch", "wap")
 # RFC 7636 §4.1 / §4.2: 43 to 128 characters of the unreserved set.
 _CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+_SECONDS = re.compile(r"[0-9]{1,10}")
 _SINGLE_VALUED = (
     "client_id",
     "redirect_uri",
@@ -185,7 +186,7 @@ def _check_response_type(draft: _Draft) -> None:
 def _check_scope(draft: _Draft) -> None:
     scopes = list(dict.fromkeys(draft.one("scope").split()))
     for scope in scopes:
-        if not _SCOPE_TOKEN.match(scope):
+        if not _SCOPE_TOKEN.fullmatch(scope):
             raise _fail("invalid_scope", "The scope parameter contains an invalid character.")
     not_allowed = [scope for scope in scopes if scope not in draft.client.scopes]
     if not_allowed:
@@ -218,7 +219,7 @@ def _check_prompt_and_max_age(draft: _Draft) -> None:
     draft.values["prompt"] = tuple(prompts)
     raw = draft.one("max_age")
     if raw:
-        if not raw.isdigit():
+        if not _SECONDS.fullmatch(raw):
             raise _fail("invalid_request", "max_age must be a whole number of seconds.")
         draft.values["max_age"] = int(raw)
     display = draft.one("display")
@@ -248,7 +249,7 @@ def _check_pkce(draft: _Draft) -> None:
             "invalid_request",
             "code_challenge_method must be S256 (plain and an omitted method are not accepted).",
         )
-    if not _CODE_CHALLENGE.match(challenge):
+    if not _CODE_CHALLENGE.fullmatch(challenge):
         raise _fail("invalid_request", "The code_challenge is malformed (RFC 7636 section 4.2).")
     draft.values["code_challenge"] = challenge
     draft.values["code_challenge_method"] = method

@@ -221,7 +221,7 @@ def validate_client_document(
     resolved_id = body_id or new_client_id()
     if (
         len(resolved_id) > MAX_ID_LENGTH
-        or not _CLIENT_ID.match(resolved_id)
+        or not _CLIENT_ID.fullmatch(resolved_id)
         or resolved_id in (".", "..")  # they would be path segments in /admin/clients/{id}
     ):
         raise InvalidClientMetadata(
@@ -258,7 +258,7 @@ def validate_client_document(
     # As Hydra: an empty scope means the default scope.
     scope = " ".join((reader.string("scope") or "").split()) or DEFAULT_SCOPE
     for token in scope.split():
-        if not _SCOPE_TOKEN.match(token):
+        if not _SCOPE_TOKEN.fullmatch(token):
             raise InvalidClientMetadata(f"Field scope: {token!r} is not a valid scope token.")
 
     redirect_uris = reader.string_list("redirect_uris")

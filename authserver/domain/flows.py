@@ -256,7 +256,9 @@ class Rejection:
     @classmethod
     def from_json(cls, document: Any) -> Rejection:
         document = _require_object(document)
-        status = document.get("status_code", 400) or 400
+        status = document.get("status_code")
+        if status is None or status == 0:  # absent, null or Go's zero value: the default
+            status = 400
         if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
             raise FlowError("Field status_code must be an HTTP error status (400-599).")
         error = _string(document, "error", limit=128) or "access_denied"

@@ -64,7 +64,7 @@ def _b64decode(text: str) -> bytes | None:
     """Strict: only the one canonical base64url spelling of 32 bytes is accepted (the
     decoder alone would also take '+' and '/' and ignore the last character's spare bits,
     letting several strings name the same signature)."""
-    if len(text) != _B64_LENGTH_32 or not _B64URL.match(text):
+    if len(text) != _B64_LENGTH_32 or not _B64URL.fullmatch(text):
         return None
     try:
         raw = base64.urlsafe_b64decode(text + "=")

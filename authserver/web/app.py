@@ -43,7 +43,7 @@ def _init_request_ids(app: Flask) -> None:
     @app.before_request
     def _start():
         incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         g._request_id_token = request_id_var.set(g.request_id)
         g._started = time.perf_counter()
 

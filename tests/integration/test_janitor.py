@@ -63,12 +63,13 @@ def test_janitor_removes_only_what_expired(backend, make_database, server_factor
     result = run_cli("janitor", "--batch-size", "1", database.dsn)
     assert result.returncode == 0, result.stderr
     after = {table: count(database.dsn, table) for table in TABLES}
+    report = f"before={before} after={after} janitor={result.stdout!r}"
 
-    assert after["oauth2_access_tokens"] == 1 < before["oauth2_access_tokens"]
-    assert after["oauth2_refresh_tokens"] == 1 < before["oauth2_refresh_tokens"]
-    assert after["oauth2_authorization_codes"] == 1 < before["oauth2_authorization_codes"]
-    assert after["oauth2_flows"] == 1 < before["oauth2_flows"]  # the remembered consent
-    assert "access tokens: 2 removed" in result.stdout
+    assert after["oauth2_access_tokens"] == 1 < before["oauth2_access_tokens"], report
+    assert after["oauth2_refresh_tokens"] == 1 < before["oauth2_refresh_tokens"], report
+    assert after["oauth2_authorization_codes"] == 1 < before["oauth2_authorization_codes"], report
+    assert after["oauth2_flows"] == 1 < before["oauth2_flows"], report  # remembered consent
+    assert "access tokens: 2 removed" in result.stdout, report
 
     # What is left still works, on the server that kept running during the clean-up.
     assert live.introspect(live_tokens["access_token"])["active"] is True
