@@ -343,6 +343,15 @@ REDIRECTED = [
     pytest.param(base_params(max_age=["-1"]), "confidential", {}, "invalid_request"),
     pytest.param(base_params(max_age=["1.5"]), "confidential", {}, "invalid_request"),
     pytest.param(base_params(max_age=[" 10"]), "confidential", {}, "invalid_request"),
+    pytest.param(base_params(max_age=["\u00b2"]), "confidential", {}, "invalid_request"),
+    pytest.param(base_params(max_age=["\u0661\u0662"]), "confidential", {}, "invalid_request"),
+    pytest.param(base_params(max_age=["10\n"]), "confidential", {}, "invalid_request"),
+    pytest.param(
+        base_params(code_challenge=["A" * 43 + "\n"], code_challenge_method=["S256"]),
+        "confidential",
+        {},
+        "invalid_request",
+    ),
     pytest.param(base_params(display=["fullscreen"]), "confidential", {}, "invalid_request"),
     # PKCE
     pytest.param(
