@@ -257,7 +257,7 @@ class Rejection:
     def from_json(cls, document: Any) -> Rejection:
         document = _require_object(document)
         status = document.get("status_code")
-        if status is None or status == 0:  # absent, null or Go's zero value: the default
+        if status is None or (type(status) is int and status == 0):  # absent, null, Go's zero
             status = 400
         if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
             raise FlowError("Field status_code must be an HTTP error status (400-599).")
