@@ -17,12 +17,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # The system secret is generated once and kept (owner-only) so that tokens and signing
-# keys survive restarts; the database is authserver.sqlite in this directory.
+# keys survive restarts; the database is authserver.sqlite in this directory. --dev, as in
+# the guide, lets the login flow's cookies work over plain http on 127.0.0.1.
 demo: $(STAMP)
 	@umask 077; [ -s .authserver-secret ] || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > .authserver-secret
 	@SECRETS_SYSTEM="$$(cat .authserver-secret)" DSN="sqlite:///authserver.sqlite" $(BIN)/authserver migrate sql --yes -e
 	@echo "Public API: http://127.0.0.1:4444/   Admin API: http://127.0.0.1:4445/   (Ctrl-C stops)"
-	@SECRETS_SYSTEM="$$(cat .authserver-secret)" DSN="sqlite:///authserver.sqlite" exec $(BIN)/authserver serve all
+	@SECRETS_SYSTEM="$$(cat .authserver-secret)" DSN="sqlite:///authserver.sqlite" exec $(BIN)/authserver serve all --dev
 
 test: $(STAMP)
 	$(BIN)/ruff check .
