@@ -32,47 +32,64 @@ class AccessTokenRecord:
         return set(required.split()) <= set(self.scope.split())
 
 
-def introspection_response(record: AccessTokenRecord, issuer: str) -> dict[str, Any]:
-    """RFC 7662 §2.2 response for an active access token, with Hydra's extra fields."""
+def _active(
+    *,
+    token_use: str,
+    client_id: str,
+    subject: str,
+    issued_at: int,
+    expires_at: int,
+    issuer: str,
+    scope: str,
+    audience: tuple[str, ...],
+    ext: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """RFC 7662 §2.2 for an active token, with Hydra's fields; empty ones are left out."""
     response: dict[str, Any] = {
         "active": True,
-        "client_id": record.client_id,
-        "sub": record.subject,
-        "exp": record.expires_at,
-        "iat": record.issued_at,
-        "nbf": record.issued_at,
+        "client_id": client_id,
+        "sub": subject,
+        "exp": expires_at,
+        "iat": issued_at,
+        "nbf": issued_at,
         "iss": issuer,
         "token_type": "Bearer",
-        "token_use": "access_token",
+        "token_use": token_use,
     }
-    if record.scope:
-        response["scope"] = record.scope
-    if record.audience:
-        response["aud"] = list(record.audience)
-    if record.extra:
-        response["ext"] = record.extra
+    if scope:
+        response["scope"] = scope
+    if audience:
+        response["aud"] = list(audience)
+    if ext:
+        response["ext"] = ext
     return response
+
+
+def introspection_response(record: AccessTokenRecord, issuer: str) -> dict[str, Any]:
+    return _active(
+        token_use="access_token",
+        client_id=record.client_id,
+        subject=record.subject,
+        issued_at=record.issued_at,
+        expires_at=record.expires_at,
+        issuer=issuer,
+        scope=record.scope,
+        audience=record.audience,
+        ext=record.extra,
+    )
 
 
 def refresh_token_introspection(record, issuer: str) -> dict[str, Any]:
-    """RFC 7662 §2.2 for an active refresh token (``token_use`` says which kind it is)."""
-    session = record.session
-    response: dict[str, Any] = {
-        "active": True,
-        "client_id": record.client_id,
-        "sub": session.subject,
-        "exp": record.expires_at,
-        "iat": record.issued_at,
-        "nbf": record.issued_at,
-        "iss": issuer,
-        "token_type": "Bearer",
-        "token_use": "refresh_token",
-    }
-    if session.scope:
-        response["scope"] = session.scope_string
-    if session.audience:
-        response["aud"] = list(session.audience)
-    return response
+    return _active(
+        token_use="refresh_token",
+        client_id=record.client_id,
+        subject=record.session.subject,
+        issued_at=record.issued_at,
+        expires_at=record.expires_at,
+        issuer=issuer,
+        scope=record.session.scope_string,
+        audience=record.session.audience,
+    )
 
 
 INACTIVE: dict[str, Any] = {"active": False}
