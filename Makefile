@@ -27,7 +27,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest tests/unit tests/consent_ui tests/demo_client
 	$(BIN)/pytest tests/integration
 
 lint: $(STAMP)
