@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, redirect, request
+from flask import current_app, g, redirect, request
 from werkzeug.datastructures import MultiDict
 
 from authserver.oauth2.login_consent import CookieChange, ErrorPage, add_query
@@ -38,7 +38,11 @@ def redirect_browser(location: str, cookies: list[CookieChange]):
 
 
 def render_error(exc: ErrorPage):
-    """URLS_ERROR when configured (as Hydra), else the server's own error page."""
+    """URLS_ERROR when configured (as Hydra), else the server's own error page.
+
+    The request failed as a whole, so nothing it wrote is kept (e.g. the login session of a
+    verifier redemption that lost a race to another tab)."""
+    g._rollback_only = True
     error_url = current_app.extensions["authserver"].settings.error_url
     if error_url:
         params = {"error": exc.error, "error_description": exc.description}
