@@ -1,0 +1,295 @@
+"""The admin API of the authorization server: the only module that knows its URLs and fields.
+
+This is Ory Hydra's admin API, unchanged, so the same code works against ``authserver`` and
+against a real Hydra. Each step of the flow is a GET (read the request behind a challenge)
+and a PUT (accept or reject it). Every answer that moves the flow on is a ``redirect_to``:
+send the browser there and nowhere else.
+
+Reading requests gives small dataclasses (``LoginRequest``, ``ConsentRequest``,
+``LogoutRequest``) instead of raw JSON, so the views never depend on Hydra's field names.
+Failures are typed exceptions; ``consent_ui.errors`` turns each into an error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import requests
+
+log = logging.getLogger(__name__)
+
+# Seconds to open a connection, then to wait for an answer. The browser is waiting too.
+TIMEOUT = (3, 10)
+REQUESTS = "/admin/oauth2/auth/requests"
+
+
+# -- failures ----------------------------------------------------------------------------
+
+
+class AdminApiException(Exception):
+    """Base class: anything that went wrong talking to the admin API."""
+
+
+class AdminApiUnreachable(AdminApiException):
+    """No answer: connection refused, DNS failure or timeout."""
+
+
+class ChallengeGone(AdminApiException):
+    """410: the request was already answered or has expired. ``redirect_to`` restarts it."""
+
+    def __init__(self, redirect_to: str = ""):
+        super().__init__("The request was already handled or has expired.")
+        self.redirect_to = redirect_to
+
+
+class ChallengeNotFound(AdminApiException):
+    """404: the server has never heard of this challenge."""
+
+
+class AdminApiError(AdminApiException):
+    """Any other error answer, with Hydra's ``error`` and ``error_description``."""
+
+    def __init__(self, status: int, error: str = "", description: str = ""):
+        super().__init__(f"admin API answered {status}: {error} {description}".strip())
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+# -- what the server tells us ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Client:
+    """The OAuth2 client (application) asking for the user's login or consent."""
+
+    client_id: str
+    name: str  # client_name, or the client_id when the client has no name
+    logo_uri: str = ""
+    policy_uri: str = ""
+    tos_uri: str = ""
+    client_uri: str = ""
+    skip_consent: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Client | None:
+        if not data:
+            return None
+        client_id = data.get("client_id") or ""
+        return cls(
+            client_id=client_id,
+            name=data.get("client_name") or client_id,
+            logo_uri=data.get("logo_uri") or "",
+            policy_uri=data.get("policy_uri") or "",
+            tos_uri=data.get("tos_uri") or "",
+            client_uri=data.get("client_uri") or "",
+            skip_consent=bool(data.get("skip_consent")),
+        )
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    """Hydra's ``oAuth2LoginRequest``: someone wants to log in to ``client``."""
+
+    challenge: str
+    skip: bool  # the server already knows this browser's user: do not ask again
+    subject: str  # the user's id when skip is true
+    client: Client | None
+    login_hint: str = ""  # OpenID Connect login_hint, e.g. an email address
+    requested_scope: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> LoginRequest:
+        context = data.get("oidc_context") or {}
+        return cls(
+            challenge=data.get("challenge") or "",
+            skip=bool(data.get("skip")),
+            subject=data.get("subject") or "",
+            client=Client.from_json(data.get("client")),
+            login_hint=context.get("login_hint") or "",
+            requested_scope=tuple(data.get("requested_scope") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """Hydra's ``oAuth2ConsentRequest``: ``client`` asks ``subject`` for these scopes."""
+
+    challenge: str
+    skip: bool  # the user already agreed to these scopes for this client (remembered)
+    subject: str
+    client: Client | None
+    requested_scope: tuple[str, ...] = ()
+    requested_access_token_audience: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> ConsentRequest:
+        return cls(
+            challenge=data.get("challenge") or "",
+            skip=bool(data.get("skip")),
+            subject=data.get("subject") or "",
+            client=Client.from_json(data.get("client")),
+            requested_scope=tuple(data.get("requested_scope") or ()),
+            requested_access_token_audience=tuple(
+                data.get("requested_access_token_audience") or ()
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class LogoutRequest:
+    """Hydra's ``oAuth2LogoutRequest``: end ``subject``'s session (``client`` may be None)."""
+
+    challenge: str
+    subject: str
+    client: Client | None
+
+    @classmethod
+    def from_json(cls, data: dict) -> LogoutRequest:
+        return cls(
+            challenge=data.get("challenge") or "",
+            subject=data.get("subject") or "",
+            client=Client.from_json(data.get("client")),
+        )
+
+
+# -- the client ----------------------------------------------------------------------------
+
+
+class AdminApi:
+    """Calls to ``HYDRA_ADMIN_URL``. Safe to share between threads."""
+
+    def __init__(self, base_url: str, session: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.http = session or requests.Session()
+
+    # Login ------------------------------------------------------------------------------
+
+    def get_login_request(self, challenge: str) -> LoginRequest:
+        return LoginRequest.from_json(self._call("GET", "login", "login_challenge", challenge))
+
+    def accept_login(
+        self,
+        challenge: str,
+        subject: str,
+        remember: bool = False,
+        remember_for: int = 0,
+        acr: str = "",
+        amr: list[str] | None = None,
+    ) -> str:
+        """The user proved who they are; returns where to send the browser."""
+        body: dict = {"subject": subject, "remember": remember}
+        if remember:
+            body["remember_for"] = remember_for
+        if acr:
+            body["acr"] = acr
+        if amr:
+            body["amr"] = amr
+        return self._redirect("login/accept", "login_challenge", challenge, body)
+
+    def reject_login(self, challenge: str, error: str, description: str) -> str:
+        body = {"error": error, "error_description": description}
+        return self._redirect("login/reject", "login_challenge", challenge, body)
+
+    # Consent ----------------------------------------------------------------------------
+
+    def get_consent_request(self, challenge: str) -> ConsentRequest:
+        data = self._call("GET", "consent", "consent_challenge", challenge)
+        return ConsentRequest.from_json(data)
+
+    def accept_consent(
+        self,
+        challenge: str,
+        grant_scope: list[str],
+        grant_access_token_audience: list[str],
+        remember: bool = False,
+        remember_for: int = 0,
+        id_token_claims: dict | None = None,
+        access_token_claims: dict | None = None,
+    ) -> str:
+        """Grant these scopes. The claims go into the ID token and the access token's
+        introspection (``ext``) respectively; keep secrets out of both."""
+        body: dict = {
+            "grant_scope": grant_scope,
+            "grant_access_token_audience": grant_access_token_audience,
+            "remember": remember,
+            "session": {
+                "id_token": id_token_claims or {},
+                "access_token": access_token_claims or {},
+            },
+        }
+        if remember:
+            body["remember_for"] = remember_for
+        return self._redirect("consent/accept", "consent_challenge", challenge, body)
+
+    def reject_consent(self, challenge: str, error: str, description: str) -> str:
+        body = {"error": error, "error_description": description}
+        return self._redirect("consent/reject", "consent_challenge", challenge, body)
+
+    # Logout -----------------------------------------------------------------------------
+
+    def get_logout_request(self, challenge: str) -> LogoutRequest:
+        return LogoutRequest.from_json(self._call("GET", "logout", "logout_challenge", challenge))
+
+    def accept_logout(self, challenge: str) -> str:
+        return self._redirect("logout/accept", "logout_challenge", challenge, None)
+
+    def reject_logout(self, challenge: str) -> None:
+        """The user stays logged in; the server answers 204 and there is nowhere to go."""
+        self._call("PUT", "logout/reject", "logout_challenge", challenge)
+
+    # Plumbing ---------------------------------------------------------------------------
+
+    def _redirect(self, action: str, param: str, challenge: str, body: dict | None) -> str:
+        data = self._call("PUT", action, param, challenge, body)
+        redirect_to = data.get("redirect_to")
+        if not isinstance(redirect_to, str) or not redirect_to:
+            raise AdminApiError(200, "invalid_response", "The answer had no redirect_to.")
+        return redirect_to
+
+    def _call(
+        self, method: str, action: str, param: str, challenge: str, body: dict | None = None
+    ) -> dict:
+        url = f"{self.base_url}{REQUESTS}/{action}"
+        try:
+            response = self.http.request(
+                method, url, params={param: challenge}, json=body, timeout=TIMEOUT
+            )
+        except requests.RequestException as exc:
+            # Log the kind of failure, not the URL: its query string carries the challenge.
+            log.warning("admin API %s %s unreachable: %s", method, action, type(exc).__name__)
+            raise AdminApiUnreachable(str(type(exc).__name__)) from None
+        log.info("admin API %s %s -> %s", method, action, response.status_code)
+        return _answer(response)
+
+
+def _answer(response: requests.Response) -> dict:
+    """The JSON body of a success, or the matching exception."""
+    status = response.status_code
+    data = _json(response)
+    if status == 204:
+        return {}
+    if 200 <= status < 300:
+        if data is None:
+            raise AdminApiError(status, "invalid_response", "The answer was not a JSON object.")
+        return data
+    data = data or {}
+    if status == 410:
+        redirect_to = data.get("redirect_to")
+        raise ChallengeGone(redirect_to if isinstance(redirect_to, str) else "")
+    if status == 404:
+        raise ChallengeNotFound(str(data.get("error_description") or "unknown challenge"))
+    if status in (502, 503, 504):
+        raise AdminApiUnreachable(f"HTTP {status}")  # a proxy in front could not reach it
+    raise AdminApiError(
+        status, str(data.get("error") or ""), str(data.get("error_description") or "")
+    )
+
+
+def _json(response: requests.Response) -> dict | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

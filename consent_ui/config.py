@@ -1,0 +1,117 @@
+"""Settings from the environment, read once by the command line (never at import time).
+
+``from_env()`` turns environment variables into the plain dict that ``create_app`` takes, so
+tests and embedders can build the same dict by hand. Every variable is listed in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from argon2 import extract_parameters
+from argon2.exceptions import InvalidHashError
+from argon2.low_level import Type
+
+# The demo account of Hydra's reference app. Change it with CONSENT_UI_USER_* variables.
+DEMO_EMAIL = "foo@bar.com"
+DEMO_PASSWORD = "foobar"
+
+DEFAULTS: dict = {
+    "HOST": "127.0.0.1",
+    "PORT": 3000,
+    "HYDRA_ADMIN_URL": None,
+    "SECRET_KEY": None,  # None: create_app picks a random key and logs a warning
+    "USER_EMAIL": DEMO_EMAIL,
+    "USER_NAME": "Foo Bar",
+    "USER_PASSWORD": DEMO_PASSWORD,
+    "USER_PASSWORD_HASH": None,  # an argon2 hash; wins over USER_PASSWORD
+    "REMEMBER_FOR": 30 * 24 * 3600,  # seconds: "Remember me" and "Remember this decision"
+    "HTTPS": False,  # True when browsers reach this app over https: cookies become Secure
+    "THROTTLE_MAX_FAILURES": 5,
+    "THROTTLE_WINDOW": 15 * 60,
+    "THROTTLE_LOCKOUT": 5 * 60,
+    "LOG_LEVEL": "info",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line meant for the operator."""
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict:
+    """Read the settings from environment variables; raise ConfigError when one is wrong."""
+    env = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    config["HYDRA_ADMIN_URL"] = admin_url(env.get("HYDRA_ADMIN_URL", ""))
+    config["HOST"] = env.get("HOST") or DEFAULTS["HOST"]
+    config["PORT"] = _integer(env, "PORT", DEFAULTS["PORT"], 1, 65535)
+    config["SECRET_KEY"] = env.get("CONSENT_UI_SECRET_KEY") or None
+    config["USER_EMAIL"] = env.get("CONSENT_UI_USER_EMAIL") or DEMO_EMAIL
+    config["USER_NAME"] = env.get("CONSENT_UI_USER_NAME") or DEFAULTS["USER_NAME"]
+    config["USER_PASSWORD"] = env.get("CONSENT_UI_USER_PASSWORD") or DEMO_PASSWORD
+    config["USER_PASSWORD_HASH"] = password_hash(env.get("CONSENT_UI_USER_PASSWORD_HASH", ""))
+    config["REMEMBER_FOR"] = _integer(env, "CONSENT_UI_REMEMBER_FOR", DEFAULTS["REMEMBER_FOR"], 0)
+    config["HTTPS"] = _boolean(env, "CONSENT_UI_HTTPS")
+    config["LOG_LEVEL"] = env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"]
+    return config
+
+
+def admin_url(value: str | None) -> str:
+    """HYDRA_ADMIN_URL, Hydra's own variable name: where the admin API listens."""
+    value = (value or "").strip().rstrip("/")
+    if not value:
+        raise ConfigError(
+            "HYDRA_ADMIN_URL is not set: give the admin API's URL, e.g. http://127.0.0.1:4445"
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"HYDRA_ADMIN_URL must be an http(s) URL, got {value!r}")
+    return value
+
+
+def password_hash(value: str) -> str | None:
+    """CONSENT_UI_USER_PASSWORD_HASH must be an argon2id hash (``$argon2id$v=19$...``)."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parameters = extract_parameters(value)
+    except InvalidHashError:
+        raise ConfigError("CONSENT_UI_USER_PASSWORD_HASH is not an argon2 hash") from None
+    if parameters.type is not Type.ID:
+        raise ConfigError("CONSENT_UI_USER_PASSWORD_HASH must be an argon2id hash")
+    return value
+
+
+def is_demo_user(config: Mapping) -> bool:
+    """True while the built-in demo credentials are in use (the login page says so)."""
+    return (
+        config.get("USER_EMAIL") == DEMO_EMAIL
+        and not config.get("USER_PASSWORD_HASH")
+        and config.get("USER_PASSWORD") == DEMO_PASSWORD
+    )
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int | None = None):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{name} must be {limit}, got {value}")
+    return value
+
+
+def _boolean(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")

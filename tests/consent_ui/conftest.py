@@ -1,0 +1,265 @@
+"""Fixtures for consent_ui's own tests: no network, no authorization server.
+
+``FakeAdminApi`` has the same methods as ``consent_ui.admin_api.AdminApi`` and keeps the
+login, consent and logout requests in memory. Like Hydra, it answers a challenge once:
+after an accept or reject the challenge is "gone" (410 with the request URL), an unknown
+one is not found (404), and ``down = True`` makes every call fail as unreachable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from argon2 import PasswordHasher
+from werkzeug.datastructures import MultiDict
+
+from consent_ui import create_app
+from consent_ui.admin_api import (
+    AdminApiUnreachable,
+    ChallengeGone,
+    ChallengeNotFound,
+    Client,
+    ConsentRequest,
+    LoginRequest,
+    LogoutRequest,
+)
+from consent_ui.config import DEMO_EMAIL, DEMO_PASSWORD
+from tests.consent_ui.html_forms import forms
+
+AUTH = "https://auth.example"
+ADMIN_URL = "http://admin.invalid:4445"
+
+
+def fast_hasher() -> PasswordHasher:
+    """argon2id with the smallest parameters: fast tests, same code path."""
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@dataclass
+class Call:
+    method: str
+    challenge: str
+    arguments: dict = field(default_factory=dict)
+
+
+class FakeAdminApi:
+    def __init__(self):
+        self.requests: dict[str, object] = {}
+        self.gone: dict[str, str] = {}  # challenge -> redirect_to of its 410
+        self.calls: list[Call] = []
+        self.down = False
+
+    # -- set-up helpers -------------------------------------------------------------------
+
+    def add_login(self, challenge="login-1", skip=False, subject="", login_hint="", **client):
+        self.requests[challenge] = LoginRequest(
+            challenge, skip, subject, make_client(**client), login_hint, ("openid",)
+        )
+        return challenge
+
+    def add_consent(
+        self,
+        challenge="consent-1",
+        scopes=("openid", "profile", "email"),
+        subject="foo@bar.com",
+        skip=False,
+        audience=(),
+        **client,
+    ):
+        self.requests[challenge] = ConsentRequest(
+            challenge, skip, subject, make_client(**client), tuple(scopes), tuple(audience)
+        )
+        return challenge
+
+    def add_logout(self, challenge="logout-1", subject="foo@bar.com", with_client=True, **client):
+        self.requests[challenge] = LogoutRequest(
+            challenge, subject, make_client(**client) if with_client else None
+        )
+        return challenge
+
+    def expire(self, challenge: str, redirect_to: str = AUTH + "/oauth2/auth?restart=1"):
+        self.gone[challenge] = redirect_to
+
+    def called(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def answers(self) -> list[Call]:
+        """The calls that change something (accept or reject)."""
+        return [call for call in self.calls if not call.method.startswith("get_")]
+
+    # -- the AdminApi interface ----------------------------------------------------------
+
+    def get_login_request(self, challenge):
+        return self._find("get_login_request", challenge, LoginRequest)
+
+    def accept_login(self, challenge, subject, remember=False, remember_for=0, acr="", amr=None):
+        self._find(
+            "accept_login",
+            challenge,
+            LoginRequest,
+            subject=subject,
+            remember=remember,
+            remember_for=remember_for,
+            acr=acr,
+            amr=amr,
+        )
+        return self._handled(challenge, "login_verifier")
+
+    def reject_login(self, challenge, error, description):
+        self._find("reject_login", challenge, LoginRequest, error=error, description=description)
+        return self._handled(challenge, "login_verifier")
+
+    def get_consent_request(self, challenge):
+        return self._find("get_consent_request", challenge, ConsentRequest)
+
+    def accept_consent(
+        self,
+        challenge,
+        grant_scope,
+        grant_access_token_audience,
+        remember=False,
+        remember_for=0,
+        id_token_claims=None,
+        access_token_claims=None,
+    ):
+        self._find(
+            "accept_consent",
+            challenge,
+            ConsentRequest,
+            grant_scope=grant_scope,
+            grant_access_token_audience=grant_access_token_audience,
+            remember=remember,
+            remember_for=remember_for,
+            id_token_claims=id_token_claims,
+            access_token_claims=access_token_claims,
+        )
+        return self._handled(challenge, "consent_verifier")
+
+    def reject_consent(self, challenge, error, description):
+        self._find(
+            "reject_consent", challenge, ConsentRequest, error=error, description=description
+        )
+        return self._handled(challenge, "consent_verifier")
+
+    def get_logout_request(self, challenge):
+        return self._find("get_logout_request", challenge, LogoutRequest)
+
+    def accept_logout(self, challenge):
+        self._find("accept_logout", challenge, LogoutRequest)
+        return self._handled(challenge, "logout_verifier", "/oauth2/sessions/logout")
+
+    def reject_logout(self, challenge):
+        self._find("reject_logout", challenge, LogoutRequest)
+        self._handled(challenge, "logout_verifier")
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _find(self, method, challenge, kind, **arguments):
+        self.calls.append(Call(method, challenge, arguments))
+        if self.down:
+            raise AdminApiUnreachable("ConnectionError")
+        if challenge in self.gone:
+            raise ChallengeGone(self.gone[challenge])
+        found = self.requests.get(challenge)
+        if not isinstance(found, kind):
+            raise ChallengeNotFound("unknown challenge")
+        return found
+
+    def _handled(self, challenge, verifier, path="/oauth2/auth"):
+        self.gone[challenge] = f"{AUTH}/oauth2/auth?client_id=app&state=restart"
+        return f"{AUTH}{path}?{verifier}=v-{challenge}"
+
+
+def make_client(
+    client_id="app",
+    client_name="Example App",
+    logo_uri="",
+    policy_uri="",
+    tos_uri="",
+    client_uri="",
+    skip_consent=False,
+) -> Client:
+    return Client(
+        client_id,
+        client_name or client_id,
+        logo_uri,
+        policy_uri,
+        tos_uri,
+        client_uri,
+        skip_consent,
+    )
+
+
+def base_config(**overrides) -> dict:
+    return {
+        "HYDRA_ADMIN_URL": ADMIN_URL,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "PASSWORD_HASHER": fast_hasher(),
+        "REMEMBER_FOR": 3600,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def admin() -> FakeAdminApi:
+    return FakeAdminApi()
+
+
+@pytest.fixture
+def app(admin):
+    return create_app(base_config(), admin_api=admin)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def form_of(response, index: int = 0):
+    """The index-th form of an HTML response."""
+    found = forms(response.get_data(as_text=True))
+    assert found, response.get_data(as_text=True)
+    return found[index]
+
+
+def submit(client, response, button: str, environ: dict | None = None, **kwargs):
+    """Submit the page's first form the way a browser would, pressing ``button``."""
+    form = form_of(response)
+    return client.post(
+        form.action,
+        data=MultiDict(form.submit_data(button, **kwargs)),
+        environ_base=environ or {},
+    )
+
+
+class LoginActions:
+    """Like flaskr's AuthActions: drive the login page in one call."""
+
+    def __init__(self, client, admin: FakeAdminApi):
+        self.client = client
+        self.admin = admin
+
+    def page(self, challenge="login-1", **request):
+        if challenge not in self.admin.requests:
+            self.admin.add_login(challenge, **request)
+        return self.client.get(f"/login?login_challenge={challenge}")
+
+    def login(
+        self,
+        email=DEMO_EMAIL,
+        password=DEMO_PASSWORD,
+        remember=False,
+        challenge="login-1",
+        environ=None,
+    ):
+        tick = ["remember"] if remember else []
+        page = self.page(challenge)
+        return submit(
+            self.client, page, "login", environ, tick=tick, email=email, password=password
+        )
+
+
+@pytest.fixture
+def auth(client, admin) -> LoginActions:
+    return LoginActions(client, admin)
