@@ -1,0 +1,93 @@
+"""demo_client: an OAuth 2.0 / OpenID Connect client web app with a flow inspector.
+
+``create_app(config, http)`` builds the Flask app; nothing happens at import time. ``config``
+is a ``Config``, a mapping of environment variable names (tests), or None for the process
+environment; ``http`` is the ``requests.Session`` used for every back-channel call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import requests
+from flask import Flask, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from demo_client import errors
+from demo_client.config import Config, load_config
+from demo_client.services import build_services
+from demo_client.views import register_views
+from demo_client.views.pages import page, render_explanation
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def create_app(config: Config | Mapping | None = None, http: requests.Session | None = None):
+    if config is None:
+        config = load_config()
+    elif isinstance(config, Mapping):
+        config = load_config(config)
+    if not isinstance(config, Config):
+        raise TypeError("config must be a Config, a mapping of settings, or None")
+    if http is None:
+        http = requests.Session()
+        http.headers["User-Agent"] = "demo-client"
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        # All the demo's apps run on 127.0.0.1, and cookies ignore ports: the name must be ours.
+        SESSION_COOKIE_NAME="demo_client_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # sent on the top-level redirect back to /callback
+        SESSION_COOKIE_SECURE=config.redirect_uri.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
+    )
+    CSRFProtect(app)
+    app.extensions["demo_client"] = build_services(config, http)
+    register_views(app)
+
+    @app.errorhandler(errors.Explained)
+    def explained(error: errors.Explained):
+        log.info("explained error: %s", error.code or error.title)
+        return render_explanation(error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_explanation(errors.csrf_failed(error.description))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return page("status.html", status=error.code or 500, error=error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unexpected error")
+        return render_explanation(
+            errors.Explained(
+                title="Something went wrong in this app",
+                code="internal_error",
+                status=500,
+                explanation="The demo client hit an unexpected error (its log has the details).",
+                next_step="Go back to the home page and try again.",
+            )
+        )
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"  # pages carry tokens
+        return response
+
+    return app

@@ -1,0 +1,130 @@
+"""The demo client's settings, read from environment variables (or any mapping) when asked.
+
+Two URLs name the authorization server, because browsers and this server may reach it
+differently (Docker): ``DEMO_CLIENT_ISSUER`` is the issuer as browsers see it (the ``iss`` of
+every token, the origin of the authorization and logout endpoints), and
+``DEMO_CLIENT_BACKCHANNEL_URL`` is where this server reaches the public API for discovery,
+tokens, userinfo, keys and revocation. Nothing here is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+DEFAULT_PORT = 4446
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_ISSUER = "http://127.0.0.1:4444/"
+DEFAULT_CLIENT_ID = "demo-client"
+DEFAULT_SCOPE = "openid offline_access profile email"
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message is one line for the terminal."""
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    issuer: str = DEFAULT_ISSUER
+    backchannel_url: str = DEFAULT_ISSUER
+    admin_url: str = ""
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = field(default="", repr=False)  # never printed, never shown
+    redirect_uri: str = f"http://127.0.0.1:{DEFAULT_PORT}/callback"
+    post_logout_redirect_uri: str = f"http://127.0.0.1:{DEFAULT_PORT}/logged-out"
+    scope: str = DEFAULT_SCOPE
+    secret_key: str = field(default="", repr=False)
+    register: bool = False
+    http_timeout: float = 10.0
+
+    @property
+    def token_endpoint_auth_method(self) -> str:
+        """``client_secret_basic`` (RFC 6749 §2.3.1) with a secret, else a public client."""
+        return "client_secret_basic" if self.client_secret else "none"
+
+    def with_secret(self, secret: str) -> Config:
+        return replace(self, client_secret=secret)
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    register: bool | None = None,
+) -> Config:
+    """Build the settings from ``environ`` (default: ``os.environ``) and command-line overrides.
+
+    Raises ConfigError with a one-line message for anything unusable.
+    """
+    env = os.environ if environ is None else environ
+    port = port if port is not None else _port(env.get("PORT", ""))
+    host = host or env.get("HOST") or DEFAULT_HOST
+    issuer = _url(env, "DEMO_CLIENT_ISSUER", DEFAULT_ISSUER)
+    backchannel = _url(env, "DEMO_CLIENT_BACKCHANNEL_URL", issuer)
+    admin_url = _url(env, "DEMO_CLIENT_ADMIN_URL", "")
+    redirect_uri = _url(env, "DEMO_CLIENT_REDIRECT_URI", f"http://127.0.0.1:{port}/callback")
+    parts = urlsplit(redirect_uri)
+    post_logout = _url(
+        env,
+        "DEMO_CLIENT_POST_LOGOUT_REDIRECT_URI",
+        f"{parts.scheme}://{parts.netloc}/logged-out",
+    )
+    scope = " ".join(env.get("DEMO_CLIENT_SCOPE", DEFAULT_SCOPE).split())
+    if not scope:
+        raise ConfigError("DEMO_CLIENT_SCOPE is empty; the default is " + DEFAULT_SCOPE)
+    client_id = env.get("DEMO_CLIENT_ID", "").strip() or DEFAULT_CLIENT_ID
+    if register is None:
+        register = _flag(env, "DEMO_CLIENT_REGISTER")
+    return Config(
+        host=host,
+        port=port,
+        issuer=issuer,
+        backchannel_url=backchannel,
+        admin_url=admin_url,
+        client_id=client_id,
+        client_secret=env.get("DEMO_CLIENT_SECRET", ""),
+        redirect_uri=redirect_uri,
+        post_logout_redirect_uri=post_logout,
+        scope=scope,
+        secret_key=env.get("DEMO_CLIENT_SECRET_KEY") or secrets.token_urlsafe(32),
+        register=register,
+    )
+
+
+def _port(raw: str) -> int:
+    if not raw.strip():
+        return DEFAULT_PORT
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"PORT must be a number between 1 and 65535, not {raw!r}") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"PORT must be between 1 and 65535, not {port}")
+    return port
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")

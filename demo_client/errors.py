@@ -1,0 +1,280 @@
+"""Everything that can go wrong, explained for a person: one exception type, rendered in one
+place (``views.pages.render_explanation``) as a page with the error code, the server's
+description, what it means and what to do next. Never a stack trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Authorization errors come back to /callback as ?error=…&error_description=…
+# (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6). What each means here, and what to do next.
+_AUTHORIZATION_ERRORS: dict[str, tuple[str, str, str]] = {
+    "access_denied": (
+        "Access was denied",
+        "You — or the login/consent app — said no: the login or the consent was rejected, "
+        "so the authorization server sent your browser back without a code.",
+        "Log in again and accept the consent screen, or check why the login app rejected it.",
+    ),
+    "login_required": (
+        "A login is required",
+        "The request said prompt=none (“do not show any screen”), but nobody is logged in at "
+        "the authorization server in this browser, so it could not answer silently.",
+        "Log in normally (without prompt=none) first; a silent request works after that.",
+    ),
+    "consent_required": (
+        "Consent is required",
+        "The request said prompt=none, but the user has not (or not yet) consented to "
+        "everything this client asks for, and consent needs a screen.",
+        "Log in normally once and accept the consent screen; then prompt=none can succeed.",
+    ),
+    "interaction_required": (
+        "Interaction is required",
+        "The request said prompt=none, but the authorization server needs to show the user "
+        "something (a login or a consent screen) before it can answer.",
+        "Log in normally (without prompt=none).",
+    ),
+    "account_selection_required": (
+        "Account selection is required",
+        "The request said prompt=none, but the user must pick an account first.",
+        "Log in normally (without prompt=none).",
+    ),
+    "invalid_request": (
+        "The authorization request was refused",
+        "The authorization server found the request malformed or not allowed for this client "
+        "(a parameter missing or repeated, a redirect URI or scope it does not accept, a "
+        "verifier used twice…).",
+        "Read the description below. If it names the client or its redirect URI, register the "
+        "client again (demo-client --register) so its settings match this app's.",
+    ),
+    "invalid_scope": (
+        "A requested scope is not allowed",
+        "The client asked for a scope that it is not registered for.",
+        "Register the client with the scopes in DEMO_CLIENT_SCOPE (demo-client --register).",
+    ),
+    "unauthorized_client": (
+        "This client may not use this flow",
+        "The client is not registered for the authorization code grant or this response type.",
+        "Register it with grant_types authorization_code and refresh_token "
+        "(demo-client --register does).",
+    ),
+    "unsupported_response_type": (
+        "The response type is not supported",
+        "The authorization server does not offer the requested response_type.",
+        "This app only asks for response_type=code; check the authorization server.",
+    ),
+    "request_forbidden": (
+        "The request was forbidden",
+        "The authorization server refused to go on, often because its own cookies were "
+        "missing: the login flow must happen in one browser, on one host name.",
+        "Start again from this app's home page, in the same browser tab.",
+    ),
+    "server_error": (
+        "The authorization server failed",
+        "Something went wrong inside the authorization server.",
+        "Look at the authorization server's log (the description may carry a request id).",
+    ),
+    "temporarily_unavailable": (
+        "The authorization server is busy",
+        "The authorization server cannot handle the request right now.",
+        "Wait a moment and log in again.",
+    ),
+}
+
+# Token endpoint errors (RFC 6749 §5.2) and what they usually mean for this app.
+_TOKEN_ERRORS: dict[str, str] = {
+    "invalid_grant": (
+        "The authorization code or refresh token was not accepted: it expired, was already "
+        "used (every refresh rotates the refresh token, and reusing an old one revokes the "
+        "whole grant), was revoked, or the PKCE code_verifier does not match the "
+        "code_challenge of the authorization request."
+    ),
+    "invalid_client": (
+        "The client could not be authenticated: the client_id is unknown or the secret is "
+        "wrong. Set DEMO_CLIENT_SECRET to the client's secret, or run demo-client --register "
+        "so that the app and the authorization server agree."
+    ),
+    "unauthorized_client": "The client is not allowed to use this grant type.",
+    "invalid_request": "The token request was malformed or missing a parameter.",
+    "invalid_scope": "The requested scope is not allowed.",
+    "unsupported_grant_type": "The authorization server does not support this grant type.",
+}
+
+
+@dataclass
+class Explained(Exception):
+    """An error shown to the user as an explanation page."""
+
+    title: str
+    explanation: str
+    next_step: str
+    code: str = ""
+    description: str = ""
+    status: int = 400
+    details: list[tuple[str, str]] = field(default_factory=list)
+    checks: list = field(default_factory=list)  # ID token checks, when they failed
+
+    def __str__(self) -> str:
+        return f"{self.code or self.title}: {self.description or self.explanation}"
+
+
+def authorization_error(code: str, description: str, state_note: str) -> Explained:
+    title, explanation, next_step = _AUTHORIZATION_ERRORS.get(
+        code,
+        (
+            "The authorization server returned an error",
+            "The authorization server sent your browser back with an error instead of a code.",
+            "Read the description below and log in again.",
+        ),
+    )
+    return Explained(
+        title=title,
+        explanation=explanation,
+        next_step=next_step,
+        code=code,
+        description=description,
+        details=[("state", state_note)],
+    )
+
+
+def state_mismatch(received: str) -> Explained:
+    return Explained(
+        title="The state does not match",
+        code="state_mismatch",
+        explanation=(
+            "The state parameter that came back is not one this browser sent. That is either "
+            "an attack (someone trying to make your browser finish *their* login: cross-site "
+            "request forgery, RFC 6749 §10.12) or, far more often, a stale tab: a login "
+            "started in another tab, an old bookmark of the callback, or a login that "
+            "already finished. The code was not exchanged."
+        ),
+        next_step="Start again from the home page and click Log in.",
+        details=[("state received", received or "(none)")],
+    )
+
+
+def missing_session(callback_host: str) -> Explained:
+    return Explained(
+        title="This browser's session cookie is missing",
+        code="missing_session",
+        explanation=(
+            "The callback arrived without this app's cookie (demo_client_session), so the "
+            "app cannot know which login it belongs to, nor check its state. The usual "
+            "cause is mixing host names: cookies belong to a host name, so a login started on "
+            "http://localhost:… loses its cookie when it comes back to http://127.0.0.1:… "
+            "(or the other way round). A restart of this app also forgets every session. "
+            "The code was not exchanged."
+        ),
+        next_step=(
+            f"Open this app at its own address ({callback_host}) and click Log in again; use "
+            "the same host name everywhere."
+        ),
+        details=[("callback host", callback_host)],
+    )
+
+
+def token_error(code: str, description: str, endpoint: str, status: int | None) -> Explained:
+    return Explained(
+        title="The token endpoint refused the request",
+        code=code,
+        description=description,
+        explanation=_TOKEN_ERRORS.get(
+            code, "The authorization server answered the token request with an error."
+        ),
+        next_step="Log in again to get a new authorization code and fresh tokens.",
+        details=[("endpoint", endpoint), ("HTTP status", str(status or ""))],
+    )
+
+
+def unreachable(url: str, reason: str, what: str) -> Explained:
+    return Explained(
+        title="The authorization server is unreachable",
+        code="unreachable",
+        status=502,
+        description=f"{what}: {reason}",
+        explanation=(
+            "This app (not your browser) could not reach the authorization server. The "
+            "back-channel URL is how this server reaches it; inside Docker it is the "
+            "service name (http://authserver:4444/), not the address your browser uses."
+        ),
+        next_step=(
+            "Start the authorization server, or set DEMO_CLIENT_BACKCHANNEL_URL to an address "
+            "this server can reach."
+        ),
+        details=[("URL tried", url)],
+    )
+
+
+def issuer_mismatch(expected: str, published: str, discovery_url: str) -> Explained:
+    return Explained(
+        title="The issuer does not match",
+        code="issuer_mismatch",
+        status=502,
+        explanation=(
+            "The discovery document names a different issuer than the one this app was told "
+            "to trust. Tokens carry the issuer in their iss claim, and a client must only "
+            "accept tokens from the issuer it expects (OpenID Connect Discovery §4.3), so "
+            "this app stops here."
+        ),
+        next_step=(
+            "Set DEMO_CLIENT_ISSUER to the issuer as browsers see it (the authorization "
+            "server's URLS_SELF_ISSUER), and DEMO_CLIENT_BACKCHANNEL_URL to where this server "
+            "reaches it."
+        ),
+        details=[
+            ("DEMO_CLIENT_ISSUER", expected),
+            ("issuer in the discovery document", published),
+            ("discovery document", discovery_url),
+        ],
+    )
+
+
+def bad_metadata(discovery_url: str, problem: str) -> Explained:
+    return Explained(
+        title="The discovery document cannot be used",
+        code="invalid_metadata",
+        status=502,
+        description=problem,
+        explanation="The authorization server's metadata is missing something this app needs.",
+        next_step="Check that the back-channel URL points at the authorization server.",
+        details=[("discovery document", discovery_url)],
+    )
+
+
+def id_token_refused(checks: list) -> Explained:
+    failed = [check.name for check in checks if not check.passed]
+    return Explained(
+        title="The ID token was refused",
+        code="invalid_id_token",
+        description="Failed: " + ", ".join(failed),
+        explanation=(
+            "The token endpoint returned an ID token, but it did not pass the checks every "
+            "OpenID Connect client must make (OIDC Core §3.1.3.7). Without them anyone could "
+            "replay or forge a login. The tokens were thrown away."
+        ),
+        next_step="Log in again. If it keeps failing, the checks below say which rule broke.",
+        checks=checks,
+    )
+
+
+def csrf_failed(reason: str) -> Explained:
+    return Explained(
+        title="The form has expired",
+        code="csrf_failed",
+        description=reason,
+        explanation=(
+            "Every button on this app is a form with a CSRF token, so that another site "
+            "cannot press it for you. This request's token was missing or invalid (the page "
+            "was old, or this app restarted)."
+        ),
+        next_step="Go back to the home page, reload it and press the button again.",
+    )
+
+
+def not_logged_in(action: str) -> Explained:
+    return Explained(
+        title="Nobody is logged in",
+        code="not_logged_in",
+        explanation=f"There are no tokens in this browser's session to {action}.",
+        next_step="Log in first.",
+    )

@@ -1,0 +1,217 @@
+"""The OAuth 2.0 / OpenID Connect client itself, on Authlib's ``OAuth2Session``.
+
+Authlib builds the authorization URL (with the PKCE S256 challenge, RFC 7636 §4.2) and
+sends the token, refresh and revocation requests with client authentication. Every request
+goes through the ``requests.Session`` given to the app (tests give one with a fake server
+mounted) and is recorded as an ``Exchange`` for the flow inspector.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from demo_client.config import Config
+from demo_client.discovery import ServerMetadata
+from demo_client.transport import (
+    Exchange,
+    ResponseCapture,
+    Unreachable,
+    describe_failure,
+    exchange_from_response,
+    failed_exchange,
+    send,
+)
+
+
+@dataclass
+class PendingAuthorization:
+    """What the client must remember between /login and /callback (RFC 6749 §4.1.1)."""
+
+    state: str
+    nonce: str
+    code_verifier: str
+    code_challenge: str
+    url: str
+    params: list[tuple[str, str]]
+    created_at: float = field(default_factory=time.time)
+
+
+class TokenRequestFailed(Exception):
+    """The token (or revocation) endpoint answered with an error (RFC 6749 §5.2)."""
+
+    def __init__(self, error: str, description: str, exchange: Exchange):
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.exchange = exchange
+
+
+class OAuthClient:
+    def __init__(self, config: Config, http: requests.Session):
+        self.config = config
+        self.http = http
+
+    def _session(self, scope: str | None = None) -> tuple[OAuth2Session, ResponseCapture]:
+        method = self.config.token_endpoint_auth_method
+        session = OAuth2Session(
+            self.config.client_id,
+            self.config.client_secret or None,
+            token_endpoint_auth_method=method,
+            revocation_endpoint_auth_method=method,
+            scope=scope,
+            redirect_uri=self.config.redirect_uri,
+            code_challenge_method="S256",
+            default_timeout=self.config.http_timeout,
+        )
+        # Share the app's transport (adapters, TLS and proxy settings) with Authlib's session.
+        for prefix, adapter in self.http.adapters.items():
+            session.mount(prefix, adapter)
+        session.verify = self.http.verify
+        session.trust_env = self.http.trust_env
+        session.proxies = dict(self.http.proxies)
+        capture = ResponseCapture()
+        session.hooks["response"].append(capture)
+        return session, capture
+
+    # -- the front channel -------------------------------------------------------------
+
+    def authorization_request(
+        self, metadata: ServerMetadata, prompt: str = ""
+    ) -> PendingAuthorization:
+        """RFC 6749 §4.1.1 + RFC 7636 §4.3 + OIDC Core §3.1.2.1: a fresh state, nonce and
+        PKCE verifier, and the URL the browser is sent to."""
+        state = secrets.token_urlsafe(24)
+        nonce = secrets.token_urlsafe(24)
+        verifier = secrets.token_urlsafe(48)
+        extra = {"nonce": nonce}
+        if prompt:
+            extra["prompt"] = prompt
+        session, _ = self._session(scope=self.config.scope)
+        url, _ = session.create_authorization_url(
+            metadata.authorization_endpoint, state=state, code_verifier=verifier, **extra
+        )
+        return PendingAuthorization(
+            state=state,
+            nonce=nonce,
+            code_verifier=verifier,
+            code_challenge=create_s256_code_challenge(verifier),
+            url=url,
+            params=parse_qsl(urlsplit(url).query, keep_blank_values=True),
+        )
+
+    # -- the back channel ----------------------------------------------------------------
+
+    def _token_call(self, url: str, call: Callable[[OAuth2Session], object]):
+        """Run one Authlib call; return (its result, the Exchange).
+
+        Raises TokenRequestFailed for an error answer and Unreachable for none."""
+        session, capture = self._session()
+        started = time.time()
+        try:
+            result = call(session)
+        except (OAuthError, OAuth2Error) as exc:
+            exchange = self._recorded(capture, url, started, exc)
+            raise TokenRequestFailed(
+                exc.error or "error", exc.description or "", exchange
+            ) from None
+        except requests.RequestException as exc:
+            exchange = self._recorded(capture, url, started, exc)
+            if capture.last is None:
+                raise Unreachable(url, describe_failure(exc), exchange) from None
+            raise TokenRequestFailed(
+                "server_error", f"HTTP {exchange.status} from the server", exchange
+            ) from None
+        except ValueError as exc:  # a response that is not a JSON object
+            exchange = self._recorded(capture, url, started, exc)
+            raise TokenRequestFailed("invalid_response", str(exc), exchange) from None
+        return result, self._recorded(capture, url, started, None)
+
+    @staticmethod
+    def _recorded(
+        capture: ResponseCapture, url: str, started: float, exc: Exception | None
+    ) -> Exchange:
+        if capture.last is not None:
+            return exchange_from_response(capture.last, started)
+        return failed_exchange("POST", url, started, exc or RuntimeError("no response"))
+
+    def exchange_code(
+        self, metadata: ServerMetadata, code: str, pending: PendingAuthorization
+    ) -> tuple[dict, Exchange]:
+        """RFC 6749 §4.1.3 with the PKCE code_verifier (RFC 7636 §4.5)."""
+        token, exchange = self._token_call(
+            metadata.token_endpoint,
+            lambda session: session.fetch_token(
+                metadata.token_endpoint,
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=pending.code_verifier,
+                redirect_uri=self.config.redirect_uri,
+            ),
+        )
+        return dict(token), exchange
+
+    def refresh(self, metadata: ServerMetadata, refresh_token: str) -> tuple[dict, Exchange]:
+        """RFC 6749 §6 (the server rotates the refresh token on every use)."""
+        token, exchange = self._token_call(
+            metadata.token_endpoint,
+            lambda session: session.refresh_token(
+                metadata.token_endpoint, refresh_token=refresh_token
+            ),
+        )
+        return dict(token), exchange
+
+    def revoke(self, metadata: ServerMetadata, token: str, hint: str) -> Exchange:
+        """RFC 7009 §2.1; a 200 means "revoked, or never valid" (§2.2)."""
+        response, exchange = self._token_call(
+            metadata.revocation_endpoint,
+            lambda session: session.revoke_token(
+                metadata.revocation_endpoint, token=token, token_type_hint=hint
+            ),
+        )
+        if response.status_code != 200:
+            body = exchange.body if isinstance(exchange.body, dict) else {}
+            raise TokenRequestFailed(
+                str(body.get("error") or "revocation_failed"),
+                str(body.get("error_description") or f"HTTP {response.status_code}"),
+                exchange,
+            )
+        return exchange
+
+    def jwks(self, metadata: ServerMetadata) -> tuple[dict, Exchange]:
+        """The public keys that verify ID tokens (OIDC Core §10.1.1)."""
+        response, exchange = send(self.http, "GET", metadata.jwks_uri, self.config.http_timeout)
+        return (exchange.body if isinstance(exchange.body, dict) else {}), exchange
+
+    def userinfo(self, metadata: ServerMetadata, access_token: str) -> Exchange:
+        """OIDC Core §5.3.1, the access token as a Bearer token (RFC 6750 §2.1)."""
+        _, exchange = send(
+            self.http,
+            "GET",
+            metadata.userinfo_endpoint,
+            self.config.http_timeout,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        )
+        return exchange
+
+    def introspect(self, token: str) -> Exchange:
+        """RFC 7662 §2.1 on the admin API (trusted network: no client authentication)."""
+        url = self.config.admin_url.rstrip("/") + "/admin/oauth2/introspect"
+        _, exchange = send(
+            self.http,
+            "POST",
+            url,
+            self.config.http_timeout,
+            data={"token": token},
+            headers={"Accept": "application/json"},
+        )
+        return exchange

@@ -1,0 +1,12 @@
+"""The pages: one module per flow step, each a small blueprint."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from demo_client.views import callback, health, home, login, logout, tokens
+
+
+def register_views(app: Flask) -> None:
+    for module in (home, login, callback, tokens, logout, health):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,263 @@
+"""An in-memory authorization server for the demo client's tests.
+
+It is a small Flask app reached through a requests transport adapter (no sockets): the
+demo client's ``http`` session is given the adapter, so every back-channel call lands here
+and is recorded. Only the back-channel and admin origins are reachable, as from a server in
+Docker: a request to the browser-facing issuer origin fails like a refused connection.
+That is how the tests see that the token, userinfo, JWKS and revocation endpoints were
+rewritten to the back channel. The browser's side (``authorize``) plays the authorization
+endpoint plus the login and consent app in one call.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+from flask import Flask, jsonify, request
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+ISSUER = "http://issuer.example:9000/"
+BACKCHANNEL = "http://authserver.internal:4444/"
+ADMIN = "http://admin.internal:4445"
+CLIENT_ID = "demo-client"
+CLIENT_SECRET = "the-client-secret-must-never-show-0123"
+REDIRECT_URI = "http://127.0.0.1:4446/callback"
+POST_LOGOUT = "http://127.0.0.1:4446/logged-out"
+SUBJECT = "foo@bar.com"
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def at_hash(access_token: str) -> str:
+    digest = hashlib.sha256(access_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+@dataclass
+class Grant:
+    nonce: str
+    code_challenge: str
+    redirect_uri: str
+    scope: str
+    active: bool = True
+
+
+@dataclass
+class FakeAuthorizationServer:
+    key: RSAKey
+    issuer: str = ISSUER
+    metadata_issuer: str | None = None  # to publish a wrong issuer
+    id_token_overrides: dict = field(default_factory=dict)
+    token_error: tuple[str, str] | None = None
+    id_token_key: RSAKey | None = None  # sign ID tokens with a key the JWKS does not have
+    reachable: set[str] = field(default_factory=lambda: {BACKCHANNEL.rstrip("/"), ADMIN})
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    bodies: list[dict] = field(default_factory=list)
+    codes: dict[str, Grant] = field(default_factory=dict)
+    access_tokens: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    issued: list[str] = field(default_factory=list)  # every code and token handed out
+
+    def __post_init__(self):
+        self.app = _build_app(self)
+
+    # -- the browser's side: authorization endpoint + login and consent app ------------
+
+    def authorize(self, location: str, **callback_extra) -> str:
+        """Follow the authorization request; return the callback URL the browser gets."""
+        assert location.startswith(self.issuer.rstrip("/") + "/oauth2/auth?"), location
+        params = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+        assert params["client_id"] == CLIENT_ID
+        assert params["code_challenge_method"] == "S256"
+        code = "code_" + secrets.token_urlsafe(32)
+        self.issued.append(code)
+        self.codes[code] = Grant(
+            params["nonce"], params["code_challenge"], params["redirect_uri"], params["scope"]
+        )
+        answer = {"code": code, "state": params["state"], "iss": self.issuer, **callback_extra}
+        return params["redirect_uri"] + "?" + urlencode(answer)
+
+    def token_requests(self) -> list[str]:
+        return [url for method, url in self.requests if url.endswith("/oauth2/token")]
+
+    # -- tokens ----------------------------------------------------------------------
+
+    def _tokens(self, grant: Grant) -> dict:
+        access = "at_" + secrets.token_urlsafe(40)
+        refresh = "rt_" + secrets.token_urlsafe(40)
+        self.access_tokens[access] = grant
+        self.refresh_tokens[refresh] = grant
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "sub": SUBJECT,
+            "aud": [CLIENT_ID],
+            "iat": now,
+            "exp": now + 3600,
+            "auth_time": now,
+            "nonce": grant.nonce,
+            "at_hash": at_hash(access),
+            "sid": "session-1",
+            "jti": secrets.token_hex(8),
+            "name": "Foo Bar",
+            **self.id_token_overrides,
+        }
+        key = self.id_token_key or self.key
+        id_token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key)
+        self.issued += [access, refresh, id_token]
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "id_token": id_token,
+            "token_type": "bearer",
+            "expires_in": 3600,
+            "scope": grant.scope,
+        }
+
+
+def _build_app(fake: FakeAuthorizationServer) -> Flask:
+    app = Flask("fake_authserver")
+
+    def error(code: str, description: str, status: int = 400):
+        response = jsonify(error=code, error_description=description)
+        response.status_code = status
+        return response
+
+    def client_ok() -> bool:
+        auth = request.authorization
+        return bool(auth and auth.username == CLIENT_ID and auth.password == CLIENT_SECRET)
+
+    @app.get("/.well-known/openid-configuration")
+    def metadata():
+        base = fake.issuer.rstrip("/")
+        return jsonify(
+            issuer=fake.metadata_issuer or fake.issuer,
+            authorization_endpoint=base + "/oauth2/auth",
+            token_endpoint=base + "/oauth2/token",
+            userinfo_endpoint=base + "/userinfo",
+            jwks_uri=base + "/.well-known/jwks.json",
+            revocation_endpoint=base + "/oauth2/revoke",
+            end_session_endpoint=base + "/oauth2/sessions/logout",
+            code_challenge_methods_supported=["S256"],
+        )
+
+    @app.get("/.well-known/jwks.json")
+    def jwks():
+        return jsonify(keys=[fake.key.as_dict(private=False)])
+
+    @app.post("/oauth2/token")
+    def token():
+        fake.bodies.append(dict(request.form))
+        if not client_ok():
+            return error("invalid_client", "Client authentication failed.", 401)
+        if fake.token_error:
+            return error(*fake.token_error)
+        form = request.form
+        if form.get("grant_type") == "authorization_code":
+            grant = fake.codes.pop(form.get("code", ""), None)
+            if grant is None:
+                return error("invalid_grant", "The code is unknown or was used.")
+            if s256(form.get("code_verifier", "")) != grant.code_challenge:
+                return error("invalid_grant", "The PKCE code_verifier does not match.")
+            if form.get("redirect_uri") != grant.redirect_uri:
+                return error("invalid_grant", "The redirect_uri does not match.")
+            return jsonify(fake._tokens(grant))
+        if form.get("grant_type") == "refresh_token":
+            grant = fake.refresh_tokens.pop(form.get("refresh_token", ""), None)
+            if grant is None or not grant.active:
+                return error("invalid_grant", "The refresh token is not active.")
+            tokens = fake._tokens(grant)
+            tokens.pop("id_token")
+            return jsonify(tokens)
+        return error("unsupported_grant_type", "Nope.")
+
+    @app.get("/userinfo")
+    def userinfo():
+        header = request.headers.get("Authorization", "")
+        grant = fake.access_tokens.get(header.removeprefix("Bearer "))
+        if grant is None or not grant.active:
+            return error("invalid_token", "The access token is not active.", 401)
+        return jsonify(sub=SUBJECT, name="Foo Bar")
+
+    @app.post("/oauth2/revoke")
+    def revoke():
+        fake.bodies.append(dict(request.form))
+        if not client_ok():
+            return error("invalid_client", "Client authentication failed.", 401)
+        token = request.form.get("token", "")
+        grant = fake.refresh_tokens.get(token) or fake.access_tokens.get(token)
+        if grant:
+            grant.active = False
+        return "", 200
+
+    @app.post("/admin/oauth2/introspect")
+    def introspect():
+        token = request.form.get("token", "")
+        grant = fake.access_tokens.get(token) or fake.refresh_tokens.get(token)
+        if grant is None or not grant.active:
+            return jsonify(active=False)
+        kind = "access_token" if token in fake.access_tokens else "refresh_token"
+        return jsonify(
+            active=True, sub=SUBJECT, client_id=CLIENT_ID, scope=grant.scope, token_use=kind
+        )
+
+    return app
+
+
+class FakeTransport(BaseAdapter):
+    """A requests adapter that hands requests to the fake server's WSGI app."""
+
+    def __init__(self, fake: FakeAuthorizationServer):
+        super().__init__()
+        self.fake = fake
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        parts = urlsplit(request.url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self.fake.reachable:
+            raise requests.ConnectionError(f"[fake] connection refused: {origin}")
+        self.fake.requests.append((request.method, request.url.split("?")[0]))
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode()
+        with self.fake.app.test_client() as client:
+            answer = client.open(
+                parts.path + (f"?{parts.query}" if parts.query else ""),
+                base_url=origin,
+                method=request.method,
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+                data=body,
+            )
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response.reason = answer.status.partition(" ")[2]
+        response.headers = CaseInsensitiveDict(dict(answer.headers))
+        response._content = answer.get_data()
+        response.encoding = "utf-8"
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
+
+
+def http_session(fake: FakeAuthorizationServer) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    adapter = FakeTransport(fake)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
