@@ -1,5 +1,5 @@
 # Two commands for a fresh machine (Python >= 3.11 and make):
-#   make demo   run authserver on the embedded SQLite database (Ctrl-C stops it)
+#   make demo   run the whole stack on the embedded SQLite database (Ctrl-C stops it)
 #   make test   run every test (PostgreSQL tests need AUTHSERVER_TEST_POSTGRES_DSN)
 
 PYTHON ?= python3
@@ -16,14 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# The system secret is generated once and kept (owner-only) so that tokens and signing
-# keys survive restarts; the database is authserver.sqlite in this directory. --dev, as in
-# the guide, lets the login flow's cookies work over plain http on 127.0.0.1.
+# authserver (public 9000, admin 9001), the login & consent app (9020) and the demo client
+# (9010), on SQLite, with a system secret kept in .authserver-demo/ (see `authserver demo`).
 demo: $(STAMP)
-	@umask 077; [ -s .authserver-secret ] || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > .authserver-secret
-	@SECRETS_SYSTEM="$$(cat .authserver-secret)" DSN="sqlite:///authserver.sqlite" $(BIN)/authserver migrate sql --yes -e
-	@echo "Public API: http://127.0.0.1:4444/   Admin API: http://127.0.0.1:4445/   (Ctrl-C stops)"
-	@SECRETS_SYSTEM="$$(cat .authserver-secret)" DSN="sqlite:///authserver.sqlite" exec $(BIN)/authserver serve all --dev
+	@exec $(BIN)/authserver demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ from authserver import __version__
 from authserver.cli import (
     authorization_code_cmd,
     clients_cmd,
+    demo_cmd,
     janitor_cmd,
     jwks_cmd,
     legacy,
@@ -129,6 +130,7 @@ for command in (
     revoke,
     version,
     janitor_cmd.janitor_command,
+    demo_cmd.demo,
     legacy.clients,
     legacy.token,
 ):

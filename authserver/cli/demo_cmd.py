@@ -1,0 +1,35 @@
+"""``authserver demo``: run the whole stack locally (see ``authserver.devstack``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from authserver.devstack import DemoError, Ports, run_demo
+
+
+@click.command("demo")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".authserver-demo"),
+    show_default=True,
+    help="Where the secret, the SQLite database and the logs live.",
+)
+@click.option("--public-port", type=click.IntRange(1, 65535), default=9000, show_default=True)
+@click.option("--admin-port", type=click.IntRange(1, 65535), default=9001, show_default=True)
+@click.option("--consent-port", type=click.IntRange(1, 65535), default=9020, show_default=True)
+@click.option("--client-port", type=click.IntRange(1, 65535), default=9010, show_default=True)
+def demo(data_dir, public_port, admin_port, consent_port, client_port):
+    """Run authserver, the login/consent app and the demo client on this machine (SQLite).
+
+    Ctrl-C stops everything. Data (secret, database, logs) is kept in --data-dir.
+    """
+    ports = Ports(public_port, admin_port, consent_port, client_port)
+    if len(set(ports.__dict__.values())) != 4:
+        raise click.UsageError("the four ports must differ")
+    try:
+        raise SystemExit(run_demo(data_dir, ports))
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,242 @@
+"""``authserver demo``: the whole stack on this machine, no Docker, on the embedded SQLite.
+
+It keeps a system secret in an owner-only file (so data stays readable across starts),
+migrates the database, starts the four listeners as separate processes — the public and
+admin APIs (``authserver serve all --dev``), the login/consent app (``consent-ui``) and
+the demo client (``demo-client --register``) — waits until each answers its health check,
+prints where to go, and on Ctrl-C stops every process it started.
+
+The apps only share HTTP: this module starts commands, it imports none of them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEMO_USER = ("foo@bar.com", "foobar")
+HEALTH_TIMEOUT_SECONDS = 60
+
+
+class DemoError(Exception):
+    """A reason the demo cannot start, printed as one line."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    public: int = 9000
+    admin: int = 9001
+    consent: int = 9020
+    client: int = 9010
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+@dataclass
+class Stack:
+    children: list[Child] = field(default_factory=list)
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM everyone (newest first), wait, then SIGKILL stragglers."""
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in reversed(self.children):
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+    def first_exited(self) -> Child | None:
+        return next((child for child in self.children if child.process.poll() is not None), None)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def ensure_secret(path: Path) -> str:
+    """The demo's SECRETS_SYSTEM: made once, owner-only, reused on every start."""
+    if path.exists():
+        secret = path.read_text().strip()
+        if len(secret) >= 16:
+            return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)
+    return secret
+
+
+def check_port_free(port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise DemoError(
+                f"port {port} ({what}) is already in use; stop what uses it or choose another "
+                "port (see `authserver demo --help`)"
+            ) from None
+
+
+def command(name: str) -> list[str]:
+    """A console script of this installation (next to the running interpreter)."""
+    script = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if script is None:
+        raise DemoError(f"the `{name}` command is not installed (pip install -e . installs it)")
+    return [script]
+
+
+def wait_healthy(child: Child, url: str) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise DemoError(f"{child.name} stopped while starting; see {child.log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise DemoError(f"{child.name} did not become healthy at {url}; see {child.log_path}")
+
+
+def start(stack: Stack, name: str, argv: list[str], env: dict, log_dir: Path) -> Child:
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            argv,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children ourselves
+        )
+    child = Child(name, process, log_path)
+    stack.children.append(child)
+    return child
+
+
+def run_demo(data_dir: Path, ports: Ports) -> int:
+    for port, what in (
+        (ports.public, "public API"),
+        (ports.admin, "admin API"),
+        (ports.consent, "login & consent app"),
+        (ports.client, "demo client"),
+    ):
+        check_port_free(port, what)
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    secret = ensure_secret(data_dir / "secret")
+    dsn = f"sqlite:///{(data_dir / 'authserver.sqlite').resolve()}"
+    public = f"http://127.0.0.1:{ports.public}"
+    admin = f"http://127.0.0.1:{ports.admin}"
+    consent = f"http://127.0.0.1:{ports.consent}"
+    client = f"http://127.0.0.1:{ports.client}"
+
+    say(f"[1/5] system secret: {data_dir / 'secret'} (owner-only, kept for next time)")
+    say(f"[2/5] database: {dsn} (migrating)")
+    migrate = subprocess.run(
+        [*command("authserver"), "migrate", "sql", "--yes", dsn],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if migrate.returncode != 0:
+        raise DemoError(f"migration failed: {migrate.stderr.strip() or migrate.stdout.strip()}")
+
+    stack = Stack()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _interrupt(signum, _frame):
+        raise KeyboardInterrupt
+
+    # Both, explicitly: a shell starting us in the background sets SIGINT to "ignore".
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server = start(
+            stack,
+            "authserver",
+            [*command("authserver"), "serve", "all", "--dev"],
+            {
+                "DSN": dsn,
+                "SECRETS_SYSTEM": secret,
+                "SERVE_PUBLIC_PORT": str(ports.public),
+                "SERVE_ADMIN_PORT": str(ports.admin),
+                "URLS_SELF_ISSUER": public + "/",
+                "URLS_LOGIN": consent + "/login",
+                "URLS_CONSENT": consent + "/consent",
+                "URLS_LOGOUT": consent + "/logout",
+            },
+            log_dir,
+        )
+        say(f"[3/5] authorization server: public {public}/  admin {admin}/ (starting)")
+        wait_healthy(server, admin + "/health/ready")
+        app = start(
+            stack,
+            "consent-ui",
+            command("consent-ui"),
+            {"HYDRA_ADMIN_URL": admin, "PORT": str(ports.consent), "HOST": "127.0.0.1"},
+            log_dir,
+        )
+        say(f"[4/5] login & consent app: {consent}/ (starting)")
+        wait_healthy(app, consent + "/healthz")
+        demo = start(
+            stack,
+            "demo-client",
+            [*command("demo-client"), "--register"],
+            {
+                "PORT": str(ports.client),
+                "HOST": "127.0.0.1",
+                "DEMO_CLIENT_ISSUER": public + "/",
+                "DEMO_CLIENT_ADMIN_URL": admin,
+                "DEMO_CLIENT_REDIRECT_URI": client + "/callback",
+            },
+            log_dir,
+        )
+        say(f"[5/5] demo client: {client}/ (starting)")
+        wait_healthy(demo, client + "/healthz")
+        say("")
+        say(f'Ready. Open {client}/ and click "Log in".')
+        say(f"  demo user: {DEMO_USER[0]} / {DEMO_USER[1]}")
+        say(f"  public API {public}/  admin API {admin}/  login app {consent}/")
+        say(f"  logs: {log_dir}/   Ctrl-C stops everything.")
+        while True:
+            exited = stack.first_exited()
+            if exited is not None:
+                raise DemoError(f"{exited.name} stopped unexpectedly; see {exited.log_path}")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("\nStopping…")
+        return 0
+    finally:
+        # Whatever ended the run (Ctrl-C, a crashed child, an error), no child outlives it;
+        # a second Ctrl-C while stopping must not orphan them either.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if stack.children:
+            say("Stopped.")

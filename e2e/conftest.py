@@ -1,0 +1,253 @@
+"""End-to-end fixtures: the real stack (three apps, four listeners, separate processes) and
+a real Chromium driven by Playwright.
+
+The browser is the one named by ``AUTHSERVER_E2E_BROWSER``, else ``chromium`` (or
+``chromium-browser``, ``google-chrome``) on PATH, else Playwright's own download. A failing
+test leaves a screenshot and the page's HTML in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import (
+    POSTGRES_ENV,
+    TestDatabase,
+    authserver_command,
+    create_postgres_database,
+    drop_postgres_database,
+    free_port,
+    migrate,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEMO_USER = ("foo@bar.com", "foobar")
+
+
+def browser_executable() -> str | None:
+    named = os.environ.get("AUTHSERVER_E2E_BROWSER")
+    if named:
+        return named
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None  # Playwright's own browser, if `playwright install chromium` worked
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        executable = browser_executable()
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            (ARTIFACTS / f"{name}.html").write_text(page.content())
+    context.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+# -- the stack ---------------------------------------------------------------------------
+
+
+def _command(name: str) -> list[str]:
+    base = Path(authserver_command()[0]).parent
+    found = shutil.which(name, path=str(base)) or shutil.which(name)
+    assert found, f"{name} is not installed"
+    return [found]
+
+
+@dataclass
+class App:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@dataclass
+class Stack:
+    public: str
+    admin: str
+    consent: str
+    client: str
+    apps: list[App]
+    env: dict
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {app.name}\n{app.log()[-4000:]}" for app in self.apps)
+
+
+def _start(name: str, argv: list[str], env: dict, url: str, health: str, log_dir: Path) -> App:
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
+    app = App(name, url, process, log_path)
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited early:\n{app.log()}")
+        try:
+            if requests.get(url + health, timeout=1).status_code == 200:
+                return app
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"{name} did not come up:\n{app.log()}")
+
+
+def _stop(apps: list[App]) -> None:
+    for app in reversed(apps):
+        if app.process.poll() is None:
+            app.process.send_signal(signal.SIGTERM)
+    for app in reversed(apps):
+        try:
+            app.process.wait(15)
+        except subprocess.TimeoutExpired:
+            app.process.kill()
+            app.process.wait()
+
+
+def start_stack(database: TestDatabase, log_dir: Path, extra_env: dict | None = None) -> Stack:
+    public_port, admin_port, consent_port, client_port = (free_port() for _ in range(4))
+    public = f"http://127.0.0.1:{public_port}"
+    admin = f"http://127.0.0.1:{admin_port}"
+    consent = f"http://127.0.0.1:{consent_port}"
+    client = f"http://127.0.0.1:{client_port}"
+    env = {
+        "DSN": database.dsn,
+        "SECRETS_SYSTEM": "e2e-secret-" + "x" * 24,
+        "SERVE_PUBLIC_PORT": str(public_port),
+        "SERVE_ADMIN_PORT": str(admin_port),
+        "URLS_SELF_ISSUER": public + "/",
+        "URLS_LOGIN": consent + "/login",
+        "URLS_CONSENT": consent + "/consent",
+        "URLS_LOGOUT": consent + "/logout",
+        "LOG_LEVEL": "debug",
+        **(extra_env or {}),
+    }
+    apps: list[App] = []
+    try:
+        apps.append(
+            _start(
+                "authserver",
+                [*authserver_command(), "serve", "all", "--dev"],
+                env,
+                admin,
+                "/health/ready",
+                log_dir,
+            )
+        )
+        apps.append(
+            _start(
+                "consent-ui",
+                _command("consent-ui"),
+                {
+                    "HYDRA_ADMIN_URL": admin,
+                    "PORT": str(consent_port),
+                    "HOST": "127.0.0.1",
+                    "CONSENT_UI_SECRET_KEY": "e2e-consent-secret-key",
+                },
+                consent,
+                "/healthz",
+                log_dir,
+            )
+        )
+        apps.append(
+            _start(
+                "demo-client",
+                [*_command("demo-client"), "--register"],
+                {
+                    "PORT": str(client_port),
+                    "HOST": "127.0.0.1",
+                    "DEMO_CLIENT_ISSUER": public + "/",
+                    "DEMO_CLIENT_ADMIN_URL": admin,
+                    "DEMO_CLIENT_ID": "e2e-demo-client",
+                    "DEMO_CLIENT_SECRET": "e2e-demo-client-secret",
+                    "DEMO_CLIENT_REDIRECT_URI": client + "/callback",
+                    "DEMO_CLIENT_SECRET_KEY": "e2e-demo-client-key",
+                },
+                client,
+                "/healthz",
+                log_dir,
+            )
+        )
+    except BaseException:
+        _stop(apps)
+        raise
+    return Stack(public, admin, consent, client, apps, env)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def stack(backend, tmp_path) -> Iterator[Stack]:
+    """A fresh stack per test: three apps, a fresh database, free ports."""
+    created = None
+    if backend == "sqlite":
+        path = tmp_path / "e2e.sqlite"
+        database = TestDatabase("sqlite", f"sqlite:///{path}", path)
+    else:
+        admin_dsn = os.environ.get(POSTGRES_ENV)
+        if not admin_dsn:
+            pytest.skip(f"PostgreSQL end-to-end tests did not run: set {POSTGRES_ENV}")
+        database = created = create_postgres_database(admin_dsn, "authserver_e2e")
+    migrate(database)
+    stack = start_stack(database, tmp_path)
+    yield stack
+    _stop(stack.apps)
+    if created is not None:
+        drop_postgres_database(os.environ[POSTGRES_ENV], created)
