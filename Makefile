@@ -21,10 +21,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@exec $(BIN)/authserver demo
 
+# Fast tests first; the browser tests and the docker compose test last. The end-to-end
+# tests use chromium from PATH (or AUTHSERVER_E2E_BROWSER), else Playwright's own browser.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests/unit tests/consent_ui tests/demo_client
 	$(BIN)/pytest tests/integration
+	@[ -n "$$AUTHSERVER_E2E_BROWSER" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+	  || command -v google-chrome >/dev/null || $(BIN)/playwright install chromium
+	$(BIN)/pytest e2e -m "not compose"
+	$(BIN)/pytest e2e -m compose
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

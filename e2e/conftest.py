@@ -91,6 +91,13 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly what did not run (no PostgreSQL, no Docker engine)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    for reason in sorted({str(report.longrepr[2]) for report in skipped if report.longrepr}):
+        terminalreporter.write_sep("!", reason.removeprefix("Skipped: "), yellow=True, bold=True)
+
+
 # -- the stack ---------------------------------------------------------------------------
 
 

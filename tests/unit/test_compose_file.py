@@ -1,0 +1,128 @@
+"""docker-compose.yml and the Dockerfile, checked against what the apps really read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from authserver.config import ENV_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def env_names_read_by(package: str) -> set[str]:
+    """Environment variable names a package's source mentions as string literals."""
+    names = set()
+    for path in (ROOT / package).rglob("*.py"):
+        names |= set(re.findall(r"[\"']([A-Z][A-Z0-9_]{2,})[\"']", path.read_text()))
+    return names
+
+
+def test_the_services_of_the_guide_are_there():
+    assert set(SERVICES) == {
+        "postgres",
+        "authserver-migrate",
+        "authserver",
+        "consent",
+        "demo-client",
+    }
+
+
+@pytest.mark.parametrize(
+    ("service", "ports"),
+    [
+        ("authserver", ["9000:4444", "127.0.0.1:9001:4445"]),
+        ("consent", ["9020:3000"]),
+        ("demo-client", ["9010:4446"]),
+    ],
+)
+def test_host_ports_are_the_guides(service, ports):
+    assert SERVICES[service]["ports"] == ports
+
+
+def test_the_admin_port_is_published_on_loopback_only():
+    admin = [port for port in SERVICES["authserver"]["ports"] if port.endswith(":4445")]
+    assert admin == ["127.0.0.1:9001:4445"]
+
+
+def test_postgres_is_current_with_a_volume_and_a_health_check():
+    postgres = SERVICES["postgres"]
+    assert int(postgres["image"].split(":")[1]) >= 16
+    assert any(volume.endswith(":/var/lib/postgresql/data") for volume in postgres["volumes"])
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert set(COMPOSE["volumes"]) >= {volume.split(":")[0] for volume in postgres["volumes"]}
+
+
+def test_migration_runs_once_before_the_server():
+    migrate = SERVICES["authserver-migrate"]
+    assert migrate["command"] == ["authserver", "migrate", "sql", "-e", "--yes"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert migrate.get("restart") == "no"
+    server = SERVICES["authserver"]
+    assert server["command"] == ["authserver", "serve", "all", "--dev"]
+    assert server["depends_on"]["authserver-migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert migrate["environment"]["DSN"] == server["environment"]["DSN"]
+    assert server["environment"]["DSN"].startswith("postgres://")
+
+
+def test_every_long_running_service_has_a_health_check():
+    for name in ("postgres", "authserver", "consent", "demo-client"):
+        check = SERVICES[name]["healthcheck"]
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), name
+        # One argument per element and no shell for the apps: podman re-splits strings.
+        if name != "postgres":
+            assert check["test"][:2] == ["CMD", "authserver-healthcheck"], name
+            assert all(" " not in part for part in check["test"]), name
+
+
+def test_apps_start_after_what_they_need():
+    assert SERVICES["consent"]["depends_on"]["authserver"]["condition"] == "service_healthy"
+    client = SERVICES["demo-client"]["depends_on"]
+    assert client["authserver"]["condition"] == "service_healthy"
+    assert SERVICES["demo-client"]["command"] == ["demo-client", "--register"]
+    assert SERVICES["consent"]["command"] == ["consent-ui"]
+
+
+def test_urls_fit_the_published_ports():
+    server = SERVICES["authserver"]["environment"]
+    assert server["URLS_SELF_ISSUER"] == "http://127.0.0.1:9000/"
+    for name in ("LOGIN", "CONSENT", "LOGOUT"):
+        assert server[f"URLS_{name}"].startswith("http://127.0.0.1:9020/")
+    assert SERVICES["consent"]["environment"]["HYDRA_ADMIN_URL"] == "http://authserver:4445"
+    client = SERVICES["demo-client"]["environment"]
+    assert client["DEMO_CLIENT_ISSUER"] == server["URLS_SELF_ISSUER"]
+    assert client["DEMO_CLIENT_BACKCHANNEL_URL"] == "http://authserver:4444/"
+    assert client["DEMO_CLIENT_REDIRECT_URI"] == "http://127.0.0.1:9010/callback"
+
+
+@pytest.mark.parametrize(
+    ("service", "package", "extra"),
+    [
+        ("authserver", "authserver", set(ENV_NAMES)),
+        ("authserver-migrate", "authserver", set(ENV_NAMES)),
+        ("consent", "consent_ui", set()),
+        ("demo-client", "demo_client", set()),
+    ],
+)
+def test_environment_names_are_ones_the_app_reads(service, package, extra):
+    known = env_names_read_by(package) | extra
+    unknown = set(SERVICES[service].get("environment", {})) - known
+    assert not unknown, f"{service} sets variables its app never reads: {unknown}"
+
+
+def test_dockerfile_is_small_non_root_and_health_checked():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert len(stages) == 2 and all("slim" in stage for stage in stages)
+    final = dockerfile.split("\nFROM ")[-1]
+    assert re.search(r"^USER (?!root)\S+", final, re.MULTILINE)
+    assert "HEALTHCHECK" in final
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert "pip install" not in final  # build tools and caches stay in the build stage
