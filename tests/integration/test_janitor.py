@@ -11,12 +11,18 @@ from authserver.storage.database import Database
 from tests.conftest import run_cli
 from tests.integration.oauth_flow import FlowDriver, create_code_client
 
+# Short enough to expire during the test, long enough for a flow on a busy CI machine.
+SHORT_SECONDS = 4
 SHORT = {
-    "TTL_ACCESS_TOKEN": "1s",
-    "TTL_REFRESH_TOKEN": "1s",
-    "TTL_AUTH_CODE": "1s",
-    "TTL_LOGIN_CONSENT_REQUEST": "1s",
+    "TTL_ACCESS_TOKEN": f"{SHORT_SECONDS}s",
+    "TTL_REFRESH_TOKEN": f"{SHORT_SECONDS}s",
+    "TTL_AUTH_CODE": f"{SHORT_SECONDS}s",
+    "TTL_LOGIN_CONSENT_REQUEST": f"{SHORT_SECONDS}s",
 }
+
+
+def sleep_until_expired(issued_at: float) -> None:
+    time.sleep(max(0.0, issued_at + SHORT_SECONDS + 1.2 - time.monotonic()))
 
 
 def count(dsn: str, table: str) -> int:
@@ -35,17 +41,21 @@ def test_janitor_removes_only_what_expired(backend, make_database, server_factor
     # Expired material: a finished grant (tokens, code), an abandoned flow, and a login
     # session that was not remembered.
     driver = FlowDriver(short, create_code_client(short))
-    tokens = driver.exchange(driver.run()["code"]).json()
+    exchanged = driver.exchange(driver.run()["code"])
+    assert exchanged.status_code == 200, exchanged.text
+    tokens = exchanged.json()
     FlowDriver(short, driver.client).start()  # abandoned at the login step
     cc = requests.post(
         short.admin_url + "/admin/clients", json={"grant_types": ["client_credentials"]}, timeout=10
     ).json()
-    requests.post(
+    issued = requests.post(
         short.public_url + "/oauth2/token",
         data={"grant_type": "client_credentials"},
         auth=(cc["client_id"], cc["client_secret"]),
         timeout=10,
     )
+    assert issued.status_code == 200, issued.text
+    last_short_issue = time.monotonic()
     short.stop()
 
     # Live material from a server with normal lifetimes, on the same database.
@@ -58,7 +68,7 @@ def test_janitor_removes_only_what_expired(backend, make_database, server_factor
     live = FlowDriver(normal, driver.client)
     live_tokens = live.exchange(live.run(consent={"remember": True})["code"]).json()
 
-    time.sleep(2.2)
+    sleep_until_expired(last_short_issue)
     before = {table: count(database.dsn, table) for table in TABLES}
     result = run_cli("janitor", "--batch-size", "1", database.dsn)
     assert result.returncode == 0, result.stderr
@@ -86,13 +96,14 @@ def test_janitor_categories_and_limits(backend, make_database, server_factory):
         timeout=10,
     ).json()
     for _ in range(3):
-        requests.post(
+        issued = requests.post(
             server.public_url + "/oauth2/token",
             data={"grant_type": "client_credentials"},
             auth=(client["client_id"], client["client_secret"]),
             timeout=10,
         )
-    time.sleep(2.2)
+        assert issued.status_code == 200, issued.text
+    sleep_until_expired(time.monotonic())
     only_sessions = run_cli("janitor", "--sessions", database.dsn)
     assert only_sessions.returncode == 0 and "access tokens" not in only_sessions.stdout
     assert count(database.dsn, "oauth2_access_tokens") == 3

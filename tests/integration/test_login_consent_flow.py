@@ -372,11 +372,11 @@ def test_consent_verifier_from_another_browser_is_refused(dev_server):
 
 
 def test_challenges_expire(backend, server_factory):
-    server = server_factory(backend, env={"TTL_LOGIN_CONSENT_REQUEST": "2s"}, args=("--dev",))
+    server = server_factory(backend, env={"TTL_LOGIN_CONSENT_REQUEST": "3s"}, args=("--dev",))
     driver = new_driver(server)
     challenge = driver.start()
     assert driver.get_login(challenge).status_code == 200
-    time.sleep(3)
+    time.sleep(4)
     assert_gone(driver.get_login(challenge), server)
     accept = put(
         driver, LOGIN_REQUEST + "/accept", "login_challenge", challenge, json={"subject": "x"}
