@@ -12,25 +12,25 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import (
     POSTGRES_ENV,
+    ManagedProcess,
     TestDatabase,
     authserver_command,
+    console_command,
     create_postgres_database,
     drop_postgres_database,
     free_port,
     migrate,
+    wait_alive,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,21 +102,13 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def _command(name: str) -> list[str]:
-    base = Path(authserver_command()[0]).parent
-    found = shutil.which(name, path=str(base)) or shutil.which(name)
-    assert found, f"{name} is not installed"
-    return [found]
+    return console_command(name, name.replace("-", "_") + ".cli")
 
 
-@dataclass
-class App:
+@dataclass(kw_only=True)
+class App(ManagedProcess):
     name: str
     url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 @dataclass
@@ -138,31 +130,17 @@ def _start(name: str, argv: list[str], env: dict, url: str, health: str, log_dir
         process = subprocess.Popen(
             argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
-    app = App(name, url, process, log_path)
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{name} exited early:\n{app.log()}")
-        try:
-            if requests.get(url + health, timeout=1).status_code == 200:
-                return app
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"{name} did not come up:\n{app.log()}")
+    app = App(name=name, url=url, process=process, log_path=log_path)
+    if not wait_alive(url, 40, process, path=health):
+        app.stop()
+        raise AssertionError(f"{name} did not come up:\n{app.log()}")
+    return app
 
 
 def _stop(apps: list[App]) -> None:
     for app in reversed(apps):
-        if app.process.poll() is None:
-            app.process.send_signal(signal.SIGTERM)
-    for app in reversed(apps):
-        try:
-            app.process.wait(15)
-        except subprocess.TimeoutExpired:
-            app.process.kill()
-            app.process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            app.stop()
 
 
 def start_stack(database: TestDatabase, log_dir: Path, extra_env: dict | None = None) -> Stack:

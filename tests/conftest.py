@@ -30,10 +30,37 @@ ROOT = Path(__file__).resolve().parent.parent
 _skipped_postgres: list[str] = []
 
 
+def console_command(script: str, module: str) -> list[str]:
+    """An installed console script of this interpreter, or its module run with it."""
+    found = shutil.which(script, path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", module]
+
+
 def authserver_command() -> list[str]:
-    """The installed console script, or the module run with this interpreter."""
-    script = shutil.which("authserver", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "authserver.cli"]
+    return console_command("authserver", "authserver.cli")
+
+
+@dataclass
+class ManagedProcess:
+    """A process a test started, with its log file; ``stop`` sends SIGTERM and returns the
+    exit status (killing it only if it does not stop in time)."""
+
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+                raise
+        return self.process.returncode
 
 
 def free_port() -> int:
@@ -131,15 +158,13 @@ def backend(request) -> str:
 # -- servers ---------------------------------------------------------------------------
 
 
-@dataclass
-class ServerProcess:
+@dataclass(kw_only=True)
+class ServerProcess(ManagedProcess):
     """A running ``authserver serve all`` with its URLs, environment and log file."""
 
     public_url: str
     admin_url: str
     env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen
     database: TestDatabase
     extra: dict = field(default_factory=dict)
 
@@ -147,20 +172,6 @@ class ServerProcess:
         """Run the CLI against this server (``--endpoint`` set for admin or public)."""
         endpoint = self.admin_url if admin else self.public_url
         return run_cli(*args, "--endpoint", endpoint, env=self.env, input=input)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 15) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-                raise
-        return self.process.returncode
 
 
 def start_server(
@@ -203,14 +214,19 @@ def start_server(
     return server
 
 
-def wait_alive(url: str, timeout: float = 30, process: subprocess.Popen | None = None) -> bool:
-    """Poll ``url``/health/alive until it answers 200; False on timeout or early exit."""
+def wait_alive(
+    url: str,
+    timeout: float = 30,
+    process: subprocess.Popen | None = None,
+    path: str = "/health/alive",
+) -> bool:
+    """Poll ``url + path`` until it answers 200; False on timeout or early exit."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             return False
         try:
-            if requests.get(url + "/health/alive", timeout=1).status_code == 200:
+            if requests.get(url + path, timeout=1).status_code == 200:
                 return True
         except requests.RequestException:
             pass

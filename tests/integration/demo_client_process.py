@@ -8,45 +8,23 @@ one is given) with a clean ``DEMO_CLIENT_*`` environment plus ``env``, and waits
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from tests.conftest import free_port
+from tests.conftest import ManagedProcess, console_command, free_port, wait_alive
 
 
 def demo_client_command() -> list[str]:
-    script = shutil.which("demo-client", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "demo_client.cli"]
+    return console_command("demo-client", "demo_client.cli")
 
 
-@dataclass
-class DemoClientProcess:
+@dataclass(kw_only=True)
+class DemoClientProcess(ManagedProcess):
     url: str
     port: int
     env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 15) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-                raise
-        return self.process.returncode
 
 
 def start_demo_client(
@@ -67,16 +45,10 @@ def start_demo_client(
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    demo = DemoClientProcess(f"http://127.0.0.1:{port}", port, full_env, log_path, process)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"demo-client exited with {process.returncode}:\n{demo.log()}")
-        try:
-            if requests.get(demo.url + "/healthz", timeout=1).status_code == 200:
-                return demo
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    demo.stop()
-    raise AssertionError(f"demo-client did not become ready:\n{demo.log()}")
+    demo = DemoClientProcess(
+        url=f"http://127.0.0.1:{port}", port=port, env=full_env, log_path=log_path, process=process
+    )
+    if not wait_alive(demo.url, timeout, process, path="/healthz"):
+        demo.stop()
+        raise AssertionError(f"demo-client did not become ready:\n{demo.log()}")
+    return demo
