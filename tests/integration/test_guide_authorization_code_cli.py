@@ -25,6 +25,24 @@ def start_cli(server, *args: str) -> subprocess.Popen:
     )
 
 
+def perform_authorization_code(server, port: int, client_id: str, secret: str):
+    """`authserver perform authorization-code --no-open` against the server's public API."""
+    return start_cli(
+        server,
+        "perform",
+        "authorization-code",
+        "--no-open",
+        "--port",
+        str(port),
+        "--endpoint",
+        server.public_url,
+        "--client-id",
+        client_id,
+        "--client-secret",
+        secret,
+    )
+
+
 def home_link(port: int, process: subprocess.Popen) -> str:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -83,20 +101,7 @@ def test_2024_guide_perform_authorization_code(dev_server):
     client = parse_row_table(created.stdout)
     assert client["GRANT TYPES"] == "authorization_code, refresh_token"
 
-    process = start_cli(
-        server,
-        "perform",
-        "authorization-code",
-        "--no-open",
-        "--port",
-        str(port),
-        "--endpoint",
-        server.public_url,
-        "--client-id",
-        client["CLIENT ID"],
-        "--client-secret",
-        client["CLIENT SECRET"],
-    )
+    process = perform_authorization_code(server, port, client["CLIENT ID"], client["CLIENT SECRET"])
     try:
         link = home_link(port, process)
         assert "code_challenge_method=S256" in link and "nonce=" in link and "state=" in link
@@ -186,20 +191,7 @@ def test_denied_consent_ends_the_cli_with_the_error(dev_server):
         },
         timeout=10,
     ).json()
-    process = start_cli(
-        server,
-        "perform",
-        "authorization-code",
-        "--no-open",
-        "--port",
-        str(port),
-        "--endpoint",
-        server.public_url,
-        "--client-id",
-        client["client_id"],
-        "--client-secret",
-        client["client_secret"],
-    )
+    process = perform_authorization_code(server, port, client["client_id"], client["client_secret"])
     try:
         page = click_through(server, home_link(port, process), "deny@example.com", deny=True)
         assert page.status_code == 400
