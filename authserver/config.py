@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from authserver.domain.durations import DurationError, parse_duration
 
 DEFAULT_DSN = "sqlite:///authserver.sqlite"
@@ -74,6 +72,7 @@ class Settings:
     pkce_enforced: bool
     pkce_enforced_for_public_clients: bool
     tls_allow_termination_from: tuple[str, ...]
+    clients_cache_ttl: float = 5.0
     dev: bool = False
     # True when --dev made up a random system secret because none was configured.
     secrets_generated: bool = False
@@ -122,6 +121,17 @@ def _duration(value: Any) -> int:
     if seconds < 1:
         raise ValueError(f"{value!r} is shorter than one second")
     return int(seconds)
+
+
+def _duration_or_zero(value: Any) -> float:
+    """A duration where ``0`` means "off" (cache lifetimes)."""
+    try:
+        seconds = parse_duration(str(value))
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+    if seconds < 0:
+        raise ValueError(f"{value!r} is negative")
+    return seconds
 
 
 def _port(value: Any) -> int:
@@ -191,6 +201,8 @@ _OPTIONS = (
     _Option("log.format", _choice("text", "json"), "text"),
     _Option("oauth2.pkce.enforced", _boolean, False),
     _Option("oauth2.pkce.enforced_for_public_clients", _boolean, True),
+    # Not a Hydra option: how long a process may reuse a client record it read (0: never).
+    _Option("clients.cache_ttl", _duration_or_zero, 5.0),
 )
 _KNOWN_PATHS = {option.path for option in _OPTIONS}
 ENV_NAMES = tuple(option.env_name for option in _OPTIONS)
@@ -258,6 +270,7 @@ def load_settings(
         pkce_enforced=values["oauth2.pkce.enforced"],
         pkce_enforced_for_public_clients=values["oauth2.pkce.enforced_for_public_clients"],
         tls_allow_termination_from=values["serve.tls.allow_termination_from"],
+        clients_cache_ttl=values["clients.cache_ttl"],
         dev=dev,
         secrets_generated=generated,
         warnings=tuple(warnings),
@@ -273,6 +286,8 @@ def _raw_value(option: _Option, env: Mapping[str, str], file_values: dict[str, A
 
 
 def _read_config_file(path: str | os.PathLike[str], problems: list[str]) -> dict[str, Any]:
+    import yaml  # only for -c files: a server configured by environment never loads it
+
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:

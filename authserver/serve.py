@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import logging
 import signal
+import socket
 import sys
 import time
+from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from waitress import wasyncore
@@ -23,6 +26,7 @@ from authserver.storage import migrations
 log = logging.getLogger("authserver.serve")
 
 DATABASE_WAIT_SECONDS = 30
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 SHUTDOWN_GRACE_SECONDS = 10
 
 
@@ -36,7 +40,7 @@ def prepare(settings: Settings) -> Services:
     _wait_for_database(services)
     if settings.is_memory_database:
         migrations.upgrade(services.database)  # nothing persists, so migrate every start
-    else:
+    elif not migrations.is_current(services.database):
         pending = migrations.pending_revisions(services.database)
         if pending:
             services.close()
@@ -68,9 +72,23 @@ def _wait_for_database(services: Services) -> None:
             time.sleep(1)
 
 
-def run(settings: Settings, which: str, threads: int = 8) -> int:
+def run(
+    settings: Settings,
+    which: str,
+    threads: int = 8,
+    workers: int = 1,
+    server: str = "waitress",
+    config_file: str | None = None,
+) -> int:
     for warning in settings.warnings:
         log.warning(warning)
+    if workers > 1 and settings.is_memory_database:
+        print(
+            "authserver: --workers needs a database the workers share; "
+            "DSN=memory lives inside one process",
+            file=sys.stderr,
+        )
+        return 2
     try:
         services = prepare(settings)
     except StartupError as exc:
@@ -79,47 +97,114 @@ def run(settings: Settings, which: str, threads: int = 8) -> int:
     except SQLAlchemyError as exc:
         print(f"authserver: database error at start-up: {exc.__class__.__name__}", file=sys.stderr)
         return 1
+    try:
+        listeners = open_listeners(settings, which, shared=workers > 1)
+    except ListenError as exc:
+        services.close()
+        print(f"authserver: {exc}", file=sys.stderr)
+        return 1
+    if server == "granian":
+        from authserver.granian_serve import run_granian
 
+        services.close()
+        return run_granian(settings, listeners, threads, workers, config_file)
+    if workers > 1:
+        from authserver.workers import Supervisor
+
+        services.close()  # every worker opens its own connections after the fork
+        return Supervisor(settings, which, listeners, threads, workers).run()
+    print(f"authserver {which} is ready", file=sys.stderr, flush=True)
+    return serve_forever(services, which, listeners, threads)
+
+
+def _return_large_blocks_to_the_system() -> None:
+    """glibc raises its mmap threshold after a large block is freed, so later 19 MiB argon2
+    buffers come from per-thread heaps that never shrink: a server would keep ~19 MiB per
+    thread that ever hashed. A fixed threshold keeps such blocks in mmap, returned on free."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
+
+
+class ListenError(Exception):
+    """A port that cannot be listened on, as one line."""
+
+
+@dataclass
+class Listener:
+    name: str  # "public" or "admin"
+    host: str
+    port: int
+    socket: socket.socket
+
+
+def open_listeners(settings: Settings, which: str, shared: bool = False) -> list[Listener]:
+    """Bind the API ports before serving, so a port in use is reported at once.
+
+    ``shared``: the sockets get SO_REUSEPORT and are not listened on here; each worker
+    process then binds its own socket to the same port and the kernel spreads incoming
+    connections over the workers (a socket inherited by all of them would let whichever
+    worker wakes first take every keep-alive connection)."""
+    wanted = []
+    if which in ("all", "public"):
+        wanted.append(("public", settings.public_host, settings.public_port))
+    if which in ("all", "admin"):
+        wanted.append(("admin", settings.admin_host, settings.admin_port))
+    listeners: list[Listener] = []
+    try:
+        for name, host, port in wanted:
+            listeners.append(Listener(name, host, port, bind_socket(host, port, shared)))
+            if not shared:
+                listeners[-1].socket.listen(1024)
+    except OSError as exc:
+        for listener in listeners:
+            listener.socket.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(f"port {port} ({name} API) is already in use") from None
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return listeners
+
+
+def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(info[4])
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_forever(services: Services, which: str, listeners: list[Listener], threads: int) -> int:
+    """Serve the listeners' apps on one waitress dispatcher until SIGTERM or SIGINT."""
+    _return_large_blocks_to_the_system()
     socket_map: dict = {}
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(threads)
-    listeners = []
-    if which in ("all", "public"):
-        listeners.append(
-            ("public", create_public_app(services), settings.public_host, settings.public_port)
+    apps = {"public": create_public_app, "admin": create_admin_app}
+    for listener in listeners:
+        create_server(
+            apps[listener.name](services),
+            map=socket_map,
+            _dispatcher=dispatcher,
+            sockets=[listener.socket],
+            ident="authserver",
+            threads=threads,
+            channel_timeout=60,
         )
-    if which in ("all", "admin"):
-        listeners.append(
-            ("admin", create_admin_app(services), settings.admin_host, settings.admin_port)
-        )
-    try:
-        for name, app, host, port in listeners:
-            create_server(
-                app,
-                map=socket_map,
-                _dispatcher=dispatcher,
-                host=host,
-                port=port,
-                ident="authserver",
-                threads=threads,
-                channel_timeout=60,
-            )
-            log.info("%s API listening on http://%s:%s/", name, host, port)
-    except OSError as exc:
-        services.close()
-        wasyncore.close_all(socket_map)
-        if exc.errno == errno.EADDRINUSE:
-            print(f"authserver: port {port} ({name} API) is already in use", file=sys.stderr)
-        else:
-            print(f"authserver: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return 1
+        log.info("%s API listening on http://%s:%s/", listener.name, listener.host, listener.port)
 
     def _stop(signum, _frame):
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(f"authserver {which} is ready", file=sys.stderr, flush=True)
     try:
         wasyncore.loop(timeout=1.0, map=socket_map, use_poll=True)
     except SystemExit:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from authserver.config import Settings
+from authserver.domain.caching import TtlCache
 from authserver.domain.client_secrets import ClientSecretHasher
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
@@ -22,12 +23,33 @@ from authserver.storage.repositories import ClientRepository, StoredClient
 
 
 class ClientDirectory:
-    """Client lookups for the OAuth2 endpoints."""
+    """Client lookups for the OAuth2 endpoints, through a short-lived per-process cache.
+
+    A token request then costs no client read. Changes made through this process's admin
+    API drop the entry when they commit; other processes see them within ``ttl`` seconds
+    (``CLIENTS_CACHE_TTL``; 0 turns the cache off). Only clients found are cached, so
+    unknown ids cannot fill it."""
+
+    def __init__(self, ttl: float = 0.0):
+        self._cache: TtlCache[str, StoredClient] = TtlCache(ttl)
+        # Bumped by every forget(): a row read before a change committed must not be
+        # cached after the change has evicted it.
+        self._generation = 0
 
     def find(self, session: Session, client_id: str) -> StoredClient | None:
         if not client_id or len(client_id) > 255:
             return None
-        return ClientRepository(session).get(client_id)
+        stored = self._cache.get(client_id)
+        if stored is None:
+            generation = self._generation
+            stored = ClientRepository(session).get(client_id)
+            if stored is not None and generation == self._generation:
+                self._cache.put(client_id, stored)
+        return stored
+
+    def forget(self, client_id: str) -> None:
+        self._generation += 1
+        self._cache.discard(client_id)
 
 
 @dataclass
@@ -80,5 +102,5 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
             default_strategy=settings.access_token_strategy,
             default_ttl=settings.access_token_ttl,
         ),
-        clients=ClientDirectory(),
+        clients=ClientDirectory(settings.clients_cache_ttl),
     )

@@ -11,7 +11,6 @@ import binascii
 import json
 from urllib.parse import urlencode
 
-import jsonpatch
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from authserver.domain.clients import (
@@ -24,7 +23,7 @@ from authserver.domain.clients import (
 from authserver.storage.repositories import ClientAlreadyExists, ClientRepository
 from authserver.web.bodies import read_json
 from authserver.web.errors import ApiError
-from authserver.web.transaction import db_session
+from authserver.web.transaction import after_commit, db_session
 
 bp = Blueprint("clients", __name__)
 
@@ -89,6 +88,8 @@ def replace_client(client_id: str):
 def patch_client(client_id: str):
     """RFC 6902 JSON Patch against the client's JSON (the secret may be set by ``add`` or
     ``replace`` of ``/client_secret``; ``/client_id`` is immutable)."""
+    import jsonpatch  # only PATCH needs it
+
     operations = read_json(list)
     stored = ClientRepository(db_session()).get(client_id)
     if stored is None:
@@ -144,6 +145,7 @@ def _save(client_id: str, document: dict, stored_client: Client | None = None):
         client = repository.replace(validated.client, secret_hash)
     if client is None:
         raise _not_found()
+    _forget_cached(client_id)
     return jsonify(_client_json(client, validated.secret))
 
 
@@ -151,7 +153,14 @@ def _save(client_id: str, document: dict, stored_client: Client | None = None):
 def delete_client(client_id: str):
     if not ClientRepository(db_session()).delete(client_id):
         raise _not_found()
+    _forget_cached(client_id)
     return "", 204
+
+
+def _forget_cached(client_id: str) -> None:
+    """This process's token endpoints see the change as soon as it commits."""
+    clients = current_app.extensions["authserver"].clients
+    after_commit(lambda: clients.forget(client_id))
 
 
 @bp.get("/clients")

@@ -16,13 +16,13 @@ from authserver.domain.tokens import TokenKind
 from authserver.storage.grants import RefreshTokenRepository
 from authserver.web.bodies import require_form_post
 from authserver.web.errors import ApiError
-from authserver.web.transaction import db_session, read_only
+from authserver.web.transaction import db_session, independent_reads
 
 bp = Blueprint("introspect", __name__)
 
 
 @bp.post("/oauth2/introspect")
-@read_only
+@independent_reads
 def introspect():
     require_form_post()
     token = request.form.get("token", "")

@@ -16,12 +16,11 @@ import time
 import webbrowser
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import click
-import requests
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2 import OAuth2Error
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -29,6 +28,9 @@ from joserfc.jwk import KeySet
 
 from authserver.cli.common import PUBLIC_DEFAULT, CliError, split_list
 from authserver.cli.output import TOKEN_HEADERS, print_row, token_cells
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 
 @dataclass
@@ -60,6 +62,8 @@ class FlowState:
 
 
 def _session(config: FlowConfig) -> OAuth2Session:
+    from authlib.integrations.requests_client import OAuth2Session
+
     session = OAuth2Session(
         config.client_id,
         config.client_secret or None,
@@ -89,6 +93,8 @@ def _new_request(config: FlowConfig, flow: FlowState) -> None:
 
 
 def _exchange(config: FlowConfig, flow: FlowState, callback_url: str) -> dict:
+    import requests  # lazily, like every HTTP client here: `authserver serve` needs none
+
     """Check state, exchange the code with the PKCE verifier, verify the ID token."""
     session = _session(config)
     try:
@@ -108,6 +114,8 @@ def _exchange(config: FlowConfig, flow: FlowState, callback_url: str) -> dict:
 
 
 def _verify_id_token(config: FlowConfig, flow: FlowState, id_token: str) -> None:
+    import requests
+
     try:
         jwks = requests.get(config.jwks_url, timeout=10, verify=config.verify_tls).json()
         claims = jwt.decode(id_token, KeySet.import_key_set(jwks)).claims

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import click
-import requests
 
 from authserver import __version__
+
+if TYPE_CHECKING:
+    import requests
 
 ADMIN_DEFAULT = "http://127.0.0.1:4445"
 PUBLIC_DEFAULT = "http://127.0.0.1:4444"
@@ -61,12 +63,16 @@ def endpoint_options(default: str, kind: str):
 
 class ApiClient:
     def __init__(self, base_url: str, verify: bool = True):
+        import requests  # lazily: `authserver serve` never needs it (memory)
+
         self.base_url = base_url.rstrip("/")
         self._session = requests.Session()
         self._session.verify = verify
         self._session.headers["User-Agent"] = f"authserver-cli/{__version__}"
 
     def request(self, method: str, path: str, *, expected=(200,), **kwargs) -> requests.Response:
+        import requests
+
         url = self.base_url + path
         try:
             response = self._session.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)

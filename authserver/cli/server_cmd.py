@@ -47,12 +47,40 @@ def _serve_command(which: str):
         show_default=True,
         help="Worker threads per process.",
     )
-    def command(config_file, dev, dangerous_force_http, threads):
+    @click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=1,
+        show_default=True,
+        help="Server processes sharing the ports (use one per CPU core).",
+    )
+    @click.option(
+        "--server",
+        type=click.Choice(["waitress", "granian"]),
+        default="waitress",
+        show_default=True,
+        help="The HTTP server: waitress, or granian (faster; pip install 'authserver[granian]').",
+    )
+    def command(config_file, dev, dangerous_force_http, threads, workers, server):
         from authserver.serve import run
 
+        if server == "granian":
+            from authserver.granian_serve import available
+
+            if not available():
+                raise click.UsageError("--server granian needs: pip install 'authserver[granian]'")
         settings = settings_or_exit(config_file, dev or dangerous_force_http)
         configure_logging(settings.log_level, settings.log_format)
-        raise SystemExit(run(settings, which, threads=threads))
+        raise SystemExit(
+            run(
+                settings,
+                which,
+                threads=threads,
+                workers=workers,
+                server=server,
+                config_file=config_file,
+            )
+        )
 
     command.help = {
         "all": "Serve the public (4444) and admin (4445) APIs in one process.",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -48,9 +49,14 @@ class ClientSecretHasher:
         self._cache_key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, float] = OrderedDict()
         self._lock = threading.Lock()
+        # Each argon2 computation holds 19 MiB: a burst of requests with unknown (or
+        # wrong) secrets on every thread at once would otherwise multiply that by the
+        # thread count. One per core keeps the cores busy and the memory bounded.
+        self._hashing = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
     def hash(self, secret: str) -> str:
-        return self._hasher.hash(secret)
+        with self._hashing:
+            return self._hasher.hash(secret)
 
     def verify(self, stored_hash: str | None, presented: str) -> bool:
         """True if ``presented`` is the secret behind ``stored_hash``."""
@@ -72,7 +78,8 @@ class ClientSecretHasher:
                     return True
                 del self._verified[key]
         try:
-            self._hasher.verify(stored_hash, presented)
+            with self._hashing:
+                self._hasher.verify(stored_hash, presented)
         except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeError, ValueError):
             # ValueError/UnicodeError: a stored hash or secret that is not even text argon2
             # can read (e.g. a lone surrogate) is simply not a match.

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidScopeError,
+    grants,
+)
+from sqlalchemy.exc import IntegrityError
 
 from authserver.web.errors import safe_description
 from authserver.web.transaction import db_session
@@ -47,13 +53,19 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     def create_token_response(self):
         services = self.server.services
         client = self.request.client.client
-        issued = services.access_tokens.issue(
-            db_session(),
-            client=client,
-            subject=client.client_id,
-            scope=self.request.granted_scope,
-            audience=self.request.granted_audience,
-            ttl=client.lifespan("client_credentials_grant_access_token_lifespan"),
-        )
+        try:
+            issued = services.access_tokens.issue(
+                db_session(),
+                client=client,
+                subject=client.client_id,
+                scope=self.request.granted_scope,
+                audience=self.request.granted_audience,
+                ttl=client.lifespan("client_credentials_grant_access_token_lifespan"),
+            )
+        except IntegrityError:
+            # The client was cached here but another process has deleted it since (the
+            # token row's foreign key refuses it): it no longer exists.
+            services.clients.forget(client.client_id)
+            raise InvalidClientError(status_code=401) from None
         log.info("issued a client_credentials access token to client %s", client.client_id)
         return 200, issued.to_response(), self.TOKEN_RESPONSE_HEADER

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from authserver.domain.authorization import (
@@ -146,7 +147,13 @@ class AuthorizationFlow:
             login_session_id=login_session.id if login_session else uuid.uuid4().hex,
             authenticated_at=login_session.authenticated_at if skip else None,
         )
-        self.flows.add(flow)
+        try:
+            self.flows.add(flow)
+        except IntegrityError:
+            # Cached here, deleted by another process since: the flow's foreign key refuses
+            # it. (The error page marks the request rollback-only.)
+            self.services.clients.forget(client.client_id)
+            raise ErrorPage("invalid_client", "The client does not exist.") from None
         return Redirect(
             add_query(self._app_url("login"), {"login_challenge": challenge}),
             [CookieChange(LOGIN_CSRF_COOKIE, csrf, self.settings.login_consent_request_ttl)],

@@ -21,10 +21,9 @@ class _TransportCheckedRequest(FlaskOAuth2Request):
     trusted TLS-terminating proxies), so the URL handed to Authlib is marked as secure."""
 
     def __init__(self, request):
-        url = request.url
-        if url.startswith("http://"):
-            url = "https://" + url[len("http://") :]
-        OAuth2Request.__init__(self, method=request.method, uri=url, headers=request.headers)
+        # Authlib uses the URI only for that scheme check, so skip building the full URL.
+        uri = "https://" + request.environ.get("HTTP_HOST", "-") + request.path
+        OAuth2Request.__init__(self, method=request.method, uri=uri, headers=request.headers)
         self._request = request
         self.payload = FlaskOAuth2Payload(request)
 

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, request
 
 from authserver.web.bodies import require_form_post
 from authserver.web.errors import ApiError
+from authserver.web.transaction import use_autocommit
 
 bp = Blueprint("token", __name__)
 
@@ -16,6 +17,9 @@ _REPEATABLE = frozenset({"audience"})
 @bp.post("/oauth2/token")
 def token():
     require_form_post(repeatable=_REPEATABLE)
-    if not request.form.get("grant_type"):
+    grant_type = request.form.get("grant_type")
+    if not grant_type:
         raise ApiError("invalid_request", "The 'grant_type' parameter is missing.", 400)
+    if grant_type == "client_credentials":
+        use_autocommit()  # one INSERT (and a client read on a cache miss): no transaction
     return current_app.extensions["authorization_server"].create_token_response()

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -26,6 +26,7 @@ from authserver.domain.durations import DurationError, parse_duration
 
 _HYDRA_POOL_OPTIONS = {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time"}
 _WRITE_OPTION = "authserver_write"
+_AUTOCOMMIT_OPTION = "authserver_autocommit"
 
 
 class DatabaseURLError(ValueError):
@@ -45,7 +46,14 @@ def engine_arguments(dsn: str, pool_size: int = 8) -> tuple[str, dict]:
         return dsn.split("?", 1)[0], {"connect_args": {"check_same_thread": False, "timeout": 15}}
     if parts.scheme in ("postgres", "postgresql", "postgresql+psycopg"):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        kwargs: dict = {"pool_size": pool_size, "max_overflow": pool_size}
+        # Connections stay in autocommit and transactions are opened explicitly (see
+        # _configure_postgresql): switching a pooled connection's mode per request would
+        # cost round trips of its own.
+        kwargs: dict = {
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
+            "isolation_level": "AUTOCOMMIT",
+        }
         if "max_conns" in query:
             try:
                 total = max(1, int(query["max_conns"]))
@@ -75,22 +83,34 @@ class Database:
         self._serialise = threading.RLock() if self.is_memory else None
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, wal=not self.is_memory)
+        else:
+            _configure_postgresql(self.engine)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        # Each statement its own transaction: for requests that run one statement (issue a
+        # client-credentials token, introspect), BEGIN and COMMIT would be two extra round
+        # trips to PostgreSQL for nothing.
+        self._autocommit_engine = self.engine.execution_options(**{_AUTOCOMMIT_OPTION: True})
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
 
-    def open_session(self, write: bool = True) -> Session:
-        """A new session; call ``close_session`` when done (the request teardown does)."""
+    def open_session(self, write: bool = True, autocommit: bool = False) -> Session | Connection:
+        """A new session; call ``close_session`` when done (the request teardown does).
+
+        ``autocommit``: a plain Core connection on which every statement commits on its
+        own, for the hot paths whose statements need no common transaction and no ORM
+        (their repositories use Core statements only, which both objects execute alike)."""
         if self._serialise is not None:
             self._serialise.acquire()
         try:
+            if autocommit:
+                return self._autocommit_engine.connect()
             return (self._write_sessions if write else self._read_sessions)()
         except BaseException:
             if self._serialise is not None:
                 self._serialise.release()
             raise
 
-    def close_session(self, session: Session) -> None:
+    def close_session(self, session: Session | Connection) -> None:
         try:
             session.close()
         finally:
@@ -135,5 +155,16 @@ def _configure_sqlite(engine: Engine, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(_AUTOCOMMIT_OPTION, False):
+            return  # the sqlite3 module (isolation_level None) then commits each statement
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION) else "BEGIN")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # psycopg in autocommit mode sends no BEGIN itself; its commit() and rollback()
+        # still end a transaction opened here.
+        if not connection.get_execution_options().get(_AUTOCOMMIT_OPTION, False):
+            connection.exec_driver_sql("BEGIN")

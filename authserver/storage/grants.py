@@ -3,7 +3,7 @@ compare-and-set, so of two concurrent redemptions exactly one wins, on every bac
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
@@ -79,7 +79,12 @@ class RefreshTokenRepository:
         )
 
     def find(self, signature_digest: str) -> RefreshTokenRecord | None:
-        row = self._session.get(RefreshTokenRow, signature_digest)
+        # Core, not Session.get: introspection runs this on a plain autocommit connection.
+        row = self._session.execute(
+            select(*RefreshTokenRow.__table__.c).where(
+                RefreshTokenRow.signature_digest == signature_digest
+            )
+        ).first()
         if row is None:
             return None
         return RefreshTokenRecord(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,35 +130,52 @@ class ClientRepository:
         return self._session.execute(query).scalar_one()
 
 
+_ACCESS_TOKENS = AccessTokenRow.__table__
+# Built once: the token and introspection hot paths run these on every request, and a
+# prebuilt Core statement skips both the ORM and the per-call statement construction.
+_INSERT_ACCESS_TOKEN = insert(_ACCESS_TOKENS)
+_SELECT_ACCESS_TOKEN = select(
+    _ACCESS_TOKENS.c.request_id,
+    _ACCESS_TOKENS.c.client_id,
+    _ACCESS_TOKENS.c.subject,
+    _ACCESS_TOKENS.c.scope,
+    _ACCESS_TOKENS.c.audience,
+    _ACCESS_TOKENS.c.issued_at,
+    _ACCESS_TOKENS.c.expires_at,
+    _ACCESS_TOKENS.c.format,
+    _ACCESS_TOKENS.c.extra,
+    _ACCESS_TOKENS.c.active,
+).where(_ACCESS_TOKENS.c.signature_digest == bindparam("digest"))
+
+
 class AccessTokenRepository:
     def __init__(self, session: Session):
         self._session = session
 
     def add(self, record: AccessTokenRecord) -> None:
         self._session.execute(
-            insert(AccessTokenRow).values(
-                signature_digest=record.signature_digest,
-                request_id=record.request_id,
-                client_id=record.client_id,
-                subject=record.subject,
-                scope=record.scope,
-                audience=list(record.audience),
-                extra=record.extra,
-                format=record.format,
-                issued_at=record.issued_at,
-                expires_at=record.expires_at,
-                active=record.active,
-            )
+            _INSERT_ACCESS_TOKEN,
+            {
+                "signature_digest": record.signature_digest,
+                "request_id": record.request_id,
+                "client_id": record.client_id,
+                "subject": record.subject,
+                "scope": record.scope,
+                "audience": list(record.audience),
+                "extra": record.extra,
+                "format": record.format,
+                "issued_at": record.issued_at,
+                "expires_at": record.expires_at,
+                "active": record.active,
+            },
         )
 
     def find(self, signature_digest: str) -> AccessTokenRecord | None:
-        row = self._session.execute(
-            select(AccessTokenRow).where(AccessTokenRow.signature_digest == signature_digest)
-        ).scalar_one_or_none()
+        row = self._session.execute(_SELECT_ACCESS_TOKEN, {"digest": signature_digest}).first()
         if row is None:
             return None
         return AccessTokenRecord(
-            signature_digest=row.signature_digest,
+            signature_digest=signature_digest,
             request_id=row.request_id,
             client_id=row.client_id,
             subject=row.subject,
@@ -205,8 +222,9 @@ class KeyRepository:
 
     def list_set(self, set_id: str) -> list[StoredKey]:
         """The keys of a set, newest first."""
-        rows = self._session.scalars(
-            select(JsonWebKeyRow)
+        # Core columns, not ORM entities: JWT introspection runs this on a plain connection.
+        rows = self._session.execute(
+            select(*JsonWebKeyRow.__table__.c)
             .where(JsonWebKeyRow.set_id == set_id)
             .order_by(JsonWebKeyRow.created_at.desc(), JsonWebKeyRow.pk.desc())
         )

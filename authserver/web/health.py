@@ -28,7 +28,9 @@ def health_blueprint(name: str = "health") -> Blueprint:
         try:
             database.ping()
             if not state["migrated"]:
-                pending = migrations.pending_revisions(database)
+                # Alembic is loaded only if the quick revision check fails.
+                current = migrations.is_current(database)
+                pending = [] if current else migrations.pending_revisions(database)
                 if pending:
                     errors["migrations"] = (
                         f"{len(pending)} migration(s) not applied; run `authserver migrate sql`"

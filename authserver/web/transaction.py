@@ -27,17 +27,50 @@ def db_session() -> Session:
     session = g.get("_db_session")
     if session is None:
         write = request.method not in _SAFE_METHODS and not g.get("_read_only", False)
-        session = current_app.extensions["authserver"].database.open_session(write=write)
+        session = current_app.extensions["authserver"].database.open_session(
+            write=write, autocommit=g.get("_autocommit", False)
+        )
         g._db_session = session
     return session
 
 
+def use_autocommit() -> None:
+    """This request's statements need no common transaction (each commits on its own):
+    saves PostgreSQL the BEGIN and COMMIT round trips. Call before the first query."""
+    g._autocommit = True
+
+
+def after_commit(callback) -> None:
+    """Run ``callback()`` once this request's transaction has committed (cache eviction:
+    evicting earlier would let another thread re-read and cache the old row)."""
+    g.setdefault("_after_commit", []).append(callback)
+
+
+def _run_after_commit() -> None:
+    for callback in g.pop("_after_commit", ()):
+        callback()
+
+
 def read_only(view):
-    """Mark a POST view that never writes (introspection): SQLite then need not lock."""
+    """Mark a POST view that never writes (userinfo): SQLite then need not lock."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         g._read_only = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def independent_reads(view):
+    """Mark a view that only reads, through Core statements, and whose reads need no common
+    snapshot (introspection: one token lookup). It then runs on a plain autocommit
+    connection: no ORM session, and no BEGIN/ROLLBACK round trips."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g._read_only = True
+        g._autocommit = True
         return view(*args, **kwargs)
 
     return wrapper
@@ -48,6 +81,7 @@ def init_transactions(app: Flask) -> None:
     def _commit(response):
         session = g.get("_db_session")
         if session is None or not session.in_transaction():
+            _run_after_commit()
             return response
         if g.get("_rollback_only"):
             session.rollback()
@@ -60,6 +94,7 @@ def init_transactions(app: Flask) -> None:
             return error_response(
                 "server_error", "The request could not be saved; please retry.", 503
             )
+        _run_after_commit()
         return response
 
     @app.teardown_request

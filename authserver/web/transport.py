@@ -33,6 +33,8 @@ def install_transport_check(app, settings: Settings) -> None:
     def _require_secure_transport():
         if settings.dev or request.scheme == "https":
             return None
+        if request.path.startswith("/health/"):
+            return None  # load balancers probe over plain http; nothing secret here
         if is_loopback_host(request.host.rsplit(":", 1)[0].strip("[]")):
             return None
         if trusted and from_trusted_proxy():

@@ -434,6 +434,16 @@ def test_plain_http_to_public_host_is_refused(server, api_client):
     assert_error(response, 400, "insecure_transport")
 
 
+@pytest.mark.parametrize("path", ["/health/alive", "/health/ready"])
+def test_health_checks_over_plain_http_are_answered(server, path):
+    """Load balancers probe instances over plain http on the public port."""
+    response = requests.get(
+        server.public_url + path, headers={"Host": "auth.example.com"}, timeout=TIMEOUT
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
 def test_plain_http_to_public_host_is_allowed_with_dev(backend, server_factory):
     dev = server_factory(backend, args=("--dev",))
     created = requests.post(

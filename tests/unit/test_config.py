@@ -532,3 +532,9 @@ def test_file_problems_and_environment_problems_are_reported_together(tmp_path):
 def test_structured_value_for_scalar_key_is_a_problem(tmp_path):
     problems = _file_problems(tmp_path, "dsn:\n  host: db\n")
     assert len(lines_naming(problems, "dsn")) == 1
+
+
+def test_head_revision_constant_matches_the_newest_migration():
+    from authserver.storage import migrations
+
+    assert migrations.head_revision() == migrations.HEAD_REVISION

@@ -1,0 +1,166 @@
+"""How many SQL statements the hot paths send, counted at the driver (issue #6).
+
+The apps run in-process here (Flask's test client) because only in-process can the
+engine's cursor events be observed; every statement the driver executes is counted,
+including a BEGIN we send ourselves, so "no transaction round trips" is checked too.
+
+Budgets:
+* client_credentials token, client cached: 1 (the INSERT; autocommit, no BEGIN/COMMIT)
+* client_credentials token, first request for the client: 2 (client SELECT + INSERT)
+* introspection of an opaque access token: 1 (the SELECT)
+* a refused client secret: 0 writes
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from authserver.admin.app import create_admin_app
+from authserver.config import load_settings
+from authserver.public.app import create_public_app
+from authserver.serve import prepare
+
+SECRET = "budget-secret-0123456789"
+
+
+@pytest.fixture
+def apps(backend, make_database):
+    database = make_database(backend)
+    settings = load_settings(
+        env={
+            "DSN": database.dsn,
+            "SECRETS_SYSTEM": "statement-budget-system-secret-0001",
+            "URLS_SELF_ISSUER": "http://127.0.0.1:4444/",
+        },
+        dev=True,
+    )
+    services = prepare(settings)
+    public = create_public_app(services).test_client()
+    admin = create_admin_app(services).test_client()
+    created = admin.post(
+        "/admin/clients",
+        json={
+            "client_id": "budget",
+            "client_secret": SECRET,
+            "grant_types": ["client_credentials"],
+            "scope": "read",
+        },
+    )
+    assert created.status_code == 201
+    services.clients.forget("budget")  # start cold: the first token request reads it
+    yield services, public, admin
+    services.close()
+
+
+@contextmanager
+def counted_statements(services):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(" ".join(statement.split()))
+
+    engine = services.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _basic(secret: str = SECRET) -> dict:
+    value = base64.b64encode(f"budget:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {value}"}
+
+
+def _issue(public, secret: str = SECRET):
+    return public.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": "read"},
+        headers=_basic(secret),
+    )
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    return [re.match(r"\w+", statement).group(0).upper() for statement in statements]
+
+
+def test_client_credentials_first_request_reads_the_client_then_inserts(apps):
+    services, public, _admin = apps
+    with counted_statements(services) as statements:
+        response = _issue(public)
+    assert response.status_code == 200, response.get_json()
+    assert _kinds(statements) == ["SELECT", "INSERT"], statements
+
+
+def test_client_credentials_with_cached_client_is_one_insert(apps):
+    services, public, _admin = apps
+    assert _issue(public).status_code == 200
+    for _ in range(3):
+        with counted_statements(services) as statements:
+            response = _issue(public)
+        assert response.status_code == 200
+        assert _kinds(statements) == ["INSERT"], statements
+
+
+def test_introspection_is_one_select(apps):
+    services, public, admin = apps
+    token = _issue(public).get_json()["access_token"]
+    with counted_statements(services) as statements:
+        response = admin.post("/admin/oauth2/introspect", data={"token": token})
+    assert response.get_json()["active"] is True
+    assert _kinds(statements) == ["SELECT"], statements
+
+
+def test_introspection_of_a_malformed_token_sends_nothing(apps):
+    services, _public, admin = apps
+    with counted_statements(services) as statements:
+        response = admin.post("/admin/oauth2/introspect", data={"token": "ory_at_bogus.bogus"})
+    assert response.get_json() == {"active": False}
+    assert statements == []
+
+
+def test_wrong_secret_writes_nothing(apps):
+    services, public, _admin = apps
+    assert _issue(public).status_code == 200  # the client is now cached
+    with counted_statements(services) as statements:
+        response = _issue(public, secret="not-the-secret-at-all")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+    assert statements == []
+
+
+def test_secret_rotation_through_this_process_is_seen_at_once(apps):
+    _services, public, admin = apps
+    assert _issue(public).status_code == 200  # cached with the old secret
+    new_secret = "rotated-secret-9876543210"
+    document = admin.get("/admin/clients/budget").get_json()
+    document["client_secret"] = new_secret
+    assert admin.put("/admin/clients/budget", json=document).status_code == 200
+    assert _issue(public).status_code == 401
+    assert _issue(public, secret=new_secret).status_code == 200
+
+
+def test_deleted_client_is_refused_at_once(apps):
+    _services, public, admin = apps
+    assert _issue(public).status_code == 200
+    assert admin.delete("/admin/clients/budget").status_code == 204
+    response = _issue(public)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_client_deleted_by_another_process_while_cached_is_refused(apps):
+    services, public, _admin = apps
+    assert _issue(public).status_code == 200  # cached here
+    # Another process deletes it: straight in the database, past this process's cache.
+    with services.database.transaction() as session:
+        session.execute(text("DELETE FROM oauth2_access_tokens WHERE client_id = 'budget'"))
+        session.execute(text("DELETE FROM oauth2_clients WHERE id = 'budget'"))
+    response = _issue(public)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
