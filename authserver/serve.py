@@ -117,7 +117,7 @@ def run(
     return serve_forever(services, which, listeners, threads)
 
 
-def _return_large_blocks_to_the_system() -> None:
+def return_large_blocks_to_the_system() -> None:
     """glibc raises its mmap threshold after a large block is freed, so later 19 MiB argon2
     buffers come from per-thread heaps that never shrink: a server would keep ~19 MiB per
     thread that ever hashed. A fixed threshold keeps such blocks in mmap, returned on free."""
@@ -183,7 +183,7 @@ def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket
 
 def serve_forever(services: Services, which: str, listeners: list[Listener], threads: int) -> int:
     """Serve the listeners' apps on one waitress dispatcher until SIGTERM or SIGINT."""
-    _return_large_blocks_to_the_system()
+    return_large_blocks_to_the_system()
     socket_map: dict = {}
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(threads)

@@ -25,8 +25,9 @@ DEV_ENV = "AUTHSERVER_DEV"
 @cache
 def _services() -> Services:
     """One Services per process, shared by both apps if a process serves both."""
-    from authserver.serve import prepare
+    from authserver.serve import prepare, return_large_blocks_to_the_system
 
+    return_large_blocks_to_the_system()
     settings = load_settings(
         config_file=os.environ.get(CONFIG_ENV) or None,
         dev=os.environ.get(DEV_ENV, "") in ("1", "true", "yes"),

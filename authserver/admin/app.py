@@ -11,6 +11,7 @@ from authserver.admin import clients, consent, introspect, keys, login, logout, 
 from authserver.services import Services
 from authserver.web.app import create_base_app
 from authserver.web.health import health_blueprint
+from authserver.web.hotpath import HotPaths
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -22,4 +23,11 @@ def create_admin_app(services: Services) -> Flask:
         app.register_blueprint(module.bp, name=f"{module.bp.name}_unprefixed")
     app.register_blueprint(health_blueprint("health"), url_prefix="/admin")
     app.register_blueprint(health_blueprint("health_unprefixed"))
+    introspection = introspect.hot_route(services)
+    app.wsgi_app = HotPaths(
+        app.wsgi_app,
+        services.database,
+        {"/admin/oauth2/introspect": introspection, "/oauth2/introspect": introspection},
+        MAX_BODY_BYTES,
+    )
     return app

@@ -1,5 +1,9 @@
 """``POST /admin/oauth2/introspect`` (RFC 7662). No client authentication: the admin port
-is trusted, as in Hydra. Anything not an active token is ``{"active": false}``."""
+is trusted, as in Hydra. Anything not an active token is ``{"active": false}``.
+
+Well-formed requests are served by the hot path (``web.hotpath``, no Flask); the Flask
+view answers the rest (and the errors) with the same ``introspect`` function.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from authserver.domain.tokens import TokenKind
 from authserver.storage.grants import RefreshTokenRepository
 from authserver.web.bodies import require_form_post
 from authserver.web.errors import ApiError
+from authserver.web.hotpath import HotRequest, HotResponse, HotRoute
 from authserver.web.transaction import db_session, independent_reads
 
 bp = Blueprint("introspect", __name__)
@@ -23,13 +28,17 @@ bp = Blueprint("introspect", __name__)
 
 @bp.post("/oauth2/introspect")
 @independent_reads
-def introspect():
+def introspect_view():
     require_form_post()
     token = request.form.get("token", "")
     if not token:
         raise ApiError("invalid_request", "The 'token' parameter is missing.", 400)
     services = current_app.extensions["authserver"]
-    required_scope = request.form.get("scope")
+    return jsonify(introspect(services, token, request.form.get("scope")))
+
+
+def introspect(services, token: str, required_scope: str | None) -> dict:
+    """The RFC 7662 response for ``token``; reads at most one row."""
     now = int(time.time())
     if TokenKind.of(token) is TokenKind.REFRESH_TOKEN:
         digest = services.codec.verify(token, TokenKind.REFRESH_TOKEN)
@@ -40,9 +49,19 @@ def introspect():
             or refresh.is_expired(now)
             or not set((required_scope or "").split()) <= set(refresh.session.scope)
         ):
-            return jsonify(INACTIVE)
-        return jsonify(refresh_token_introspection(refresh, services.settings.issuer))
+            return INACTIVE
+        return refresh_token_introspection(refresh, services.settings.issuer)
     record = services.access_tokens.lookup(db_session(), token)
     if record is None or not record.is_active(now) or not record.covers_scopes(required_scope):
-        return jsonify(INACTIVE)
-    return jsonify(introspection_response(record, services.settings.issuer))
+        return INACTIVE
+    return introspection_response(record, services.settings.issuer)
+
+
+def hot_route(services) -> HotRoute:
+    def introspect_token(hot: HotRequest) -> HotResponse | None:
+        token = hot.form.get("token", "")
+        if not token:
+            return None  # the view explains what is missing
+        return HotResponse(200, introspect(services, token, hot.form.get("scope")), compact=True)
+
+    return HotRoute(introspect_token)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2 import AuthorizationServer as CoreAuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
+from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from flask import request as flask_request
 
 from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
@@ -13,6 +18,9 @@ from authserver.oauth2.client_model import AuthlibClient
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
 from authserver.web.transaction import db_session
+
+if TYPE_CHECKING:
+    from authserver.services import Services
 
 
 class _TransportCheckedRequest(FlaskOAuth2Request):
@@ -28,14 +36,10 @@ class _TransportCheckedRequest(FlaskOAuth2Request):
         self.payload = FlaskOAuth2Payload(request)
 
 
-class AuthorizationServer(FlaskAuthorizationServer):
-    def __init__(self, services):
-        super().__init__()
-        self.services = services
-        self.register_grant(ClientCredentialsGrant)
-        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
-        self.register_grant(RefreshTokenGrant)
-        self.register_endpoint(RevocationEndpoint)
+class _OurClients:
+    """Client lookup and authentication shared by both servers below."""
+
+    services: Services
 
     def query_client(self, client_id: str) -> AuthlibClient | None:
         stored = self.services.clients.find(db_session(), client_id)
@@ -55,5 +59,75 @@ class AuthorizationServer(FlaskAuthorizationServer):
                 status_code=401, description="The HTTP Basic credentials are not valid UTF-8."
             ) from None
 
+
+class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
+    """Every grant and the revocation endpoint, inside the Flask app."""
+
+    def __init__(self, services: Services):
+        super().__init__()
+        self.services = services
+        self.register_grant(ClientCredentialsGrant)
+        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_endpoint(RevocationEndpoint)
+
     def create_oauth2_request(self, request):
         return _TransportCheckedRequest(flask_request)
+
+
+class FormPayload(OAuth2Payload):
+    """Form parameters already parsed by the hot path (first values, and every value)."""
+
+    def __init__(self, first: dict[str, str], lists: dict[str, list[str]]):
+        self._first = first
+        self._lists = lists
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._first
+
+    @property
+    def datalist(self) -> defaultdict[str, list]:
+        return defaultdict(list, self._lists)
+
+
+class _HotRequest(OAuth2Request):
+    """Authlib's request with the form the hot path parsed (Authlib reads ``form`` for
+    client_secret_post; there is never a query string on this path)."""
+
+    def __init__(self, headers: dict[str, str], payload: FormPayload):
+        # The transport was checked by the hot path; Authlib only looks at the scheme.
+        super().__init__("POST", "https://hot-path/oauth2/token", headers=headers)
+        self.payload = payload
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self.payload.data
+
+
+class ClientCredentialsServer(_OurClients, CoreAuthorizationServer):
+    """The client-credentials grant alone, for the token endpoint's hot path
+    (``web.hotpath``): Authlib's framework-independent server, no Flask request."""
+
+    def __init__(self, services: Services):
+        super().__init__()
+        self.services = services
+        self.register_grant(ClientCredentialsGrant)
+
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request  # built by oauth2_request() below
+
+    @staticmethod
+    def oauth2_request(environ, first: dict[str, str], lists: dict[str, list[str]]):
+        headers = {"Authorization": environ.get("HTTP_AUTHORIZATION", "")}
+        return _HotRequest(headers, FormPayload(first, lists))
+
+    def handle_response(self, status, body, headers):
+        return status, body, headers
+
+    def send_signal(self, name, *args, **kwargs):
+        pass  # nobody subscribes (the Flask server's blinker signals are unused too)

@@ -18,6 +18,7 @@ from authserver.public import (
 from authserver.services import Services
 from authserver.web.app import create_base_app
 from authserver.web.health import health_blueprint
+from authserver.web.hotpath import HotPaths
 from authserver.web.transport import install_transport_check
 
 MAX_BODY_BYTES = 64 * 1024  # OAuth2 requests are small; anything bigger is not one
@@ -25,9 +26,16 @@ MAX_BODY_BYTES = 64 * 1024  # OAuth2 requests are small; anything bigger is not 
 
 def create_public_app(services: Services) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
-    install_transport_check(app, services.settings)
+    transport = install_transport_check(app, services.settings)
     app.extensions["authorization_server"] = AuthorizationServer(services)
     for module in (authorize, token, revoke, userinfo, logout, discovery, jwks, fallbacks):
         app.register_blueprint(module.bp)
     app.register_blueprint(health_blueprint())
+    app.wsgi_app = HotPaths(
+        app.wsgi_app,
+        services.database,
+        {"/oauth2/token": token.hot_route(services)},
+        MAX_BODY_BYTES,
+        transport,
+    )
     return app

@@ -1,11 +1,18 @@
-"""``POST /oauth2/token`` (RFC 6749 §3.2): the grants themselves live in ``authserver.oauth2``."""
+"""``POST /oauth2/token`` (RFC 6749 §3.2): the grants themselves live in ``authserver.oauth2``.
+
+Two ways in: the Flask view serves every grant and every malformed request; the hot path
+(``web.hotpath``) serves well-formed client-credentials requests, the endpoint's busiest
+case, through Authlib's framework-independent server with the same grant class.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from authserver.oauth2.server import ClientCredentialsServer
 from authserver.web.bodies import require_form_post
 from authserver.web.errors import ApiError
+from authserver.web.hotpath import HotRequest, HotResponse, HotRoute
 from authserver.web.transaction import use_autocommit
 
 bp = Blueprint("token", __name__)
@@ -23,3 +30,16 @@ def token():
     if grant_type == "client_credentials":
         use_autocommit()  # one INSERT (and a client read on a cache miss): no transaction
     return current_app.extensions["authorization_server"].create_token_response()
+
+
+def hot_route(services) -> HotRoute:
+    server = ClientCredentialsServer(services)
+
+    def client_credentials(hot: HotRequest) -> HotResponse | None:
+        if hot.form.get("grant_type") != "client_credentials":
+            return None  # the other grants need the Flask view's transaction
+        oauth_request = server.oauth2_request(hot.environ, hot.form, hot.form_lists)
+        status, body, headers = server.create_token_response(oauth_request)
+        return HotResponse(status, body, list(headers))
+
+    return HotRoute(client_credentials, repeatable=_REPEATABLE)

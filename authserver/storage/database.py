@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from authserver.domain.durations import DurationError, parse_duration
+from authserver.storage.driver import DriverConnection
 
 _HYDRA_POOL_OPTIONS = {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time"}
 _WRITE_OPTION = "authserver_write"
@@ -93,24 +94,26 @@ class Database:
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
 
-    def open_session(self, write: bool = True, autocommit: bool = False) -> Session | Connection:
+    def open_session(
+        self, write: bool = True, autocommit: bool = False
+    ) -> Session | DriverConnection:
         """A new session; call ``close_session`` when done (the request teardown does).
 
-        ``autocommit``: a plain Core connection on which every statement commits on its
-        own, for the hot paths whose statements need no common transaction and no ORM
-        (their repositories use Core statements only, which both objects execute alike)."""
+        ``autocommit``: a pooled connection on which every statement commits on its own,
+        for the hot paths whose statements need no common transaction and no ORM (their
+        repositories use Core statements only; see ``storage.driver``)."""
         if self._serialise is not None:
             self._serialise.acquire()
         try:
             if autocommit:
-                return self._autocommit_engine.connect()
+                return DriverConnection(self._autocommit_engine)
             return (self._write_sessions if write else self._read_sessions)()
         except BaseException:
             if self._serialise is not None:
                 self._serialise.release()
             raise
 
-    def close_session(self, session: Session | Connection) -> None:
+    def close_session(self, session: Session | DriverConnection) -> None:
         try:
             session.close()
         finally:

@@ -3,12 +3,35 @@ compare-and-set, so of two concurrent redemptions exactly one wins, on every bac
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
 from authserver.domain.sessions import GrantSession
+from authserver.storage import driver
 from authserver.storage.models import AuthorizationCodeRow, RefreshTokenRow
+
+# Core statements built once (the code exchange and refresh run them on every request).
+_CODES = AuthorizationCodeRow.__table__
+_INSERT_CODE = insert(_CODES)
+_SELECT_CODE = select(_CODES).where(_CODES.c.signature_digest == bindparam("digest"))
+_CONSUME_CODE = (
+    update(_CODES)
+    .where(_CODES.c.signature_digest == bindparam("digest"), _CODES.c.used.is_(False))
+    .values(used=True)
+)
+_REFRESH = RefreshTokenRow.__table__
+_INSERT_REFRESH = insert(_REFRESH)
+_SELECT_REFRESH = driver.register(  # introspection's hot path reads it
+    select(_REFRESH).where(_REFRESH.c.signature_digest == bindparam("digest")),
+    json_columns=("session",),
+    bool_columns=("active",),
+)
+_CONSUME_REFRESH = (
+    update(_REFRESH)
+    .where(_REFRESH.c.signature_digest == bindparam("digest"), _REFRESH.c.active.is_(True))
+    .values(active=False)
+)
 
 
 class AuthorizationCodeRepository:
@@ -17,22 +40,23 @@ class AuthorizationCodeRepository:
 
     def add(self, code: AuthorizationCodeRecord) -> None:
         self._session.execute(
-            insert(AuthorizationCodeRow).values(
-                signature_digest=code.signature_digest,
-                request_id=code.request_id,
-                client_id=code.client_id,
-                redirect_uri=code.redirect_uri,
-                code_challenge=code.code_challenge or None,
-                code_challenge_method=code.code_challenge_method or None,
-                session=code.session.to_json(),
-                issued_at=code.issued_at,
-                expires_at=code.expires_at,
-                used=code.used,
-            )
+            _INSERT_CODE,
+            {
+                "signature_digest": code.signature_digest,
+                "request_id": code.request_id,
+                "client_id": code.client_id,
+                "redirect_uri": code.redirect_uri,
+                "code_challenge": code.code_challenge or None,
+                "code_challenge_method": code.code_challenge_method or None,
+                "session": code.session.to_json(),
+                "issued_at": code.issued_at,
+                "expires_at": code.expires_at,
+                "used": code.used,
+            },
         )
 
     def find(self, signature_digest: str) -> AuthorizationCodeRecord | None:
-        row = self._session.get(AuthorizationCodeRow, signature_digest)
+        row = self._session.execute(_SELECT_CODE, {"digest": signature_digest}).first()
         if row is None:
             return None
         return AuthorizationCodeRecord(
@@ -50,14 +74,7 @@ class AuthorizationCodeRepository:
 
     def consume(self, signature_digest: str) -> bool:
         """Mark the code used; True only for the one caller that did it."""
-        result = self._session.execute(
-            update(AuthorizationCodeRow)
-            .where(
-                AuthorizationCodeRow.signature_digest == signature_digest,
-                AuthorizationCodeRow.used.is_(False),
-            )
-            .values(used=True)
-        )
+        result = self._session.execute(_CONSUME_CODE, {"digest": signature_digest})
         return result.rowcount == 1
 
 
@@ -67,24 +84,21 @@ class RefreshTokenRepository:
 
     def add(self, token: RefreshTokenRecord) -> None:
         self._session.execute(
-            insert(RefreshTokenRow).values(
-                signature_digest=token.signature_digest,
-                request_id=token.request_id,
-                client_id=token.client_id,
-                session=token.session.to_json(),
-                issued_at=token.issued_at,
-                expires_at=token.expires_at,
-                active=token.active,
-            )
+            _INSERT_REFRESH,
+            {
+                "signature_digest": token.signature_digest,
+                "request_id": token.request_id,
+                "client_id": token.client_id,
+                "session": token.session.to_json(),
+                "issued_at": token.issued_at,
+                "expires_at": token.expires_at,
+                "active": token.active,
+            },
         )
 
     def find(self, signature_digest: str) -> RefreshTokenRecord | None:
         # Core, not Session.get: introspection runs this on a plain autocommit connection.
-        row = self._session.execute(
-            select(*RefreshTokenRow.__table__.c).where(
-                RefreshTokenRow.signature_digest == signature_digest
-            )
-        ).first()
+        row = self._session.execute(_SELECT_REFRESH, {"digest": signature_digest}).first()
         if row is None:
             return None
         return RefreshTokenRecord(
@@ -99,14 +113,7 @@ class RefreshTokenRepository:
 
     def consume(self, signature_digest: str) -> bool:
         """Deactivate (rotate) the token; True only for the one caller that did it."""
-        result = self._session.execute(
-            update(RefreshTokenRow)
-            .where(
-                RefreshTokenRow.signature_digest == signature_digest,
-                RefreshTokenRow.active.is_(True),
-            )
-            .values(active=False)
-        )
+        result = self._session.execute(_CONSUME_REFRESH, {"digest": signature_digest})
         return result.rowcount == 1
 
     def deactivate_request(self, request_id: str) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from authserver.domain.access_tokens import AccessTokenRecord
 from authserver.domain.clients import Client
+from authserver.storage import driver
 from authserver.storage.models import AccessTokenRow, ClientRow, JsonWebKeyRow
 
 
@@ -133,7 +134,7 @@ class ClientRepository:
 _ACCESS_TOKENS = AccessTokenRow.__table__
 # Built once: the token and introspection hot paths run these on every request, and a
 # prebuilt Core statement skips both the ORM and the per-call statement construction.
-_INSERT_ACCESS_TOKEN = insert(_ACCESS_TOKENS)
+_INSERT_ACCESS_TOKEN = driver.register(insert(_ACCESS_TOKENS), json_params=("audience", "extra"))
 _SELECT_ACCESS_TOKEN = select(
     _ACCESS_TOKENS.c.request_id,
     _ACCESS_TOKENS.c.client_id,
@@ -146,6 +147,7 @@ _SELECT_ACCESS_TOKEN = select(
     _ACCESS_TOKENS.c.extra,
     _ACCESS_TOKENS.c.active,
 ).where(_ACCESS_TOKENS.c.signature_digest == bindparam("digest"))
+driver.register(_SELECT_ACCESS_TOKEN, json_columns=("audience", "extra"), bool_columns=("active",))
 
 
 class AccessTokenRepository:

@@ -3,21 +3,14 @@ request size, one transaction per request, and one error renderer."""
 
 from __future__ import annotations
 
-import logging
-import re
 import time
-import uuid
 from pathlib import Path
 
 from flask import Flask, g, request
 
 from authserver.web.errors import register_error_handlers
-from authserver.web.logs import request_id_var
+from authserver.web.logs import log_access, request_id_for, request_id_var
 from authserver.web.transaction import init_transactions
-
-access_log = logging.getLogger("authserver.access")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-
 
 TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
@@ -42,31 +35,15 @@ def create_base_app(import_name: str, services, max_body_bytes: int) -> Flask:
 def _init_request_ids(app: Flask) -> None:
     @app.before_request
     def _start():
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = request_id_for(request.headers.get("X-Request-Id"))
         g._request_id_token = request_id_var.set(g.request_id)
         g._started = time.perf_counter()
 
     @app.after_request
     def _finish(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        if access_log.isEnabledFor(logging.INFO):
-            elapsed = (time.perf_counter() - g.get("_started", time.perf_counter())) * 1000
-            # The path only: query strings can carry challenges and codes.
-            access_log.info(
-                "%s %s %s %.1fms",
-                request.method,
-                request.path,
-                response.status_code,
-                elapsed,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round(elapsed, 1),
-                    "remote_addr": request.remote_addr,
-                },
-            )
+        elapsed = (time.perf_counter() - g.get("_started", time.perf_counter())) * 1000
+        log_access(request.method, request.path, response.status_code, elapsed, request.remote_addr)
         return response
 
     @app.teardown_request

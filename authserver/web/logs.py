@@ -12,8 +12,38 @@ import logging
 import re
 import sys
 import time
+import uuid
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+access_log = logging.getLogger("authserver.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane token, else a new one."""
+    if incoming and _REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def log_access(method: str, path: str, status: int, elapsed_ms: float, remote_addr) -> None:
+    """One line per request: the path only (query strings can carry challenges and codes)."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            "%s %s %s %.1fms",
+            method,
+            path,
+            status,
+            elapsed_ms,
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(elapsed_ms, 1),
+                "remote_addr": remote_addr,
+            },
+        )
+
 
 _SECRET_SHAPES = re.compile(
     r"ory_(?:at|rt|ac)_[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)?"  # our opaque tokens

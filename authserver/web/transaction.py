@@ -9,6 +9,7 @@ that views return deliberately (a 400 that also revoked tokens) still commit; an
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 
@@ -23,10 +24,39 @@ log = logging.getLogger(__name__)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class HotPathConnection:
+    """The database handle of a request served by a hot path (``web.hotpath``): a plain
+    autocommit connection, opened on first use (a refused client costs none)."""
+
+    def __init__(self, database):
+        self._database = database
+        self._connection = None
+
+    def get(self):
+        if self._connection is None:
+            self._connection = self._database.open_session(write=True, autocommit=True)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            self._database.close_session(connection)
+
+
+hot_path_connection: contextvars.ContextVar[HotPathConnection | None] = contextvars.ContextVar(
+    "hot_path_connection", default=None
+)
+
+
 def db_session() -> Session:
+    hot = hot_path_connection.get()
+    if hot is not None:
+        return hot.get()
     session = g.get("_db_session")
     if session is None:
-        write = request.method not in _SAFE_METHODS and not g.get("_read_only", False)
+        write = g.get("_writes", False) or (
+            request.method not in _SAFE_METHODS and not g.get("_read_only", False)
+        )
         session = current_app.extensions["authserver"].database.open_session(
             write=write, autocommit=g.get("_autocommit", False)
         )
@@ -49,6 +79,18 @@ def after_commit(callback) -> None:
 def _run_after_commit() -> None:
     for callback in g.pop("_after_commit", ()):
         callback()
+
+
+def writes(view):
+    """Mark a view that writes even on GET (the authorization endpoint): on SQLite its
+    transaction must take the write lock at BEGIN, or two such requests deadlock."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g._writes = True
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def read_only(view):

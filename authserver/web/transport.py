@@ -15,29 +15,41 @@ from authserver.config import Settings, is_loopback_host
 from authserver.web.errors import ApiError
 
 
-def install_transport_check(app, settings: Settings) -> None:
-    trusted = [
-        ipaddress.ip_network(cidr, strict=False) for cidr in settings.tls_allow_termination_from
-    ]
+class TransportPolicy:
+    """Decides from a WSGI environ (both the Flask apps and the hot paths ask)."""
 
-    def from_trusted_proxy() -> bool:
-        if request.headers.get("X-Forwarded-Proto", "").lower() != "https":
+    def __init__(self, settings: Settings):
+        self._dev = settings.dev
+        self._trusted = [
+            ipaddress.ip_network(cidr, strict=False) for cidr in settings.tls_allow_termination_from
+        ]
+
+    def is_secure(self, environ) -> bool:
+        if self._dev or environ.get("wsgi.url_scheme") == "https":
+            return True
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        if is_loopback_host(host.rsplit(":", 1)[0].strip("[]")):
+            return True
+        return bool(self._trusted) and self._from_trusted_proxy(environ)
+
+    def _from_trusted_proxy(self, environ) -> bool:
+        if environ.get("HTTP_X_FORWARDED_PROTO", "").lower() != "https":
             return False
         try:
-            remote = ipaddress.ip_address(request.remote_addr or "")
+            remote = ipaddress.ip_address(environ.get("REMOTE_ADDR") or "")
         except ValueError:
             return False
-        return any(remote in network for network in trusted)
+        return any(remote in network for network in self._trusted)
+
+
+def install_transport_check(app, settings: Settings) -> TransportPolicy:
+    policy = TransportPolicy(settings)
 
     @app.before_request
     def _require_secure_transport():
-        if settings.dev or request.scheme == "https":
-            return None
         if request.path.startswith("/health/"):
             return None  # load balancers probe over plain http; nothing secret here
-        if is_loopback_host(request.host.rsplit(":", 1)[0].strip("[]")):
-            return None
-        if trusted and from_trusted_proxy():
+        if policy.is_secure(request.environ):
             return None
         raise ApiError(
             "insecure_transport",
@@ -45,3 +57,5 @@ def install_transport_check(app, settings: Settings) -> None:
             "experiments over plain http.",
             400,
         )
+
+    return policy

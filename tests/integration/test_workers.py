@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import authserver_command, run_cli
+from tests.conftest import authserver_command, run_cli, wait_alive
 
 TIMEOUT = 10
 
@@ -151,6 +151,8 @@ def descendants_of(pid: int) -> set[int]:
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_granian_serves_both_apis_and_stops_cleanly(backend, server_factory, workers):
     server = server_factory(backend, args=("--server", "granian", "--workers", workers))
+    # One Granian server per API: the public one may come up after the admin one.
+    assert wait_alive(server.public_url, 30, server.process), server.log()
     created = requests.post(
         server.admin_url + "/admin/clients",
         json={"grant_types": ["client_credentials"], "client_secret": "granian-secret-0123"},

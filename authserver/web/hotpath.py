@@ -1,0 +1,199 @@
+"""Hot paths: the client-credentials token and introspection endpoints without Flask.
+
+Profiles (issue #6) showed Flask's per-request machinery (request and app contexts,
+context-local proxies, before/after hooks, the response object) costing more CPU on these
+two endpoints than the work itself; the same request served by Authlib's
+framework-independent server costs less than half. So this WSGI middleware, in front of
+the Flask app, serves them directly.
+
+It only takes the plain, well-formed case: a POST with a form body within the size limit,
+no query string, no repeated parameter (except those an endpoint allows), UTF-8, over an
+acceptable transport, and that the endpoint's handler accepts (the client-credentials
+grant; introspection with a token). Anything else goes to the Flask app unchanged, so
+every request error except the protocol's own (Authlib's) has one renderer. What Flask
+gives the other endpoints, it gives these too: a request id (``X-Request-Id``), an access
+log line, the database handle (a plain autocommit connection, see ``web.transaction``),
+and a generic 500 with no internals for anything unexpected.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from urllib.parse import parse_qsl
+
+from authserver.web.errors import NO_STORE_HEADERS, ApiError, safe_description
+from authserver.web.logs import log_access, request_id_for, request_id_var
+from authserver.web.transaction import HotPathConnection, hot_path_connection
+from authserver.web.transport import TransportPolicy
+
+log = logging.getLogger(__name__)
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 200
+
+
+@dataclass
+class HotRequest:
+    environ: dict
+    form: dict[str, str]  # the first value of each parameter
+    form_lists: dict[str, list[str]]  # every value
+
+
+@dataclass
+class HotResponse:
+    status: int
+    body: dict
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    compact: bool = False  # Flask's jsonify style (no spaces) instead of Authlib's
+
+
+# A handler returns None to decline (before touching the database): Flask serves it.
+Handler = Callable[[HotRequest], HotResponse | None]
+
+
+@dataclass(frozen=True)
+class HotRoute:
+    handler: Handler
+    repeatable: frozenset[str] = frozenset()
+
+
+class HotPaths:
+    def __init__(
+        self,
+        app,
+        database,
+        routes: dict[str, HotRoute],
+        max_body_bytes: int,
+        transport: TransportPolicy | None = None,
+    ):
+        self._app = app
+        self._database = database
+        self._routes = routes
+        self._max_body_bytes = max_body_bytes
+        self._transport = transport
+
+    def __call__(self, environ, start_response):
+        route = self._routes.get(environ.get("PATH_INFO", ""))
+        if route is None or environ.get("REQUEST_METHOD") != "POST":
+            return self._app(environ, start_response)
+        started = time.perf_counter()
+        request = self._parse(environ, route.repeatable)
+        if request is None:
+            return self._app(environ, start_response)
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
+        context_token = request_id_var.set(request_id)
+        connection = HotPathConnection(self._database)
+        connection_token = hot_path_connection.set(connection)
+        try:
+            response = self._handle(route.handler, request, request_id)
+        finally:
+            hot_path_connection.reset(connection_token)
+            connection.close()
+        try:
+            if response is None:
+                return self._app(environ, start_response)
+            body = _encode(response)
+            headers = [
+                ("Content-Type", "application/json"),
+                *response.headers,
+                ("Content-Length", str(len(body))),
+                ("X-Request-Id", request_id),
+            ]
+            start_response(_status_line(response.status), _without_content_type(headers))
+            elapsed = (time.perf_counter() - started) * 1000
+            log_access(
+                "POST", environ["PATH_INFO"], response.status, elapsed, environ.get("REMOTE_ADDR")
+            )
+            return [body]
+        finally:
+            request_id_var.reset(context_token)
+
+    def _parse(self, environ, repeatable: frozenset[str]) -> HotRequest | None:
+        """The form, if this request is the plain case; None sends it to Flask."""
+        if environ.get("QUERY_STRING") or environ.get("HTTP_TRANSFER_ENCODING"):
+            return None
+        mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        length = environ.get("CONTENT_LENGTH", "")
+        if mimetype != FORM_TYPE or not length.isdigit():
+            return None
+        size = int(length)
+        if not 0 < size <= self._max_body_bytes:
+            return None
+        if self._transport is not None and not self._transport.is_secure(environ):
+            return None
+        raw = environ["wsgi.input"].read(size)
+        environ["wsgi.input"] = io.BytesIO(raw)  # Flask can read it again if we decline
+        if len(raw) != size:
+            return None
+        try:
+            pairs = parse_qsl(
+                raw.decode("ascii"),
+                keep_blank_values=True,
+                strict_parsing=False,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=MAX_FORM_FIELDS,
+            )
+        except (UnicodeDecodeError, ValueError):
+            return None
+        first: dict[str, str] = {}
+        lists: dict[str, list[str]] = {}
+        for key, value in pairs:
+            if key in first:
+                if key not in repeatable:
+                    return None  # Flask answers invalid_request
+                lists[key].append(value)
+            else:
+                first[key] = value
+                lists[key] = [value]
+        return HotRequest(environ, first, lists)
+
+    def _handle(self, handler: Handler, request: HotRequest, request_id: str):
+        try:
+            return handler(request)
+        except ApiError as exc:
+            body = {"error": exc.error, "error_description": safe_description(exc.description)}
+            return HotResponse(exc.status, body, [*NO_STORE_HEADERS.items(), *exc.headers.items()])
+        except Exception:
+            log.exception("unhandled error while serving request")
+            return HotResponse(
+                500,
+                {
+                    "error": "server_error",
+                    "error_description": "The server encountered an internal error. Quote "
+                    f"request id {request_id} when reporting it.",
+                },
+                list(NO_STORE_HEADERS.items()),
+            )
+
+
+def _encode(response: HotResponse) -> bytes:
+    if response.compact:
+        return json.dumps(response.body, separators=(",", ":")).encode()
+    return json.dumps(response.body).encode()
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _without_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Keep the first Content-Type (Authlib's responses carry their own)."""
+    seen = False
+    kept = []
+    for name, value in headers:
+        if name.lower() == "content-type":
+            if seen:
+                continue
+            seen = True
+        kept.append((name, value))
+    return kept
