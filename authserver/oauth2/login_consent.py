@@ -251,7 +251,7 @@ class AuthorizationFlow:
             return False
         return any(
             earlier.remembered_consent_covers(list(request.scope), list(request.audience), self.now)
-            for earlier in self.flows.remembered_consents(subject, flow.client_id)
+            for earlier in self.flows.remembered_consents(subject, flow.client_id, self.now)
         )
 
     def _settle_login_session(

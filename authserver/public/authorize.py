@@ -19,12 +19,13 @@ from authserver.oauth2.login_consent import (
     add_query,
 )
 from authserver.public.browser import browser_params, canonical_url, redirect_browser, render_error
-from authserver.web.transaction import db_session
+from authserver.web.transaction import db_session, writes
 
 bp = Blueprint("authorize", __name__)
 
 
 @bp.route("/oauth2/auth", methods=["GET", "POST"])
+@writes
 def authorize():
     services = current_app.extensions["authserver"]
     flow = AuthorizationFlow(services, db_session())

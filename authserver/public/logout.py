@@ -7,12 +7,13 @@ from flask import Blueprint, current_app, request
 from authserver.oauth2.login_consent import SESSION_COOKIE, ErrorPage
 from authserver.oauth2.logout import LogoutFlow
 from authserver.public.browser import browser_params, canonical_url, redirect_browser, render_error
-from authserver.web.transaction import db_session
+from authserver.web.transaction import db_session, writes
 
 bp = Blueprint("logout", __name__)
 
 
 @bp.route("/oauth2/sessions/logout", methods=["GET", "POST"])
+@writes
 def logout():
     flow = LogoutFlow(current_app.extensions["authserver"], db_session())
     cookie = request.cookies.get(SESSION_COOKIE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from authserver.domain.flows import Flow, FlowState
@@ -13,6 +13,32 @@ from authserver.domain.sessions import LoginSession, LogoutRequest, LogoutState
 from authserver.storage.models import FlowRow, LoginSessionRow, LogoutRequestRow
 
 _FLOW_COLUMNS = [f.name for f in fields(Flow)]
+# Core statements on the table, built once: every step of a login runs them, and the ORM's
+# bulk insert/update machinery cost more CPU than the statements themselves.
+_FLOWS = FlowRow.__table__
+_INSERT_FLOW = insert(_FLOWS)
+_SELECT_FLOWS = select(_FLOWS)
+_SELECT_FLOW_BY = {
+    column: _SELECT_FLOWS.where(_FLOWS.c[column] == bindparam("value"))
+    for column in (
+        "id",
+        "login_challenge",
+        "login_verifier",
+        "consent_challenge",
+        "consent_verifier",
+    )
+}
+# The SET clause comes from the parameters' keys; the WHERE binds are named apart.
+_TRANSITION_FLOW = update(_FLOWS).where(
+    _FLOWS.c.id == bindparam("where_id"), _FLOWS.c.state == bindparam("where_state")
+)
+_LOGIN_SESSIONS = LoginSessionRow.__table__
+_LOGIN_SESSION_COLUMNS = [f.name for f in fields(LoginSession)]
+_SELECT_LOGIN_SESSIONS = select(_LOGIN_SESSIONS)
+_INSERT_LOGIN_SESSION = insert(_LOGIN_SESSIONS)
+_UPDATE_LOGIN_SESSION = update(_LOGIN_SESSIONS).where(_LOGIN_SESSIONS.c.id == bindparam("where_id"))
+# Hydra looks at the newest remembered consent only; a few more cost nothing.
+REMEMBERED_CONSENTS_LOOKED_AT = 10
 
 
 def _flow(row: FlowRow) -> Flow:
@@ -22,7 +48,9 @@ def _flow(row: FlowRow) -> Flow:
 
 
 def _flow_values(flow: Flow) -> dict:
-    values = asdict(flow)
+    # Not dataclasses.asdict: it deep-copies every JSON value, which cost more CPU than
+    # the statement itself; these values are only read.
+    values = {name: getattr(flow, name) for name in _FLOW_COLUMNS}
     values["state"] = int(flow.state)
     return values
 
@@ -32,36 +60,37 @@ class FlowRepository:
         self._session = session
 
     def add(self, flow: Flow) -> None:
-        self._session.execute(insert(FlowRow).values(**_flow_values(flow)))
+        self._session.execute(_INSERT_FLOW, _flow_values(flow))
 
-    def _one(self, condition) -> Flow | None:
-        row = self._session.execute(select(FlowRow).where(condition)).scalar_one_or_none()
+    def _one(self, column: str, value: str) -> Flow | None:
+        row = self._session.execute(_SELECT_FLOW_BY[column], {"value": value}).first()
         return _flow(row) if row else None
 
     def get(self, flow_id: str) -> Flow | None:
-        return self._one(FlowRow.id == flow_id)
+        return self._one("id", flow_id)
 
     def by_login_challenge(self, challenge_digest: str) -> Flow | None:
-        return self._one(FlowRow.login_challenge == challenge_digest)
+        return self._one("login_challenge", challenge_digest)
 
     def by_login_verifier(self, verifier_digest: str) -> Flow | None:
-        return self._one(FlowRow.login_verifier == verifier_digest)
+        return self._one("login_verifier", verifier_digest)
 
     def by_consent_challenge(self, challenge_digest: str) -> Flow | None:
-        return self._one(FlowRow.consent_challenge == challenge_digest)
+        return self._one("consent_challenge", challenge_digest)
 
     def by_consent_verifier(self, verifier_digest: str) -> Flow | None:
-        return self._one(FlowRow.consent_verifier == verifier_digest)
+        return self._one("consent_verifier", verifier_digest)
 
     def transition(self, before: Flow, after: Flow) -> bool:
-        """Store ``after`` only if the row is still in ``before``'s state (one winner)."""
-        values = _flow_values(after)
-        values.pop("id")
-        result = self._session.execute(
-            update(FlowRow)
-            .where(FlowRow.id == before.id, FlowRow.state == int(before.state))
-            .values(**values)
-        )
+        """Store ``after`` only if the row is still in ``before``'s state (one winner).
+        Only the columns that changed are written."""
+        old, new = _flow_values(before), _flow_values(after)
+        values = {name: value for name, value in new.items() if value != old[name]}
+        values.pop("id", None)
+        values["state"] = new["state"]  # never an empty SET; the state always moves on
+        values["where_id"] = before.id
+        values["where_state"] = old["state"]
+        result = self._session.execute(_TRANSITION_FLOW, values)
         return result.rowcount == 1
 
     def consent_sessions(
@@ -71,21 +100,39 @@ class FlowRepository:
         login_session_id: str | None = None,
     ) -> list[Flow]:
         """Granted, unrevoked consents of a subject (Hydra's consent sessions), newest first."""
-        query = select(FlowRow).where(
-            FlowRow.subject == subject,
-            FlowRow.state == int(FlowState.DONE),
-            FlowRow.consent.is_not(None),
-            FlowRow.consent_revoked.is_(False),
+        query = _SELECT_FLOWS.where(
+            _FLOWS.c.subject == subject,
+            _FLOWS.c.state == int(FlowState.DONE),
+            _FLOWS.c.consent_revoked.is_(False),
         )
         if client_id:
-            query = query.where(FlowRow.client_id == client_id)
+            query = query.where(_FLOWS.c.client_id == client_id)
         if login_session_id:
-            query = query.where(FlowRow.login_session_id == login_session_id)
-        query = query.order_by(FlowRow.consent_handled_at.desc(), FlowRow.id)
-        return [_flow(row) for row in self._session.scalars(query)]
+            query = query.where(_FLOWS.c.login_session_id == login_session_id)
+        query = query.order_by(_FLOWS.c.consent_handled_at.desc(), _FLOWS.c.id)
+        flows = (_flow(row) for row in self._session.execute(query))
+        # A JSON column stores None as JSON null, not SQL NULL: "granted" is checked here.
+        return [flow for flow in flows if flow.consent is not None]
 
-    def remembered_consents(self, subject: str, client_id: str) -> list[Flow]:
-        return [flow for flow in self.consent_sessions(subject, client_id) if flow.consent_remember]
+    def remembered_consents(self, subject: str, client_id: str, now: int) -> list[Flow]:
+        """The newest remembered, unexpired consents (bounded: a user who logs in daily
+        must not make every later login read all their past ones)."""
+        query = (
+            _SELECT_FLOWS.where(
+                _FLOWS.c.subject == subject,
+                _FLOWS.c.client_id == client_id,
+                _FLOWS.c.state == int(FlowState.DONE),
+                _FLOWS.c.consent_remember.is_(True),
+                _FLOWS.c.consent_revoked.is_(False),
+                or_(
+                    _FLOWS.c.consent_remember_until.is_(None),
+                    _FLOWS.c.consent_remember_until > now,
+                ),
+            )
+            .order_by(_FLOWS.c.consent_handled_at.desc(), _FLOWS.c.id)
+            .limit(REMEMBERED_CONSENTS_LOOKED_AT)
+        )
+        return [_flow(row) for row in self._session.execute(query)]
 
     def revoke_consent_sessions(self, subject: str, client_id: str | None) -> list[str]:
         """Mark the subject's consent sessions revoked; return their ids (= request ids)."""
@@ -115,18 +162,24 @@ class LoginSessionRepository:
 
     def by_cookie(self, cookie_digest: str) -> LoginSession | None:
         row = self._session.execute(
-            select(LoginSessionRow).where(LoginSessionRow.cookie_digest == cookie_digest)
-        ).scalar_one_or_none()
+            _SELECT_LOGIN_SESSIONS.where(_LOGIN_SESSIONS.c.cookie_digest == cookie_digest)
+        ).first()
         return _login_session(row) if row else None
 
     def get(self, session_id: str) -> LoginSession | None:
-        row = self._session.get(LoginSessionRow, session_id)
+        row = self._session.execute(
+            _SELECT_LOGIN_SESSIONS.where(_LOGIN_SESSIONS.c.id == session_id)
+        ).first()
         return _login_session(row) if row else None
 
     def save(self, login_session: LoginSession) -> None:
         """Insert or replace (a session keeps its id when it is re-authenticated)."""
-        self._session.execute(delete(LoginSessionRow).where(LoginSessionRow.id == login_session.id))
-        self._session.execute(insert(LoginSessionRow).values(**asdict(login_session)))
+        values = {name: getattr(login_session, name) for name in _LOGIN_SESSION_COLUMNS}
+        replaced = self._session.execute(
+            _UPDATE_LOGIN_SESSION, {**values, "where_id": values["id"]}
+        )
+        if replaced.rowcount == 0:
+            self._session.execute(_INSERT_LOGIN_SESSION, values)
 
     def delete(self, session_id: str) -> int:
         return self._session.execute(

@@ -10,6 +10,7 @@ import logging
 import re
 
 from flask import Flask, Response, g, json
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,19 @@ def register_error_handlers(app: Flask) -> None:
         )
         if status == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError):
+        # A lost connection (failover, restart) or SQLite's lock timeout: nothing the
+        # client did wrong, and a retry may well succeed. SQLAlchemy has already dropped a
+        # dead connection from the pool.
+        g._rollback_only = True
+        log.warning("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+        response = error_response(
+            "temporarily_unavailable", "The database is busy or unreachable; please retry.", 503
+        )
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(Exception)
