@@ -101,7 +101,7 @@ def notes(record: dict) -> list[str]:
                 f"seeded {seeding['rows_added']:,} access-token rows "
                 f"({seeding['expired_added']:,} expired) by {seeding['method']} in "
                 f"{seeding['insert_s']} s ({seeding['rows_per_s']:,} rows/s"
-                + (f", ANALYZE {seeding['analyze_s']} s" if seeding["analyze_s"] else "")
+                + (f", VACUUM ANALYZE {seeding['analyze_s']} s" if seeding["analyze_s"] else "")
                 + f"); table now {seeding['rows_after']:,} rows"
             )
     for growth in record["growth"]:

@@ -29,13 +29,29 @@ from authserver.storage import janitor, migrations
     "--limit", type=click.IntRange(1), default=None, help="At most this many rows per kind."
 )
 @click.option(
+    "--pause",
+    default="0s",
+    show_default=True,
+    help="Wait this long between batches (a Go duration such as 50ms) to leave the "
+    "database more room for traffic.",
+)
+@click.option(
     "--keep-if-younger",
     default="0s",
     show_default=True,
     help="Keep rows that expired less than this long ago (a Go duration).",
 )
 def janitor_command(
-    dsn, read_from_env, config_file, tokens, requests_, sessions, batch_size, limit, keep_if_younger
+    dsn,
+    read_from_env,
+    config_file,
+    tokens,
+    requests_,
+    sessions,
+    batch_size,
+    limit,
+    pause,
+    keep_if_younger,
 ):
     """Clean up rows that can no longer be used. Safe to run while servers are serving."""
     from authserver.domain.durations import DurationError, parse_duration
@@ -44,6 +60,10 @@ def janitor_command(
         keep = int(parse_duration(keep_if_younger))
     except DurationError as exc:
         raise click.BadParameter(str(exc), param_hint="--keep-if-younger") from None
+    try:
+        pause_seconds = parse_duration(pause)
+    except DurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--pause") from None
     chosen = tuple(
         name
         for name, flag in (("tokens", tokens), ("requests", requests_), ("sessions", sessions))
@@ -51,10 +71,15 @@ def janitor_command(
     ) or ("tokens", "requests", "sessions")
     database = database_from(dsn, read_from_env, config_file)
     try:
-        if migrations.pending_revisions(database):
+        if not migrations.is_current(database) and migrations.pending_revisions(database):
             raise click.ClickException("the schema is not up to date: run `authserver migrate sql`")
         removed = janitor.clean(
-            database, int(time.time()) - keep, chosen, batch_size=batch_size, limit=limit
+            database,
+            int(time.time()) - keep,
+            chosen,
+            batch_size=batch_size,
+            limit=limit,
+            pause=pause_seconds,
         )
     except SQLAlchemyError as exc:
         raise click.ClickException(f"janitor failed: {exc.__class__.__name__}") from None

@@ -42,4 +42,4 @@ def hot_route(services) -> HotRoute:
         status, body, headers = server.create_token_response(oauth_request)
         return HotResponse(status, body, list(headers))
 
-    return HotRoute(client_credentials, repeatable=_REPEATABLE)
+    return HotRoute(client_credentials, repeatable=_REPEATABLE, writes=True)

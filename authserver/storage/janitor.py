@@ -7,6 +7,7 @@ keeps serving.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -98,18 +99,20 @@ def clean(
     batch_size: int = 1000,
     limit: int | None = None,
     on_batch: Callable[[str, int], None] | None = None,
+    pause: float = 0.0,
 ) -> dict[str, int]:
-    """Delete removable rows; return how many of each kind went. ``limit`` caps each kind."""
+    """Delete removable rows; return how many of each kind went. ``limit`` caps each kind;
+    ``pause`` seconds pass between batches (throttling for busy databases)."""
     removed: dict[str, int] = {}
     for group in categories:
         for category in CATEGORIES[group]:
             removed[category.name] = _clean_one(
-                database, category, now, batch_size, limit, on_batch
+                database, category, now, batch_size, limit, on_batch, pause
             )
     return removed
 
 
-def _clean_one(database, category: Category, now, batch_size, limit, on_batch) -> int:
+def _clean_one(database, category: Category, now, batch_size, limit, on_batch, pause) -> int:
     total = 0
     while limit is None or total < limit:
         size = batch_size if limit is None else min(batch_size, limit - total)
@@ -124,4 +127,6 @@ def _clean_one(database, category: Category, now, batch_size, limit, on_batch) -
             on_batch(category.name, len(ids))
         if len(ids) < size:
             break
+        if pause:
+            time.sleep(pause)
     return total

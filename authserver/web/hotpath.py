@@ -61,6 +61,7 @@ Handler = Callable[[HotRequest], HotResponse | None]
 class HotRoute:
     handler: Handler
     repeatable: frozenset[str] = frozenset()
+    writes: bool = False  # SQLite: writers queue for the database's one write lock
 
 
 class HotPaths:
@@ -88,7 +89,7 @@ class HotPaths:
             return self._app(environ, start_response)
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
         context_token = request_id_var.set(request_id)
-        connection = HotPathConnection(self._database)
+        connection = HotPathConnection(self._database, write=route.writes)
         connection_token = hot_path_connection.set(connection)
         try:
             response = self._handle(route.handler, request, request_id)

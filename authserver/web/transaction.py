@@ -28,13 +28,14 @@ class HotPathConnection:
     """The database handle of a request served by a hot path (``web.hotpath``): a plain
     autocommit connection, opened on first use (a refused client costs none)."""
 
-    def __init__(self, database):
+    def __init__(self, database, write: bool):
         self._database = database
+        self._write = write
         self._connection = None
 
     def get(self):
         if self._connection is None:
-            self._connection = self._database.open_session(write=True, autocommit=True)
+            self._connection = self._database.open_session(write=self._write, autocommit=True)
         return self._connection
 
     def close(self) -> None:

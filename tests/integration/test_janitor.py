@@ -108,15 +108,20 @@ def test_janitor_categories_and_limits(backend, make_database, server_factory):
     assert only_sessions.returncode == 0 and "access tokens" not in only_sessions.stdout
     assert count(database.dsn, "oauth2_access_tokens") == 3
 
-    limited = run_cli("janitor", "--tokens", "--limit", "2", database.dsn)
-    assert "access tokens: 2 removed" in limited.stdout
+    paused_at = time.monotonic()
+    paused = run_cli(
+        "janitor", "--tokens", "--limit", "2", "--batch-size", "1", "--pause", "400ms", database.dsn
+    )
+    assert "access tokens: 2 removed" in paused.stdout
+    assert time.monotonic() - paused_at >= 0.4  # one pause between the two batches
     assert count(database.dsn, "oauth2_access_tokens") == 1
 
     kept = run_cli("janitor", "--tokens", "--keep-if-younger", "1h", database.dsn)
     assert "access tokens: 0 removed" in kept.stdout
 
-    bad = run_cli("janitor", "--keep-if-younger", "soon", database.dsn)
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    for option in ("--keep-if-younger", "--pause"):
+        bad = run_cli("janitor", option, "soon", database.dsn)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
 TABLES = (
