@@ -41,7 +41,11 @@ def prepare(settings: Settings) -> Services:
     if settings.is_memory_database:
         migrations.upgrade(services.database)  # nothing persists, so migrate every start
     elif not migrations.is_current(services.database):
-        pending = migrations.pending_revisions(services.database)
+        try:
+            pending = migrations.pending_revisions(services.database)
+        except migrations.UnknownRevision as exc:
+            services.close()
+            raise StartupError(str(exc)) from None
         if pending:
             services.close()
             raise StartupError(

@@ -81,6 +81,8 @@ def janitor_command(
             limit=limit,
             pause=pause_seconds,
         )
+    except migrations.UnknownRevision as exc:
+        raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"janitor failed: {exc.__class__.__name__}") from None
     finally:

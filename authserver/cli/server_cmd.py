@@ -138,6 +138,8 @@ def migrate_sql(dsn, read_from_env, yes, config_file):
         click.echo(
             f"Applied {len(applied)} migration(s); the schema is at {migrations.head_revision()}."
         )
+    except migrations.UnknownRevision as exc:
+        raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(
             f"migration failed: {exc.__class__.__name__}: {exc.orig or exc}"
@@ -156,6 +158,8 @@ def migrate_status(dsn, read_from_env, config_file):
     try:
         current = migrations.current_revision(database)
         pending = migrations.pending_revisions(database)
+    except migrations.UnknownRevision as exc:
+        raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(
             f"cannot read the schema version: {exc.__class__.__name__}"

@@ -18,6 +18,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 HEAD_REVISION = "0002"
 
 
+class UnknownRevision(Exception):
+    """The database is at a revision this version does not know: a newer authserver
+    migrated it (a rolling upgrade in progress, or a downgrade)."""
+
+    def __init__(self, revision: str | None):
+        super().__init__(
+            f"the database schema is at revision {revision!r}, which this version of "
+            "authserver does not know (was it migrated by a newer version?)"
+        )
+
+
 def is_current(database: Database) -> bool:
     """True if the schema is at ``HEAD_REVISION`` (one small query, no Alembic)."""
     try:
@@ -52,12 +63,18 @@ def current_revision(database: Database) -> str | None:
 
 
 def pending_revisions(database: Database) -> list[str]:
-    """Revisions not yet applied, oldest first."""
+    """Revisions not yet applied, oldest first; ``UnknownRevision`` if the database's own
+    revision is not one of ours."""
     from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
 
     script = ScriptDirectory.from_config(_config())
     current = current_revision(database)
-    pending = [rev.revision for rev in script.iterate_revisions("heads", current)]
+    try:
+        pending = [rev.revision for rev in script.iterate_revisions("heads", current)]
+    except (RevisionError, CommandError):
+        raise UnknownRevision(current) from None
     return list(reversed(pending))
 
 

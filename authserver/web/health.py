@@ -29,13 +29,16 @@ def health_blueprint(name: str = "health") -> Blueprint:
             database.ping()
             if not state["migrated"]:
                 # Alembic is loaded only if the quick revision check fails.
-                current = migrations.is_current(database)
-                pending = [] if current else migrations.pending_revisions(database)
+                try:
+                    current = migrations.is_current(database)
+                    pending = [] if current else migrations.pending_revisions(database)
+                except migrations.UnknownRevision as exc:
+                    pending, errors["migrations"] = [], str(exc)
                 if pending:
                     errors["migrations"] = (
                         f"{len(pending)} migration(s) not applied; run `authserver migrate sql`"
                     )
-                else:
+                elif not errors:
                     state["migrated"] = True
         except SQLAlchemyError as exc:
             log.warning("readiness check: database unavailable (%s)", exc.__class__.__name__)

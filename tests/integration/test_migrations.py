@@ -31,3 +31,26 @@ def test_upgrade_applies_everything_once(backend, make_database):
         assert migrations.current_revision(database) == migrations.head_revision()
     finally:
         database.dispose()
+
+
+def test_a_schema_from_a_newer_version_is_one_clear_line(backend, make_database, tmp_path):
+    """A rolling upgrade: a newer authserver migrated; an older one must say so, not crash."""
+    import os
+
+    from sqlalchemy import text
+
+    from tests.conftest import run_cli
+
+    dsn = make_database(backend).dsn
+    database = Database(dsn)
+    try:
+        with database.transaction() as session:
+            session.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    finally:
+        database.dispose()
+    env = {**os.environ, "DSN": dsn, "SECRETS_SYSTEM": "z" * 32}
+    for command in (("serve", "all"), ("migrate", "status", dsn), ("migrate", "sql", "--yes", dsn)):
+        result = run_cli(*command, env=env, timeout=60)
+        assert result.returncode != 0, command
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "9999_future" in lines[0], (command, result.stderr)
