@@ -113,11 +113,15 @@ def _string_list(value: Any) -> tuple[str, ...]:
     return tuple(item for item in items if item)
 
 
-def _duration(value: Any) -> int:
+def _seconds(value: Any) -> float:
     try:
-        seconds = parse_duration(str(value))
+        return parse_duration(str(value))
     except DurationError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _duration(value: Any) -> int:
+    seconds = _seconds(value)
     if seconds < 1:
         raise ValueError(f"{value!r} is shorter than one second")
     return int(seconds)
@@ -125,10 +129,7 @@ def _duration(value: Any) -> int:
 
 def _duration_or_zero(value: Any) -> float:
     """A duration where ``0`` means "off" (cache lifetimes)."""
-    try:
-        seconds = parse_duration(str(value))
-    except DurationError as exc:
-        raise ValueError(str(exc)) from None
+    seconds = _seconds(value)
     if seconds < 0:
         raise ValueError(f"{value!r} is negative")
     return seconds

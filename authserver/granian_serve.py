@@ -9,7 +9,6 @@ builds its own services from the same configuration (see ``authserver.wsgi``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -18,6 +17,7 @@ import sys
 import time
 
 from authserver.config import Settings
+from authserver.workers import stop_children
 from authserver.wsgi import CONFIG_ENV, DEV_ENV
 
 log = logging.getLogger("authserver.granian")
@@ -74,25 +74,8 @@ def run_granian(
             status = 1
             break
         time.sleep(0.2)
-    _stop_all(children)
+    stop_children(set(children), STOP_GRACE_SECONDS)
     return status
-
-
-def _stop_all(children: dict) -> None:
-    for pid in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while children and time.monotonic() < deadline:
-        try:
-            pid, _code = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        children.pop(pid, None)
-        time.sleep(0.05)
-    for pid in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 def _wait_listening(listeners, children, timeout: float = READY_TIMEOUT_SECONDS) -> bool:

@@ -118,17 +118,30 @@ class Supervisor:
         self.stopping = True
 
     def _stop_children(self) -> None:
-        for pid in list(self.children):
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while self.children and time.monotonic() < deadline:
-            self._reap()
-            time.sleep(0.05)
-        for pid in list(self.children):
-            _signal(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-            self.children.pop(pid, None)
+        stop_children(set(self.children), STOP_GRACE_SECONDS)
+        self.children.clear()
+
+
+def stop_children(pids: set[int], grace: float) -> None:
+    """SIGTERM the child processes, wait up to ``grace`` seconds, then SIGKILL the rest."""
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    remaining = set(pids)
+    deadline = time.monotonic() + grace
+    while remaining and time.monotonic() < deadline:
+        remaining = {pid for pid in remaining if not _exited(pid)}
+        time.sleep(0.05)
+    for pid in remaining:
+        _signal(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _exited(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return True  # already reaped
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -96,12 +96,6 @@ class DriverResult:
     def first(self):
         return self.rows[0] if self.rows else None
 
-    def all(self) -> list:
-        return self.rows
-
-    def __iter__(self):
-        return iter(self.rows)
-
 
 class DriverConnection:
     """One pooled connection in autocommit mode, for one hot-path request."""
@@ -152,9 +146,6 @@ class DriverConnection:
             connection_invalidated=disconnect,
             dialect=self._dialect,
         )
-
-    def scalars(self, statement, params: dict | None = None):
-        return self._as_sqlalchemy().scalars(statement, params)
 
     def _as_sqlalchemy(self) -> Connection:
         if self._sqlalchemy is None:

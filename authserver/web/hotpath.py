@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 
+from authserver.web.bodies import FORM_TYPE
 from authserver.web.errors import NO_STORE_HEADERS, ApiError, safe_description
 from authserver.web.logs import log_access, request_id_for, request_id_var
 from authserver.web.transaction import HotPathConnection, hot_path_connection
@@ -34,7 +35,6 @@ from authserver.web.transport import TransportPolicy
 
 log = logging.getLogger(__name__)
 
-FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 200
 
 
@@ -100,13 +100,11 @@ class HotPaths:
             if response is None:
                 return self._app(environ, start_response)
             body = _encode(response)
-            headers = [
-                ("Content-Type", "application/json"),
-                *response.headers,
-                ("Content-Length", str(len(body))),
-                ("X-Request-Id", request_id),
-            ]
-            start_response(_status_line(response.status), _without_content_type(headers))
+            headers = list(response.headers)  # Authlib's responses carry a Content-Type
+            if not any(name.lower() == "content-type" for name, _ in headers):
+                headers.append(("Content-Type", "application/json"))
+            headers += [("Content-Length", str(len(body))), ("X-Request-Id", request_id)]
+            start_response(_status_line(response.status), headers)
             elapsed = (time.perf_counter() - started) * 1000
             log_access(
                 "POST", environ["PATH_INFO"], response.status, elapsed, environ.get("REMOTE_ADDR")
@@ -185,16 +183,3 @@ def _status_line(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
-
-
-def _without_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Keep the first Content-Type (Authlib's responses carry their own)."""
-    seen = False
-    kept = []
-    for name, value in headers:
-        if name.lower() == "content-type":
-            if seen:
-                continue
-            seen = True
-        kept.append((name, value))
-    return kept

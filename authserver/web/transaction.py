@@ -82,41 +82,30 @@ def _run_after_commit() -> None:
         callback()
 
 
-def writes(view):
-    """Mark a view that writes even on GET (the authorization endpoint): on SQLite its
-    transaction must take the write lock at BEGIN, or two such requests deadlock."""
+def _marking(**flags):
+    """A view decorator that sets request flags read by ``db_session``."""
 
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g._writes = True
-        return view(*args, **kwargs)
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            for name, value in flags.items():
+                setattr(g, name, value)
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
 
-
-def read_only(view):
-    """Mark a POST view that never writes (userinfo): SQLite then need not lock."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g._read_only = True
-        return view(*args, **kwargs)
-
-    return wrapper
+    return decorator
 
 
-def independent_reads(view):
-    """Mark a view that only reads, through Core statements, and whose reads need no common
-    snapshot (introspection: one token lookup). It then runs on a plain autocommit
-    connection: no ORM session, and no BEGIN/ROLLBACK round trips."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g._read_only = True
-        g._autocommit = True
-        return view(*args, **kwargs)
-
-    return wrapper
+# A view that writes even on GET (the authorization endpoint): on SQLite its transaction
+# must take the write lock at BEGIN, or two such requests deadlock.
+writes = _marking(_writes=True)
+# A POST view that never writes (userinfo): SQLite then need not lock.
+read_only = _marking(_read_only=True)
+# A view that only reads, through Core statements, and whose reads need no common snapshot
+# (introspection: one token lookup). It then runs on a plain autocommit connection: no ORM
+# session, and no BEGIN/ROLLBACK round trips.
+independent_reads = _marking(_read_only=True, _autocommit=True)
 
 
 def init_transactions(app: Flask) -> None:
