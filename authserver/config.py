@@ -73,6 +73,12 @@ class Settings:
     pkce_enforced_for_public_clients: bool
     tls_allow_termination_from: tuple[str, ...]
     clients_cache_ttl: float = 5.0
+    database_connect_timeout: float = 5.0
+    database_statement_timeout: float = 10.0
+    database_pool_timeout: float = 5.0
+    # Connections one process may hold; set by `serve` from its threads and workers
+    # (None: the DSN's max_conns, else 8).
+    database_pool_size: int | None = None
     dev: bool = False
     # True when --dev made up a random system secret because none was configured.
     secrets_generated: bool = False
@@ -132,6 +138,13 @@ def _duration_or_zero(value: Any) -> float:
     seconds = _seconds(value)
     if seconds < 0:
         raise ValueError(f"{value!r} is negative")
+    return seconds
+
+
+def _positive_seconds(value: Any) -> float:
+    seconds = _seconds(value)
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
     return seconds
 
 
@@ -204,6 +217,11 @@ _OPTIONS = (
     _Option("oauth2.pkce.enforced_for_public_clients", _boolean, True),
     # Not a Hydra option: how long a process may reuse a client record it read (0: never).
     _Option("clients.cache_ttl", _duration_or_zero, 5.0),
+    # Not Hydra options: how long a request may wait for the database before it answers
+    # 503 (a frozen database must not hang the server; see docs/scaling.md).
+    _Option("database.connect_timeout", _positive_seconds, 5.0),
+    _Option("database.statement_timeout", _positive_seconds, 10.0),
+    _Option("database.pool_timeout", _positive_seconds, 5.0),
 )
 _KNOWN_PATHS = {option.path for option in _OPTIONS}
 ENV_NAMES = tuple(option.env_name for option in _OPTIONS)
@@ -272,6 +290,9 @@ def load_settings(
         pkce_enforced_for_public_clients=values["oauth2.pkce.enforced_for_public_clients"],
         tls_allow_termination_from=values["serve.tls.allow_termination_from"],
         clients_cache_ttl=values["clients.cache_ttl"],
+        database_connect_timeout=values["database.connect_timeout"],
+        database_statement_timeout=values["database.statement_timeout"],
+        database_pool_timeout=values["database.pool_timeout"],
         dev=dev,
         secrets_generated=generated,
         warnings=tuple(warnings),

@@ -17,8 +17,8 @@ import sys
 import time
 
 from authserver.config import Settings
-from authserver.workers import stop_children
-from authserver.wsgi import CONFIG_ENV, DEV_ENV
+from authserver.workers import end_with_parent, stop_children
+from authserver.wsgi import CONFIG_ENV, DEV_ENV, POOL_SIZE_ENV
 
 log = logging.getLogger("authserver.granian")
 
@@ -41,14 +41,18 @@ def run_granian(
     for listener in listeners:
         listener.socket.close()  # Granian binds the port itself
     os.environ[DEV_ENV] = "1" if settings.dev else ""
+    if settings.database_pool_size:
+        os.environ[POOL_SIZE_ENV] = str(settings.database_pool_size)
     if config_file:
         os.environ[CONFIG_ENV] = os.path.abspath(config_file)
     children = {}
+    supervisor = os.getpid()
     for listener in listeners:
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                end_with_parent(supervisor)
                 code = _serve_one(listener, threads, workers, settings.log_level)
             finally:
                 os._exit(code)

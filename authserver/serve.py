@@ -5,39 +5,44 @@ from __future__ import annotations
 import ctypes
 import errno
 import logging
-import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from waitress import wasyncore
-from waitress.server import create_server
-from waitress.task import ThreadedTaskDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from authserver.admin.app import create_admin_app
-from authserver.config import Settings
+from authserver.config import Settings, is_loopback_host
 from authserver.oauth2.keys import UndecryptableKey
 from authserver.public.app import create_public_app
 from authserver.services import Services, build_services
 from authserver.storage import migrations
+from authserver.storage.database import is_unavailable, pool_size_from_dsn
 
 log = logging.getLogger("authserver.serve")
 
 DATABASE_WAIT_SECONDS = 30
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-SHUTDOWN_GRACE_SECONDS = 10
 
 
 class StartupError(Exception):
     """A reason not to start, printed as one line."""
 
 
-def prepare(settings: Settings) -> Services:
-    """Build the services, make sure the schema is current and the signing keys exist."""
+def prepare(settings: Settings, processes: int | None = None, threads: int = 8) -> Services:
+    """Build the services, make sure the schema is current and the signing keys exist.
+
+    ``processes``: when given, size each process's connection pool for that many serving
+    processes of ``threads`` threads each (``plan_pool``); the returned services' settings
+    carry the size, for the processes to start."""
     services = build_services(settings)
     _wait_for_database(services)
+    if processes is not None and services.database.dialect == "postgresql":
+        size = plan_pool(services.database, settings.dsn, processes, threads)
+        if size != services.database.engine.pool.size():
+            services.close()
+            services = build_services(replace(settings, database_pool_size=size))
     if settings.is_memory_database:
         migrations.upgrade(services.database)  # nothing persists, so migrate every start
     elif not migrations.is_current(services.database):
@@ -60,17 +65,57 @@ def prepare(settings: Settings) -> Services:
     return services
 
 
+def plan_pool(database, dsn: str, processes: int, threads: int) -> int:
+    """Connections each serving process may hold.
+
+    A thread holds at most one connection, so ``threads`` is all a process needs. Hydra's
+    ``max_conns`` in the DSN is the budget of the whole ``serve`` command, shared by its
+    processes. Either way the total must fit the server's connection slots, else the
+    server refuses connections and requests fail; the pool is shrunk to fit (requests
+    then queue for a connection, up to DATABASE_POOL_TIMEOUT) and a warning says so."""
+    budget = pool_size_from_dsn(dsn)
+    size = max(1, budget // processes) if budget else threads
+    if budget and budget < processes:
+        log.warning(
+            "DSN max_conns=%d is less than the %d server processes: each gets one connection",
+            budget,
+            processes,
+        )
+    slots = database.connection_slots()
+    if slots is None:
+        return size
+    # Each process also keeps one connection for readiness checks; leave two slots for
+    # migrations, the janitor and an operator's psql.
+    fitting = max(1, (slots - 2) // processes - 1)
+    if size > fitting:
+        log.warning(
+            "PostgreSQL has %d connection slots for %d process(es) of %d thread(s): each "
+            "process gets %d connection(s) instead of %d; requests wait for a free one "
+            "(raise max_connections, or see docs/scaling.md)",
+            slots,
+            processes,
+            threads,
+            fitting,
+            size,
+        )
+        size = fitting
+    return size
+
+
 def _wait_for_database(services: Services) -> None:
     deadline = time.monotonic() + DATABASE_WAIT_SECONDS
     while True:
         try:
             services.database.ping()
             return
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
+            if not is_unavailable(exc):
+                raise
             if time.monotonic() > deadline:
                 services.close()
+                reason = getattr(exc, "orig", None) or exc
                 raise StartupError(
-                    f"cannot reach the database ({exc.orig.__class__.__name__}); check DSN"
+                    f"cannot reach the database ({reason.__class__.__name__}); check DSN"
                 ) from None
             log.warning("database not reachable yet, retrying")
             time.sleep(1)
@@ -93,14 +138,18 @@ def run(
             file=sys.stderr,
         )
         return 2
+    _warn_about_exposure(settings, which)
+    # Granian runs one server per API, each with ``workers`` processes.
+    processes = workers * (2 if server == "granian" and which == "all" else 1)
     try:
-        services = prepare(settings)
+        services = prepare(settings, processes=processes, threads=threads)
     except StartupError as exc:
         print(f"authserver: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
         print(f"authserver: database error at start-up: {exc.__class__.__name__}", file=sys.stderr)
         return 1
+    settings = services.settings  # with the planned pool size
     try:
         listeners = open_listeners(settings, which, shared=workers > 1)
     except ListenError as exc:
@@ -119,6 +168,21 @@ def run(
         return Supervisor(settings, which, listeners, threads, workers).run()
     print(f"authserver {which} is ready", file=sys.stderr, flush=True)
     return serve_forever(services, which, listeners, threads)
+
+
+def _warn_about_exposure(settings: Settings, which: str) -> None:
+    """The admin API has no authentication of its own: say so when it is reachable from
+    other machines (compose does this on purpose, inside its private network)."""
+    if which == "public" or is_loopback_host(settings.admin_host):
+        return
+    message = (
+        f"WARNING: the admin API listens on {settings.admin_host}:{settings.admin_port}, "
+        "reachable from other machines, and it has no authentication: whoever reaches it "
+        "can create clients, accept logins and read tokens. Bind it to 127.0.0.1 "
+        "(SERVE_ADMIN_HOST) or keep it behind a private network or an authenticating proxy."
+    )
+    log.warning(message)
+    print(f"authserver: {message}", file=sys.stderr, flush=True)
 
 
 def return_large_blocks_to_the_system() -> None:
@@ -186,40 +250,10 @@ def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket
 
 
 def serve_forever(services: Services, which: str, listeners: list[Listener], threads: int) -> int:
-    """Serve the listeners' apps on one waitress dispatcher until SIGTERM or SIGINT."""
+    """Serve the listeners' apps on waitress until SIGTERM or SIGINT (``waitress_serve``)."""
+    from authserver.waitress_serve import serve_forever as serve_on_waitress
+
     return_large_blocks_to_the_system()
-    socket_map: dict = {}
-    dispatcher = ThreadedTaskDispatcher()
-    dispatcher.set_thread_count(threads)
     apps = {"public": create_public_app, "admin": create_admin_app}
-    for listener in listeners:
-        create_server(
-            apps[listener.name](services),
-            map=socket_map,
-            _dispatcher=dispatcher,
-            sockets=[listener.socket],
-            ident="authserver",
-            threads=threads,
-            channel_timeout=60,
-        )
-        log.info("%s API listening on http://%s:%s/", listener.name, listener.host, listener.port)
-
-    def _stop(signum, _frame):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        wasyncore.loop(timeout=1.0, map=socket_map, use_poll=True)
-    except SystemExit:
-        pass
-    finally:
-        log.info("shutting down")
-        # Stop accepting, let running requests finish (bounded), then release the database.
-        for channel in list(socket_map.values()):
-            if getattr(channel, "accepting", False):
-                channel.close()
-        dispatcher.shutdown(cancel_pending=True, timeout=SHUTDOWN_GRACE_SECONDS)
-        wasyncore.close_all(socket_map)
-        services.close()
-    return 0
+    built = {listener.name: apps[listener.name](services) for listener in listeners}
+    return serve_on_waitress(built, listeners, threads, on_stopped=services.close)

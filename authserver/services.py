@@ -18,7 +18,7 @@ from authserver.domain.tokens import OpaqueTokenCodec
 from authserver.oauth2.access_tokens import AccessTokens
 from authserver.oauth2.id_tokens import IdTokens
 from authserver.oauth2.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager
-from authserver.storage.database import Database
+from authserver.storage.database import Database, DatabaseTimeouts
 from authserver.storage.repositories import ClientRepository, StoredClient
 
 
@@ -89,7 +89,7 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
     codec = OpaqueTokenCodec(secrets.token_hmac_keys)
     return Services(
         settings=settings,
-        database=database or Database(settings.dsn),
+        database=database or database_for(settings),
         secrets=secrets,
         secret_hasher=ClientSecretHasher(),
         keys=keys,
@@ -104,3 +104,12 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         ),
         clients=ClientDirectory(settings.clients_cache_ttl),
     )
+
+
+def database_for(settings: Settings) -> Database:
+    timeouts = DatabaseTimeouts(
+        connect=settings.database_connect_timeout,
+        statement=settings.database_statement_timeout,
+        pool=settings.database_pool_timeout,
+    )
+    return Database(settings.dsn, pool_size=settings.database_pool_size, timeouts=timeouts)

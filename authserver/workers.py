@@ -14,10 +14,12 @@ after a grace period).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 from authserver.config import Settings
@@ -61,10 +63,12 @@ class Supervisor:
         return status
 
     def _spawn(self, slot: int, ready_write: int) -> None:
+        supervisor = os.getpid()
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                end_with_parent(supervisor)
                 code = _worker_main(self, slot, ready_write)
             except BaseException:  # noqa: BLE001 (the child must never return into the parent)
                 log.exception("worker %d failed", slot + 1)
@@ -135,6 +139,28 @@ def stop_children(pids: set[int], grace: float) -> None:
         _signal(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent(parent: int) -> None:
+    """Make this (forked) process stop when ``parent`` dies, even by ``kill -9``: orphaned
+    workers would keep serving the ports, or make the next start fail with "port in use".
+
+    Linux delivers SIGTERM on the parent's death (``PR_SET_PDEATHSIG``); elsewhere, and
+    as a second line, a thread notices the re-parenting. SIGTERM then stops the worker
+    the graceful way."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    log.warning("the supervisor (pid %d) is gone: stopping", parent)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exited(pid: int) -> bool:

@@ -12,6 +12,7 @@ whose schema is not current. Used by ``serve --server granian``; also, for examp
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from functools import cache
 
 from authserver.config import load_settings
@@ -20,6 +21,7 @@ from authserver.web.logs import configure_logging
 
 CONFIG_ENV = "AUTHSERVER_CONFIG"
 DEV_ENV = "AUTHSERVER_DEV"
+POOL_SIZE_ENV = "AUTHSERVER_DB_POOL_SIZE"  # set by `serve --server granian` (serve.plan_pool)
 
 
 @cache
@@ -32,6 +34,8 @@ def _services() -> Services:
         config_file=os.environ.get(CONFIG_ENV) or None,
         dev=os.environ.get(DEV_ENV, "") in ("1", "true", "yes"),
     )
+    if os.environ.get(POOL_SIZE_ENV, "").isdigit():
+        settings = replace(settings, database_pool_size=int(os.environ[POOL_SIZE_ENV]))
     configure_logging(settings.log_level, settings.log_format)
     return prepare(settings)
 

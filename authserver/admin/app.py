@@ -10,6 +10,7 @@ from flask import Flask
 from authserver.admin import clients, consent, introspect, keys, login, logout, sessions
 from authserver.services import Services
 from authserver.web.app import create_base_app
+from authserver.web.guard import InputGuard
 from authserver.web.health import health_blueprint
 from authserver.web.hotpath import HotPaths
 
@@ -30,4 +31,5 @@ def create_admin_app(services: Services) -> Flask:
         {"/admin/oauth2/introspect": introspection, "/oauth2/introspect": introspection},
         MAX_BODY_BYTES,
     )
+    app.wsgi_app = InputGuard(app.wsgi_app, MAX_BODY_BYTES)  # outermost: before the hot paths
     return app

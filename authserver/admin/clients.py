@@ -21,7 +21,7 @@ from authserver.domain.clients import (
     validate_client_document,
 )
 from authserver.storage.repositories import ClientAlreadyExists, ClientRepository
-from authserver.web.bodies import read_json
+from authserver.web.bodies import read_json, text_problem
 from authserver.web.errors import ApiError
 from authserver.web.transaction import after_commit, db_session
 
@@ -211,7 +211,7 @@ def _decode_page_token(token: str) -> str | None:
         after = json.loads(base64.urlsafe_b64decode(padded))["after"]
     except (binascii.Error, ValueError, KeyError, TypeError):
         after = None
-    if not isinstance(after, str):
+    if not isinstance(after, str) or text_problem(after):
         raise ApiError("invalid_request", "The page_token is not valid.", 400)
     return after
 

@@ -6,6 +6,8 @@ sessions makes browsers log in again (their session cookies no longer match anyt
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, jsonify, request
 
 from authserver.admin.flow_views import consent_request_json, rfc3339
@@ -52,12 +54,13 @@ def list_consent_sessions():
     page = flows[offset : offset + page_size]
     response = jsonify([_consent_session_json(flow) for flow in page])
     response.headers["X-Total-Count"] = str(len(flows))
-    links = [f'<{request.path}?subject={subject}&page_size={page_size}>; rel="first"']
+    # The subject is the caller's text: percent-encoded, it can neither break the header
+    # (CR/LF, non-Latin-1) nor add a relation of its own.
+    first = {"subject": subject, "page_size": page_size}
+    links = [f'<{request.path}?{urlencode(first)}>; rel="first"']
     if offset + page_size < len(flows):
-        links.append(
-            f"<{request.path}?subject={subject}&page_size={page_size}"
-            f'&page_token={offset + page_size}>; rel="next"'
-        )
+        following = urlencode({**first, "page_token": offset + page_size})
+        links.append(f'<{request.path}?{following}>; rel="next"')
     response.headers["Link"] = ",".join(links)
     return response
 

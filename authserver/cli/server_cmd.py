@@ -7,8 +7,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from authserver.config import ConfigError, Settings, load_settings
 from authserver.storage import migrations
-from authserver.storage.database import Database, DatabaseURLError
+from authserver.storage.database import Database, DatabaseTimeouts, DatabaseURLError
 from authserver.web.logs import configure_logging
+
+MAINTENANCE_TIMEOUTS = DatabaseTimeouts(connect=10.0, statement=3600.0, pool=30.0)
 
 
 def settings_or_exit(config_file, dev: bool, env=None) -> Settings:
@@ -111,7 +113,8 @@ def database_from(dsn: str | None, read_from_env: bool, config_file) -> Database
     if not dsn:
         raise click.UsageError("give a DSN argument, or -e to read DSN from the environment")
     try:
-        return Database(dsn)
+        # Migrations and the janitor may run statements far longer than a request's.
+        return Database(dsn, timeouts=MAINTENANCE_TIMEOUTS)
     except DatabaseURLError as exc:
         raise click.UsageError(str(exc)) from None
 

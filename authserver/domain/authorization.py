@@ -40,6 +40,8 @@ _SINGLE_VALUED = (
     "acr_values",
 )
 MAX_PARAMETER_LENGTH = 2048
+# Hydra's minimum: a shorter state cannot carry enough entropy to stop CSRF.
+MIN_STATE_LENGTH = 8
 
 
 class AuthorizationError(Exception):
@@ -164,6 +166,24 @@ def _check_parameters(draft: _Draft) -> None:
     draft.values["state"] = draft.one("state")
 
 
+def _check_state(draft: _Draft) -> None:
+    """``state`` is the client's CSRF protection; PKCE protects as well (RFC 9700 §2.1
+    allows either). So a request needs one of them; Hydra requires state always."""
+    state = draft.one("state")
+    if state and len(state) < MIN_STATE_LENGTH:
+        raise _fail(
+            "invalid_request",
+            f"The state parameter must be at least {MIN_STATE_LENGTH} characters long to "
+            "carry enough entropy.",
+        )
+    if not state and not draft.one("code_challenge"):
+        raise _fail(
+            "invalid_request",
+            "The state parameter is missing: send state, or protect the request with PKCE "
+            "(code_challenge).",
+        )
+
+
 def _check_response_type(draft: _Draft) -> None:
     response_type = " ".join(sorted(draft.one("response_type").split()))
     if not response_type:
@@ -267,6 +287,7 @@ _CHECKS: tuple[Callable[[_Draft], None], ...] = (
     _check_client,  # no redirect on failure
     _check_redirect_uri,  # no redirect on failure
     _check_parameters,
+    _check_state,
     _check_response_type,
     _check_scope,
     _check_audience,

@@ -438,11 +438,24 @@ def _origin(uri: str) -> tuple[str, str, int | None] | None:
     return (parts.scheme, parts.hostname or "", port)
 
 
+# Schemes that run or read something in the browser instead of reaching an app.
+_DANGEROUS_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob"})
+
+
 def _check_redirect_uri(name: str, uri: str) -> None:
-    """RFC 6749 §3.1.2: absolute, no fragment. Custom schemes are fine (native apps)."""
+    """RFC 6749 §3.1.2: absolute, no fragment. Custom schemes are fine (native apps), not
+    the ones a browser would execute or read locally. ASCII only (RFC 3986; an IRI must
+    be percent-encoded): the URI becomes a Location header as it is."""
     parts = _split_url(uri)
     if parts is None or not parts.scheme:
         raise InvalidRedirectUri(f"Field {name}: {uri!r} is not an absolute URI.")
+    if parts.scheme.lower() in _DANGEROUS_SCHEMES:
+        raise InvalidRedirectUri(f"Field {name}: the {parts.scheme}: scheme is not allowed.")
+    if not uri.isascii() or not uri.isprintable():
+        raise InvalidRedirectUri(
+            f"Field {name}: {uri!r} must be ASCII without control characters "
+            "(percent-encode anything else)."
+        )
     if parts.fragment or "#" in uri:
         raise InvalidRedirectUri(f"Field {name}: {uri!r} must not contain a fragment (#...).")
     if parts.scheme in ("http", "https") and not parts.netloc:

@@ -1,9 +1,14 @@
 """RFC 6749 §4.1.3 (token request of the authorization code grant) with RFC 7636 PKCE.
 
 Authlib checks the client, the code's binding to client and redirect_uri, and the PKCE
-verifier; the hooks below read codes by signature digest and redeem them atomically. A
-code presented a second time (or by a loser of a concurrent race) fails with
-``invalid_grant`` and revokes every token the first redemption issued (RFC 6749 §4.1.2).
+verifier; the hooks below read codes by signature digest. The code is consumed only
+after every check passed, in the transaction that issues the tokens: a request with the
+right code and a wrong ``code_verifier`` or ``redirect_uri`` fails without burning the
+code, so whoever stole a code cannot deny the user's login with it. (Hydra burns the
+code on any failed redemption.) Consuming is an atomic compare-and-set: of concurrent
+redemptions exactly one wins. A code presented again after it was used (or by a loser
+of the race) fails with ``invalid_grant`` and revokes every token the first redemption
+issued (RFC 6749 §4.1.2).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from authserver.domain.tokens import TokenKind
@@ -58,22 +63,24 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         record = codes.find(digest)
         if record is None or record.client_id != client.get_client_id():
             return None
-        if record.used or not codes.consume(digest):
-            log.warning("authorization code replayed: revoking the tokens of its grant")
-            revoke_grant(db_session(), record.request_id)
+        if record.used:
+            _replayed(record)
             return None
         if record.is_expired(int(time.time())):
             return None
         return _Code(record)
 
     def delete_authorization_code(self, authorization_code):
-        """Nothing to do: the code was marked used when it was redeemed."""
+        """Nothing to do: the code is consumed in ``create_token_response``."""
 
     def authenticate_user(self, authorization_code):
         return authorization_code.record.session
 
     def create_token_response(self):
         code = self.request.authorization_code.record
+        if not AuthorizationCodeRepository(db_session()).consume(code.signature_digest):
+            _replayed(code)  # a concurrent redemption won the compare-and-set
+            raise InvalidGrantError("The authorization code was already used.")
         response = issue_token_set(
             self.server.services,
             db_session(),
@@ -84,3 +91,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             with_nonce=True,
         )
         return 200, response, self.TOKEN_RESPONSE_HEADER
+
+
+def _replayed(record) -> None:
+    log.warning("authorization code replayed: revoking the tokens of its grant")
+    revoke_grant(db_session(), record.request_id)

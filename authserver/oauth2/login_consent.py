@@ -137,7 +137,12 @@ class AuthorizationFlow:
             state=FlowState.LOGIN_REQUESTED,
             client_id=client.client_id,
             request_url=request_url,
-            request={**request.to_json(), "id_token_hint_claims": hint_claims or {}},
+            # The raw hint is a token: only its verified claims are stored.
+            request={
+                **request.to_json(),
+                "id_token_hint": "",
+                "id_token_hint_claims": hint_claims or {},
+            },
             requested_at=self.now,
             expires_at=self.now + self.settings.login_consent_request_ttl,
             login_challenge=digest(challenge),

@@ -9,14 +9,17 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from sqlalchemy.orm import Session
 
 from authserver.domain.tokens import TokenKind
-from authserver.storage.grants import RefreshTokenRepository
+from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
 from authserver.storage.repositories import AccessTokenRepository
 from authserver.web.transaction import db_session
 
 
 def revoke_grant(session: Session, request_id: str) -> None:
+    """Every token of the grant, and its authorization code if it was not redeemed yet
+    (a consent revoked between the consent and the code exchange must not yield tokens)."""
     AccessTokenRepository(session).deactivate_request(request_id)
     RefreshTokenRepository(session).deactivate_request(request_id)
+    AuthorizationCodeRepository(session).consume_request(request_id)
 
 
 class _RevocableToken:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2 import AuthorizationServer as CoreAuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from flask import request as flask_request
 
+from authserver.oauth2 import client_auth
 from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
 from authserver.oauth2.client_model import AuthlibClient
@@ -51,13 +52,9 @@ class _OurClients:
         raise NotImplementedError
 
     def authenticate_client(self, request, methods, endpoint="token"):
-        try:
-            return super().authenticate_client(request, methods, endpoint)
-        except UnicodeDecodeError:
-            # Authlib decodes HTTP Basic credentials as UTF-8 and lets a failure escape.
-            raise InvalidClientError(
-                status_code=401, description="The HTTP Basic credentials are not valid UTF-8."
-            ) from None
+        # One method per request, decoded strictly (see ``client_auth``), not Authlib's
+        # method-after-method fallback.
+        return client_auth.authenticate(self.query_client, request, methods, endpoint)
 
 
 class AuthorizationServer(_OurClients, FlaskAuthorizationServer):

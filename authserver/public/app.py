@@ -17,6 +17,7 @@ from authserver.public import (
 )
 from authserver.services import Services
 from authserver.web.app import create_base_app
+from authserver.web.guard import InputGuard
 from authserver.web.health import health_blueprint
 from authserver.web.hotpath import HotPaths
 from authserver.web.transport import install_transport_check
@@ -38,4 +39,5 @@ def create_public_app(services: Services) -> Flask:
         MAX_BODY_BYTES,
         transport,
     )
+    app.wsgi_app = InputGuard(app.wsgi_app, MAX_BODY_BYTES)  # outermost: before the hot paths
     return app

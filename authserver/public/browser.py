@@ -23,10 +23,17 @@ def browser_params() -> MultiDict:
     return request.args
 
 
+# Kept out of the stored request_url: an ID token is a credential, and nothing keeps a raw
+# token at rest. The flow keeps the hint's verified claims instead.
+_NOT_STORED = frozenset({"id_token_hint"})
+
+
 def canonical_url(path: str, params: MultiDict) -> str:
-    """The request as a GET URL on the public address (what the admin API calls request_url)."""
+    """The request as a GET URL on the public address (what the admin API calls
+    request_url), without the parameters that must not be stored (``_NOT_STORED``)."""
     base = current_app.extensions["authserver"].settings.public_url.rstrip("/")
-    return f"{base}{path}?{urlencode(list(params.items(multi=True)))}"
+    kept = [(key, value) for key, value in params.items(multi=True) if key not in _NOT_STORED]
+    return f"{base}{path}?{urlencode(kept)}"
 
 
 def redirect_browser(location: str, cookies: list[CookieChange]):

@@ -8,22 +8,33 @@
   with "database is locked" when another writer committed in between.
 * ``postgres://`` / ``postgresql://``: psycopg 3 with a connection pool. Hydra's own DSN
   options (``max_conns``, ``max_conn_lifetime``, ...) are translated to pool settings.
+
+Every wait is bounded (``DatabaseTimeouts``): connecting, each statement (a server-side
+``statement_timeout`` and a client-side deadline, see ``storage.deadlines``), and waiting
+for a pooled connection or SQLite's write lock. A wait that runs out raises an error the
+apps answer with 503 and ``Retry-After`` (``is_unavailable``).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from authserver.domain.durations import DurationError, parse_duration
+from authserver.storage import deadlines
 from authserver.storage.driver import DriverConnection
+
+log = logging.getLogger(__name__)
 
 _HYDRA_POOL_OPTIONS = {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time"}
 _WRITE_OPTION = "authserver_write"
@@ -34,8 +45,59 @@ class DatabaseURLError(ValueError):
     pass
 
 
-def engine_arguments(dsn: str, pool_size: int = 8) -> tuple[str, dict]:
-    """Translate a Hydra-style DSN into a SQLAlchemy URL and ``create_engine`` keywords."""
+class DatabaseBusy(Exception):
+    """No connection (or SQLite write lock) became free within the pool timeout."""
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Seconds. ``DATABASE_CONNECT_TIMEOUT``, ``DATABASE_STATEMENT_TIMEOUT``,
+    ``DATABASE_POOL_TIMEOUT``."""
+
+    connect: float = 5.0
+    statement: float = 10.0
+    pool: float = 5.0
+
+    def for_health_checks(self) -> DatabaseTimeouts:
+        """A readiness probe must answer within 5 s whatever the database does."""
+        return DatabaseTimeouts(min(self.connect, 2.0), min(self.statement, 2.0), 1.0)
+
+
+# Errors that say "the database cannot serve now", not "this request is wrong": a dead or
+# refused connection, a statement cancelled by a timeout, no free connection.
+_UNAVAILABLE = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.DisconnectionError,
+    exc.TimeoutError,
+    DatabaseBusy,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def pool_size_from_dsn(dsn: str) -> int | None:
+    """Hydra's ``max_conns`` DSN option, if given."""
+    query = dict(parse_qsl(urlsplit(dsn).query, keep_blank_values=True))
+    if "max_conns" not in query:
+        return None
+    try:
+        return max(1, int(query["max_conns"]))
+    except ValueError:
+        raise DatabaseURLError("DSN: max_conns must be a number") from None
+
+
+def engine_arguments(
+    dsn: str, pool_size: int = 8, timeouts: DatabaseTimeouts | None = None
+) -> tuple[str, dict]:
+    """Translate a Hydra-style DSN into a SQLAlchemy URL and ``create_engine`` keywords.
+
+    ``pool_size``: connections this process may hold (see ``serve.plan_pool``)."""
+    timeouts = timeouts or DatabaseTimeouts()
     if dsn == "memory" or dsn in ("sqlite://", "sqlite:///:memory:", "sqlite://:memory:"):
         return "sqlite://", {
             "poolclass": StaticPool,
@@ -44,23 +106,21 @@ def engine_arguments(dsn: str, pool_size: int = 8) -> tuple[str, dict]:
     parts = urlsplit(dsn)
     if parts.scheme == "sqlite":
         # Hydra's DSNs carry driver flags such as ?_fk=true: we always enable foreign keys.
-        return dsn.split("?", 1)[0], {"connect_args": {"check_same_thread": False, "timeout": 15}}
+        connect_args = {"check_same_thread": False, "timeout": timeouts.statement}
+        return dsn.split("?", 1)[0], {"connect_args": connect_args}
     if parts.scheme in ("postgres", "postgresql", "postgresql+psycopg"):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         # Connections stay in autocommit and transactions are opened explicitly (see
         # _configure_postgresql): switching a pooled connection's mode per request would
-        # cost round trips of its own.
+        # cost round trips of its own. No overflow: the pool is sized for the threads
+        # that use it, and the server's connection slots are a budget (docs/scaling.md).
         kwargs: dict = {
             "pool_size": pool_size,
-            "max_overflow": pool_size,
+            "max_overflow": 0,
+            "pool_timeout": timeouts.pool,
             "isolation_level": "AUTOCOMMIT",
+            "connect_args": {"connect_timeout": max(1, math.ceil(timeouts.connect))},
         }
-        if "max_conns" in query:
-            try:
-                total = max(1, int(query["max_conns"]))
-            except ValueError:
-                raise DatabaseURLError("DSN: max_conns must be a number") from None
-            kwargs["pool_size"], kwargs["max_overflow"] = total, 0
         if "max_conn_lifetime" in query:
             try:
                 kwargs["pool_recycle"] = int(parse_duration(query["max_conn_lifetime"]))
@@ -75,12 +135,17 @@ def engine_arguments(dsn: str, pool_size: int = 8) -> tuple[str, dict]:
 class Database:
     """Owns the engine; hands out sessions (one per request, one transaction each)."""
 
-    def __init__(self, dsn: str, pool_size: int = 8):
+    def __init__(
+        self, dsn: str, pool_size: int | None = None, timeouts: DatabaseTimeouts | None = None
+    ):
         self.dsn = dsn
-        url, kwargs = engine_arguments(dsn, pool_size)
+        self.timeouts = timeouts or DatabaseTimeouts()
+        pool_size = pool_size or pool_size_from_dsn(dsn) or 8
+        url, kwargs = engine_arguments(dsn, pool_size, self.timeouts)
         self.engine: Engine = create_engine(url, **kwargs)
         self.dialect = self.engine.dialect.name
         self.is_memory = "poolclass" in kwargs
+        self._health_engine: Engine | None = None  # made on first readiness check
         self._serialise = threading.RLock() if self.is_memory else None
         # SQLite has one writer at a time. Threads of this process queue for it here
         # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms
@@ -91,7 +156,7 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, wal=not self.is_memory)
         else:
-            _configure_postgresql(self.engine)
+            _configure_postgresql(self.engine, self.timeouts)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         # Each statement its own transaction: for requests that run one statement (issue a
         # client-credentials token, introspect), BEGIN and COMMIT would be two extra round
@@ -109,8 +174,8 @@ class Database:
         for the hot paths whose statements need no common transaction and no ORM (their
         repositories use Core statements only; see ``storage.driver``)."""
         lock = self._serialise or (self._sqlite_writers if write else None)
-        if lock is not None:
-            lock.acquire()
+        if lock is not None and not lock.acquire(timeout=self.timeouts.pool):
+            raise DatabaseBusy("no database write slot became free in time")
         try:
             if autocommit:
                 session = DriverConnection(self._autocommit_engine)
@@ -126,6 +191,10 @@ class Database:
     def close_session(self, session: Session | DriverConnection) -> None:
         try:
             session.close()
+        except exc.SQLAlchemyError as error:
+            # Closing rolls back; on a connection that died meanwhile that fails too, and
+            # the pool has already discarded it. The request's answer stands.
+            log.debug("closing a database session failed: %s", error.__class__.__name__)
         finally:
             lock = getattr(session, "authserver_lock", None)
             if lock is not None:
@@ -145,12 +214,44 @@ class Database:
             self.close_session(session)
 
     def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query."""
-        with self.transaction(write=False) as session:
-            session.execute(text("SELECT 1"))
+        """Raise if the database cannot answer a trivial query, within a few seconds.
+
+        PostgreSQL: on a connection of its own, so that a pool taken by stuck requests
+        does not make the readiness probe wait, and with the shorter health deadlines."""
+        if self.dialect != "postgresql":
+            with self.transaction(write=False) as session:
+                session.execute(text("SELECT 1"))
+            return
+        if self._health_engine is None:
+            timeouts = self.timeouts.for_health_checks()
+            url, kwargs = engine_arguments(self.dsn, 1, timeouts)
+            kwargs["pool_size"] = 1
+            self._health_engine = create_engine(url, **kwargs)
+            _configure_postgresql(self._health_engine, timeouts)
+        with self._health_engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def connection_slots(self) -> int | None:
+        """PostgreSQL: connections an ordinary role may open (max_connections less the
+        reserved ones); None on SQLite or when it cannot be read."""
+        if self.dialect != "postgresql":
+            return None
+        query = (
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int"
+            " - coalesce(current_setting('reserved_connections', true), '0')::int"
+        )
+        try:
+            with self.engine.connect() as connection:
+                return int(connection.exec_driver_sql(query).scalar_one())
+        except exc.SQLAlchemyError as error:
+            log.warning("cannot read the server's connection limit: %s", error)
+            return None
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._health_engine is not None:
+            self._health_engine.dispose()
 
 
 def _configure_sqlite(engine: Engine, wal: bool) -> None:
@@ -175,7 +276,31 @@ def _configure_sqlite(engine: Engine, wal: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION) else "BEGIN")
 
 
-def _configure_postgresql(engine: Engine) -> None:
+def _configure_postgresql(engine: Engine, timeouts: DatabaseTimeouts) -> None:
+    import psycopg
+
+    connection_class = deadlines.deadline_connection_class(psycopg.Connection)
+    # Past the server-side statement_timeout, the server should have answered (with a
+    # cancellation); the client-side deadline is for a server that cannot answer at all.
+    client_deadline = timeouts.statement + 1.0
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):
+        # The server-side timeout travels in the startup packet: no round trip of its own.
+        setting = f"-c statement_timeout={int(timeouts.statement * 1000)}"
+        cparams["options"] = f"{cparams.get('options', '')} {setting}".strip()
+        connection = connection_class.connect(*cargs, **cparams)
+        connection.deadline_seconds = client_deadline
+        return connection
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy):
+        # A connection the server closed while it sat in the pool (a restart): the pool
+        # drops it and hands out another instead of failing this request.
+        if deadlines.is_socket_dead(dbapi_connection.pgconn.socket):
+            # Every connection pooled before now is suspect as well: check them anew.
+            raise exc.InvalidatePoolError("the server closed this pooled connection")
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         # psycopg in autocommit mode sends no BEGIN itself; its commit() and rollback()

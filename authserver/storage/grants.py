@@ -77,6 +77,15 @@ class AuthorizationCodeRepository:
         result = self._session.execute(_CONSUME_CODE, {"digest": signature_digest})
         return result.rowcount == 1
 
+    def consume_request(self, request_id: str) -> int:
+        """Mark every unused code of a grant used (its consent was revoked)."""
+        result = self._session.execute(
+            update(_CODES)
+            .where(_CODES.c.request_id == request_id, _CODES.c.used.is_(False))
+            .values(used=True)
+        )
+        return result.rowcount
+
 
 class RefreshTokenRepository:
     def __init__(self, session: Session):

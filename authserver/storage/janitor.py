@@ -34,11 +34,18 @@ class Category:
 
 
 def _flow_removable(now: int):
-    """Unfinished flows whose challenges expired, and finished ones no token or remembered
-    consent depends on any more (a revoked consent is kept only while its tokens live)."""
+    """Unfinished flows whose challenges expired, and finished ones no token, unredeemed
+    code or remembered consent depends on any more (a revoked consent is kept only while
+    its tokens live). A code issued but not yet exchanged needs its flow: the tokens it
+    will yield read their consent claims there, and consent revocation finds them by it."""
     live_tokens = or_(
         exists().where(RefreshTokenRow.request_id == FlowRow.id, RefreshTokenRow.expires_at > now),
         exists().where(AccessTokenRow.request_id == FlowRow.id, AccessTokenRow.expires_at > now),
+        exists().where(
+            AuthorizationCodeRow.request_id == FlowRow.id,
+            AuthorizationCodeRow.used.is_(False),
+            AuthorizationCodeRow.expires_at > now,
+        ),
     )
     remembered = and_(
         FlowRow.consent_remember.is_(True),

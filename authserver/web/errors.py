@@ -6,14 +6,24 @@ anything unexpected becomes a generic ``server_error`` with the request id and n
 
 from __future__ import annotations
 
+import json as stdlib_json
 import logging
 import re
+import time
+import traceback
+from dataclasses import dataclass
+from http import HTTPStatus
 
 from flask import Flask, Response, g, json
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from authserver.repeats import RepeatedLog
+from authserver.storage.database import is_unavailable
+from authserver.web.logs import log_access, request_id_for, request_id_var
+
 log = logging.getLogger(__name__)
+_repeated = RepeatedLog(log)
+RETRY_AFTER_SECONDS = "1"
 
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -61,6 +71,55 @@ def safe_description(text: str, limit: int = 500) -> str:
     return cleaned[:limit]
 
 
+def error_body(error: str, description: str, hint: str | None = None) -> dict:
+    body = {"error": error, "error_description": safe_description(description)}
+    if hint:
+        body["error_hint"] = safe_description(hint)
+    return body
+
+
+def status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def wsgi_error_response(
+    environ,
+    start_response,
+    status: int,
+    error: str,
+    description: str,
+    headers: dict[str, str] | None = None,
+) -> list[bytes]:
+    """The same JSON error, for code in front of Flask (the edge guard, the hot paths):
+    with a request id and an access log line, as every response has."""
+    started = time.perf_counter()
+    request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
+    body = stdlib_json.dumps(error_body(error, description), separators=(",", ":")).encode()
+    response_headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        *NO_STORE_HEADERS.items(),
+        *(headers or {}).items(),
+        ("X-Request-Id", request_id),
+    ]
+    start_response(status_line(status), response_headers)
+    token = request_id_var.set(request_id)
+    try:
+        log_access(
+            environ.get("REQUEST_METHOD", "-"),
+            environ.get("PATH_INFO", ""),
+            status,
+            (time.perf_counter() - started) * 1000,
+            environ.get("REMOTE_ADDR"),
+        )
+    finally:
+        request_id_var.reset(token)
+    return [body]
+
+
 def error_response(
     error: str,
     description: str,
@@ -68,9 +127,7 @@ def error_response(
     hint: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = {"error": error, "error_description": safe_description(description)}
-    if hint:
-        body["error_hint"] = safe_description(hint)
+    body = error_body(error, description, hint)
     response = Response(
         json.dumps(body), status=status, mimetype="application/json", headers=NO_STORE_HEADERS
     )
@@ -79,18 +136,62 @@ def error_response(
     return response
 
 
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        g._rollback_only = True
-        return error_response(exc.error, exc.description, exc.status, exc.hint, exc.headers)
+@dataclass(frozen=True)
+class ErrorParts:
+    status: int
+    body: dict
+    headers: dict[str, str]
 
+
+def parts_for(exc: BaseException, request_id: str) -> ErrorParts:
+    """The one mapping from an exception to an answer, for every way a request comes in
+    (the Flask apps and the hot paths): a client error as raised, the database unable to
+    serve as 503 with Retry-After, anything else as a 500 that shows no internals."""
+    if isinstance(exc, ApiError):
+        body = error_body(exc.error, exc.description, exc.hint)
+        return ErrorParts(exc.status, body, {**NO_STORE_HEADERS, **exc.headers})
+    if is_unavailable(exc):
+        # A lost connection (failover, restart), a timeout, no free connection: nothing
+        # the client did wrong, and a retry may well succeed. SQLAlchemy has already
+        # dropped a dead connection from the pool.
+        reason = getattr(exc, "orig", None) or exc
+        _repeated.log(
+            logging.WARNING,
+            f"unavailable:{reason.__class__.__name__}",
+            "database unavailable: %s",
+            reason.__class__.__name__,
+        )
+        body = error_body(
+            "temporarily_unavailable", "The database is busy or unreachable; please retry."
+        )
+        return ErrorParts(503, body, {**NO_STORE_HEADERS, "Retry-After": RETRY_AFTER_SECONDS})
+    _repeated.log(
+        logging.ERROR,
+        f"unhandled:{_origin(exc)}",
+        "unhandled error while serving request",
+        exc_info=exc,
+    )
+    description = (
+        f"The server encountered an internal error. Quote request id {request_id} when "
+        "reporting it."
+    )
+    return ErrorParts(500, error_body("server_error", description), dict(NO_STORE_HEADERS))
+
+
+def _origin(exc: BaseException) -> str:
+    """Where an exception was raised: repeats of one bug are logged once per interval."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    place = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+    return f"{exc.__class__.__name__}@{place}"
+
+
+def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         g._rollback_only = True
         status = exc.code or 500
         if status >= 500:
-            return _server_error(exc)
+            return render_exception(exc)
         description = exc.description or exc.name
         if status == 404:
             description = "The requested resource could not be found."
@@ -106,31 +207,17 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
-    @app.errorhandler(OperationalError)
-    def _database_unavailable(exc: OperationalError):
-        # A lost connection (failover, restart) or SQLite's lock timeout: nothing the
-        # client did wrong, and a retry may well succeed. SQLAlchemy has already dropped a
-        # dead connection from the pool.
-        g._rollback_only = True
-        log.warning("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
-        response = error_response(
-            "temporarily_unavailable", "The database is busy or unreachable; please retry.", 503
-        )
-        response.headers["Retry-After"] = "1"
-        return response
-
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        return _server_error(exc)
+    def _exception(exc: Exception):
+        return render_exception(exc)
 
 
-def _server_error(exc: BaseException) -> Response:
+def render_exception(exc: BaseException) -> Response:
     g._rollback_only = True
-    log.error("unhandled error while serving request", exc_info=exc)
-    request_id = g.get("request_id", "")
-    return error_response(
-        "server_error",
-        "The server encountered an internal error. Quote request id "
-        f"{request_id} when reporting it.",
-        500,
+    parts = parts_for(exc, g.get("request_id", ""))
+    return Response(
+        json.dumps(parts.body),
+        status=parts.status,
+        mimetype="application/json",
+        headers=parts.headers,
     )

@@ -24,11 +24,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from urllib.parse import parse_qsl
 
 from authserver.web.bodies import FORM_TYPE
-from authserver.web.errors import NO_STORE_HEADERS, ApiError, safe_description
+from authserver.web.errors import parts_for, status_line
 from authserver.web.logs import log_access, request_id_for, request_id_var
 from authserver.web.transaction import HotPathConnection, hot_path_connection
 from authserver.web.transport import TransportPolicy
@@ -104,7 +103,7 @@ class HotPaths:
             if not any(name.lower() == "content-type" for name, _ in headers):
                 headers.append(("Content-Type", "application/json"))
             headers += [("Content-Length", str(len(body))), ("X-Request-Id", request_id)]
-            start_response(_status_line(response.status), headers)
+            start_response(status_line(response.status), headers)
             elapsed = (time.perf_counter() - started) * 1000
             log_access(
                 "POST", environ["PATH_INFO"], response.status, elapsed, environ.get("REMOTE_ADDR")
@@ -156,30 +155,12 @@ class HotPaths:
     def _handle(self, handler: Handler, request: HotRequest, request_id: str):
         try:
             return handler(request)
-        except ApiError as exc:
-            body = {"error": exc.error, "error_description": safe_description(exc.description)}
-            return HotResponse(exc.status, body, [*NO_STORE_HEADERS.items(), *exc.headers.items()])
-        except Exception:
-            log.exception("unhandled error while serving request")
-            return HotResponse(
-                500,
-                {
-                    "error": "server_error",
-                    "error_description": "The server encountered an internal error. Quote "
-                    f"request id {request_id} when reporting it.",
-                },
-                list(NO_STORE_HEADERS.items()),
-            )
+        except Exception as exc:  # noqa: BLE001 (mapped like the Flask apps' errors)
+            parts = parts_for(exc, request_id)
+            return HotResponse(parts.status, parts.body, list(parts.headers.items()))
 
 
 def _encode(response: HotResponse) -> bytes:
     if response.compact:
         return json.dumps(response.body, separators=(",", ":")).encode()
     return json.dumps(response.body).encode()
-
-
-def _status_line(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Unknown"

@@ -26,9 +26,25 @@ def request_id_for(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str, limit: int = 2048) -> str:
+    """``text`` with control characters escaped (``\\x0d``) and cut to ``limit``: a value
+    from a request must never start a new log line of its own."""
+    text = text[:limit]
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def log_access(method: str, path: str, status: int, elapsed_ms: float, remote_addr) -> None:
     """One line per request: the path only (query strings can carry challenges and codes)."""
     if access_log.isEnabledFor(logging.INFO):
+        method, path = printable(method, 32), printable(path)
         access_log.info(
             "%s %s %s %.1fms",
             method,

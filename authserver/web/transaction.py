@@ -9,6 +9,7 @@ that views return deliberately (a 400 that also revoked tokens) still commit; an
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import logging
@@ -17,7 +18,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from authserver.web.errors import error_response
+from authserver.web.errors import render_exception
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +121,10 @@ def init_transactions(app: Flask) -> None:
             return response
         try:
             session.commit()
-        except SQLAlchemyError:
-            log.exception("commit failed")
-            session.rollback()
-            return error_response(
-                "server_error", "The request could not be saved; please retry.", 503
-            )
+        except SQLAlchemyError as exc:
+            with contextlib.suppress(SQLAlchemyError):
+                session.rollback()
+            return render_exception(exc)  # 503 when the database could not take it
         _run_after_commit()
         return response
 

@@ -1,8 +1,15 @@
-"""Transport security for the public port: https, loopback, or --dev.
+"""Transport security for the public port.
 
-A request that reached us over plain http on a non-loopback host is refused, unless
-``--dev`` is on or it came through a TLS-terminating proxy listed in
-``SERVE_TLS_ALLOW_TERMINATION_FROM`` that says ``X-Forwarded-Proto: https``.
+A request over plain http is served when one of these holds, and refused otherwise:
+
+* ``--dev`` is on;
+* it came through a TLS-terminating proxy at an address listed in
+  ``SERVE_TLS_ALLOW_TERMINATION_FROM`` that says ``X-Forwarded-Proto: https``;
+* the issuer itself is plain http (configuration allows that only on a loopback host, or
+  with ``--dev``) and the peer is on this machine (a loopback address).
+
+The ``Host`` header never decides: the client chooses it. With an https issuer, plain
+http is refused even from a loopback peer (a proxy on the same machine must be listed).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import ipaddress
 
 from flask import request
 
-from authserver.config import Settings, is_loopback_host
+from authserver.config import Settings
 from authserver.web.errors import ApiError
 
 
@@ -20,6 +27,7 @@ class TransportPolicy:
 
     def __init__(self, settings: Settings):
         self._dev = settings.dev
+        self._http_issuer = settings.issuer.startswith("http:")
         self._trusted = [
             ipaddress.ip_network(cidr, strict=False) for cidr in settings.tls_allow_termination_from
         ]
@@ -27,19 +35,24 @@ class TransportPolicy:
     def is_secure(self, environ) -> bool:
         if self._dev or environ.get("wsgi.url_scheme") == "https":
             return True
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
-        if is_loopback_host(host.rsplit(":", 1)[0].strip("[]")):
+        peer = _address(environ.get("REMOTE_ADDR"))
+        if peer is None:
+            return False
+        if self._http_issuer and peer.is_loopback:
             return True
-        return bool(self._trusted) and self._from_trusted_proxy(environ)
+        return environ.get("HTTP_X_FORWARDED_PROTO", "").lower() == "https" and any(
+            peer in network for network in self._trusted
+        )
 
-    def _from_trusted_proxy(self, environ) -> bool:
-        if environ.get("HTTP_X_FORWARDED_PROTO", "").lower() != "https":
-            return False
-        try:
-            remote = ipaddress.ip_address(environ.get("REMOTE_ADDR") or "")
-        except ValueError:
-            return False
-        return any(remote in network for network in self._trusted)
+
+def _address(text: str | None):
+    try:
+        address = ipaddress.ip_address((text or "").split("%", 1)[0])
+    except ValueError:
+        return None
+    # An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
 
 
 def install_transport_check(app, settings: Settings) -> TransportPolicy:

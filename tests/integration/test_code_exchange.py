@@ -88,17 +88,22 @@ def at_hash(access_token: str) -> str:
 
 def run_together(count: int, call) -> list[requests.Response]:
     """``call()`` from ``count`` threads released at the same moment."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
+    return run_each_together([call] * count)
+
+
+def run_each_together(calls) -> list[requests.Response]:
+    """Each of ``calls`` from its own thread, all released at the same moment."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
 
     def worker(index: int) -> None:
         barrier.wait(timeout=TIMEOUT)
         try:
-            results[index] = call()
+            results[index] = calls[index]()
         except Exception as exc:  # reported below, with the others
             results[index] = exc
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(calls))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -217,6 +222,35 @@ def test_redirect_uri_differs_from_the_authorization_request(dev_server):
 def test_redirect_uri_missing_when_the_authorization_request_had_one(dev_server):
     driver, code = code_flow(dev_server)
     assert_error(driver.exchange(code, redirect_uri=None), "invalid_grant")
+
+
+def test_failed_redemptions_do_not_burn_the_code(dev_server):
+    """Whoever stole a code but not its verifier cannot spend it and so deny the user's
+    login: every check runs before the code is consumed. (Hydra burns it.)"""
+    client = create_code_client(dev_server, redirect_uris=[REDIRECT_URI, OTHER_REDIRECT_URI])
+    driver, code = code_flow(dev_server, client)
+    failures = [
+        ({"code_verifier": "x" * 50}, "invalid_grant"),
+        ({"code_verifier": None}, "invalid_request"),
+        ({"code_verifier": "short"}, "invalid_request"),
+        ({"redirect_uri": OTHER_REDIRECT_URI}, "invalid_grant"),
+        ({"redirect_uri": None}, "invalid_grant"),
+    ]
+    for overrides, error in failures:
+        assert_error(driver.exchange(code, **overrides), error)
+    response = driver.exchange(code)
+    assert response.status_code == 200, response.text
+    assert driver.introspect(response.json()["access_token"])["active"] is True
+
+
+def test_wrong_verifiers_racing_the_right_one(dev_server):
+    """Exactly one redemption wins, and it is the one that passes the checks."""
+    driver, code = code_flow(dev_server)
+    attempts = [lambda: driver.exchange(code, code_verifier="y" * 60)] * 6
+    attempts.append(lambda: driver.exchange(code))
+    results = run_each_together(attempts)
+    assert [r.status_code for r in results].count(200) == 1
+    assert results[-1].status_code == 200, results[-1].text
 
 
 def test_code_of_another_client(dev_server):

@@ -160,3 +160,34 @@ def test_token_stored_under_a_dropped_secret_is_inactive(backend, make_database,
     assert introspect(other, token) == {"active": False}
     # The client and its argon2 hash do not depend on the system secret.
     assert introspect(other, issue_token(other, client_id, secret))["active"] is True
+
+
+def test_id_token_hints_are_not_kept_at_rest(backend, server_factory):
+    """An ID token sent as id_token_hint (authorization or logout) is a credential: the
+    stored request_url and request keep its verified claims, never the token itself."""
+    from tests.integration.oauth_flow import FlowDriver, create_code_client
+
+    server = server_factory(backend, args=("--dev",))
+    driver = FlowDriver(server, create_code_client(server))
+    callback = driver.run(login={"subject": "hinted@example.com", "remember": True})
+    id_token = driver.exchange(callback["code"]).json()["id_token"]
+
+    started = driver.authorize(id_token_hint=id_token)
+    assert started.status_code == 302 and "login_challenge=" in started.headers["Location"]
+    challenge = started.headers["Location"].split("login_challenge=")[1]
+    login_request = driver.get_login(challenge).json()
+    assert login_request["oidc_context"]["id_token_hint_claims"]["sub"] == "hinted@example.com"
+    assert id_token not in login_request["request_url"]
+    logout = driver.browser.get(
+        server.public_url + "/oauth2/sessions/logout",
+        params={"id_token_hint": id_token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert logout.status_code == 302 and "logout_challenge=" in logout.headers["Location"]
+    server.stop()
+
+    dump = raw_database_text(server.database)
+    assert "hinted@example.com" in dump  # the dump is real
+    for needle in (id_token, id_token.split(".")[2]):
+        assert needle not in dump

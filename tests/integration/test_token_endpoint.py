@@ -240,6 +240,52 @@ MALFORMED = {
         "invalid_client",
         www_authenticate=True,
     ),
+    # Raw (not base64) UTF-8 in the header; requests sends bytes values as they are.
+    "basic-raw-utf8": Case(
+        _post(data=CC, headers={"Authorization": b"Basic " + "ü:ß".encode()}),
+        401,
+        "invalid_client",
+        www_authenticate=True,
+    ),
+    "basic-nul-in-client-id": Case(
+        _post(data=CC, headers=lambda c: basic("a\x00b", "some-secret")),
+        401,
+        "invalid_client",
+        www_authenticate=True,
+    ),
+    "basic-percent-encoded-nul": Case(
+        _post(data=CC, headers=lambda c: basic("a%00b", "some-secret")),
+        401,
+        "invalid_client",
+        www_authenticate=True,
+    ),
+    "basic-lone-surrogate-utf8": Case(
+        _post(
+            data=CC,
+            headers={"Authorization": "Basic " + base64.b64encode(b"\xed\xa0\x80:x").decode()},
+        ),
+        401,
+        "invalid_client",
+    ),
+    # RFC 6749 §2.3: one authentication method per request.
+    "basic-and-client-secret-in-body": Case(
+        _post(
+            data=lambda c: {**CC, "client_secret": c.client.client_secret},
+            headers=lambda c: c.auth,
+        ),
+        400,
+        "invalid_request",
+    ),
+    # A failing Basic header is not retried with the body's credentials.
+    "wrong-basic-then-body-client-id": Case(
+        _post(
+            data=lambda c: {**CC, "client_id": c.client.client_id},
+            headers=lambda c: basic(c.client.client_id, "wrong-secret"),
+        ),
+        401,
+        "invalid_client",
+        www_authenticate=True,
+    ),
     "unsupported-grant-type-password": Case(
         _post(
             data={"grant_type": "password", "username": "u", "password": "p"},
@@ -421,7 +467,66 @@ def test_wrong_secret_then_right_secret(server, api_client):
 # -- transport security ----------------------------------------------------------------
 
 
-def test_plain_http_to_public_host_is_refused(server, api_client):
+@pytest.fixture
+def https_server(backend, server_factory):
+    """An https issuer whose TLS is terminated by a proxy on this machine (127.0.0.1)."""
+    return server_factory(
+        backend,
+        env={
+            "URLS_SELF_ISSUER": "https://auth.example.com/",
+            "SERVE_TLS_ALLOW_TERMINATION_FROM": "127.0.0.1/32",
+        },
+    )
+
+
+def _https_client(server) -> dict:
+    created = requests.post(
+        server.admin_url + "/admin/clients",
+        json={"client_id": unique("tls"), "grant_types": ["client_credentials"]},
+        timeout=TIMEOUT,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+# The Host header is the client's to choose: none of these may make plain http acceptable.
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1:1", "[::1]", "[::1]:4444", "auth.example.com", ""]
+
+
+def test_transport_security_with_an_https_issuer(https_server):
+    """Plain http is refused even from a loopback peer, whatever the Host header says;
+    only the listed TLS-terminating proxy saying https is served; health stays plain."""
+    client = _https_client(https_server)
+    auth = basic(client["client_id"], client["client_secret"])
+    for host in LOOPBACK_HOSTS:
+        for path in ("/oauth2/token", "/oauth2/revoke"):  # the hot path, and Flask
+            response = requests.post(
+                https_server.public_url + path,
+                data={**CC, "token": "x"},
+                headers={**auth, "Host": host},
+                timeout=TIMEOUT,
+            )
+            assert_error(response, 400, "insecure_transport")
+        discovery = requests.get(
+            https_server.public_url + "/.well-known/openid-configuration",
+            headers={"Host": host},
+            timeout=TIMEOUT,
+        )
+        assert discovery.status_code == 400, host
+    through_proxy = requests.post(
+        https_server.public_url + "/oauth2/token",
+        data=CC,
+        headers={**auth, "X-Forwarded-Proto": "https"},
+        timeout=TIMEOUT,
+    )
+    assert_token_response(through_proxy)
+    for path in ("/health/alive", "/health/ready"):
+        health = requests.get(https_server.public_url + path, timeout=TIMEOUT)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_plain_http_from_loopback_is_served_with_a_loopback_http_issuer(server, api_client):
+    """The default local set-up: issuer http://127.0.0.1:…, clients on this machine."""
     response = requests.post(
         server.public_url + "/oauth2/token",
         data=CC,
@@ -431,7 +536,7 @@ def test_plain_http_to_public_host_is_refused(server, api_client):
         },
         timeout=TIMEOUT,
     )
-    assert_error(response, 400, "insecure_transport")
+    assert_token_response(response)
 
 
 @pytest.mark.parametrize("path", ["/health/alive", "/health/ready"])

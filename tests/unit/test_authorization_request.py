@@ -60,12 +60,11 @@ def validate(params, client="confidential", **kwargs) -> AuthorizationRequest:
 
 
 def test_minimal_request_defaults():
-    request = validate(base_params(state=None))
-    assert request == AuthorizationRequest(client_id="app", redirect_uri=REDIRECT)
+    request = validate(base_params())
+    assert request == AuthorizationRequest(client_id="app", redirect_uri=REDIRECT, state=STATE)
     assert request.response_type == "code"
     assert request.scope == ()
     assert request.audience == ()
-    assert request.state == ""
     assert request.nonce == ""
     assert request.prompt == ()
     assert request.max_age is None
@@ -75,6 +74,19 @@ def test_minimal_request_defaults():
     assert request.code_challenge == ""
     assert request.code_challenge_method == ""
     assert request.redirect_uri_given is True
+
+
+def test_state_may_be_omitted_when_pkce_protects_the_request():
+    """RFC 9700 §2.1: PKCE is CSRF protection too (Hydra requires state regardless)."""
+    request = validate(
+        base_params(state=None, code_challenge=[CHALLENGE], code_challenge_method=["S256"])
+    )
+    assert request.state == ""
+    assert request.code_challenge == CHALLENGE
+
+
+def test_state_of_exactly_the_minimum_length_is_accepted():
+    assert validate(base_params(state=["12345678"])).state == "12345678"
 
 
 def test_state_and_nonce_are_kept():
@@ -290,6 +302,18 @@ LONG = "x" * (MAX_PARAMETER_LENGTH + 1)
 PKCE = {"code_challenge": [CHALLENGE], "code_challenge_method": ["S256"]}
 
 REDIRECTED = [
+    pytest.param(
+        base_params(state=None), "confidential", {}, "invalid_request", id="no-state-no-pkce"
+    ),
+    pytest.param(base_params(state=[""]), "confidential", {}, "invalid_request", id="empty-state"),
+    pytest.param(base_params(state=["abc"]), "confidential", {}, "invalid_request", id="state-3"),
+    pytest.param(
+        base_params(state=["1234567"], code_challenge=[CHALLENGE], code_challenge_method=["S256"]),
+        "confidential",
+        {},
+        "invalid_request",
+        id="state-7-even-with-pkce",
+    ),
     # parameters
     pytest.param(base_params(request=["eyJ.x.y"]), "confidential", {}, "request_not_supported"),
     pytest.param(
@@ -461,7 +485,7 @@ def test_errors_with_redirect(params, client, kwargs, error):
     assert info.value.error == error
     assert info.value.redirect is True
     assert info.value.redirect_uri == CLIENTS[client].redirect_uris[0]
-    assert info.value.state == STATE
+    assert info.value.state == (params.get("state") or [""])[0]  # echoed as sent
 
 
 def test_error_goes_to_the_redirect_uri_that_was_sent():

@@ -1,0 +1,255 @@
+"""The APIs on waitress (the default server), with three things waitress lacks:
+
+* **Its own error answers in our format.** A request waitress cannot parse (a bad request
+  line, headers too large, a malformed chunked body) gets our JSON error with a request
+  id and an access log line, not waitress' text/plain page.
+* **A lane of its own for ``/health/alive``.** Liveness is answered by two reserved
+  threads, so a probe is answered at once even when every worker thread waits on a
+  frozen database (a liveness probe must not restart a server that is only waiting).
+* **A graceful stop.** On SIGTERM: accept the connections already queued, stop
+  listening, let every request that was received (or arrives on an open connection
+  meanwhile) finish with ``Connection: close``, close connections once they are idle,
+  then stop the threads. waitress' own shutdown resets queued and keep-alive requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+import threading
+import time
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import create_server
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+
+from authserver.web.errors import NO_STORE_HEADERS, error_body
+from authserver.web.logs import log_access, request_id_for, request_id_var
+
+log = logging.getLogger("authserver.serve")
+
+ALIVE_PATHS = frozenset({"/health/alive", "/admin/health/alive"})
+ALIVE_THREADS = 2
+DRAIN_SECONDS = 10  # longest a stop waits for requests in progress
+IDLE_BEFORE_CLOSE = 0.5  # a connection this quiet during a stop is closed
+LINGER_SECONDS = 2.0  # how long a closing connection reads what the client still sends
+_WAITRESS_ERRORS = {413: "invalid_request", 431: "invalid_request"}
+
+
+class JsonErrorTask(ErrorTask):
+    """waitress' answer to a request it could not parse, as our JSON error."""
+
+    def execute(self):
+        error = self.request.error
+        request_id = request_id_for(None)
+        description = f"{error.reason}: {error.body}" if error.body else error.reason
+        code = _WAITRESS_ERRORS.get(error.code, "invalid_request")
+        if error.code >= 500:
+            code, description = "server_error", "The request could not be read."
+        body = json.dumps(error_body(code, description), separators=(",", ":")).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.extend(
+            [
+                ("Content-Type", "application/json"),
+                *NO_STORE_HEADERS.items(),
+                ("X-Request-Id", request_id),
+            ]
+        )
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+        token = request_id_var.set(request_id)
+        try:
+            log_access(
+                getattr(self.request, "command", None) or "-",
+                getattr(self.request, "path", None) or "-",
+                error.code,
+                (time.time() - self.start_time) * 1000,
+                self.channel.addr[0] if self.channel.addr else None,
+            )
+        finally:
+            request_id_var.reset(token)
+
+
+class StoppableTask(WSGITask):
+    """Once the server is stopping, every response closes its connection."""
+
+    def build_response_header(self):
+        if getattr(self.channel.server, "draining", False) and not self.close_on_finish:
+            self.set_close_on_finish()
+        return super().build_response_header()
+
+
+class Channel(HTTPChannel):
+    """A connection. When the server closes it (after an error, or ``Connection: close``)
+    it first half-closes and reads what the client is still sending, for a moment: closing
+    a socket with unread bytes makes the kernel send a reset that destroys the response
+    not yet delivered (a 431 for a huge header would never arrive)."""
+
+    error_task_class = JsonErrorTask
+    task_class = StoppableTask
+    linger_until: float | None = None
+
+    def handle_close(self):
+        if self.linger_until is not None or self.requests or not self.connected:
+            return self.close_now()
+        try:
+            self.socket.shutdown(socket.SHUT_WR)  # the response is flushed: send FIN
+        except OSError:
+            return self.close_now()
+        self.linger_until = time.monotonic() + LINGER_SECONDS
+        self.will_close = self.close_when_flushed = False
+        return None
+
+    def close_now(self):
+        return super().handle_close()
+
+    def readable(self):
+        return True if self.linger_until is not None else super().readable()
+
+    def writable(self):
+        return False if self.linger_until is not None else super().writable()
+
+    def handle_read(self):
+        if self.linger_until is None:
+            return super().handle_read()
+        try:
+            data = self.socket.recv(65536)  # discarded: the answer was already sent
+        except OSError:
+            data = b""
+        if not data or time.monotonic() > self.linger_until:
+            self.close_now()
+        return None
+
+    def linger_expired(self, now: float) -> bool:
+        return self.linger_until is not None and now > self.linger_until
+
+    def is_idle(self, now: float) -> bool:
+        """Nothing received, running or waiting to be sent, for a while."""
+        return (
+            not self.requests
+            and self.request is None
+            and not self.total_outbufs_len
+            and now - self.last_activity >= IDLE_BEFORE_CLOSE
+            and not _has_unread_bytes(self.socket)
+        )
+
+
+def _has_unread_bytes(sock) -> bool:
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return False
+
+
+class Lanes:
+    """Route each request to the worker threads, or liveness to its reserved threads."""
+
+    def __init__(self, threads: int):
+        self.workers = ThreadedTaskDispatcher()
+        self.workers.set_thread_count(threads)
+        self.alive = ThreadedTaskDispatcher()
+        self.alive.set_thread_count(ALIVE_THREADS)
+
+    def add_task(self, channel) -> None:
+        request = channel.requests[0] if channel.requests else None
+        if (
+            getattr(request, "command", None) == "GET"
+            and getattr(request, "path", None) in ALIVE_PATHS
+        ):
+            self.alive.add_task(channel)
+        else:
+            self.workers.add_task(channel)
+
+    def shutdown(self, timeout: float) -> None:
+        self.workers.shutdown(cancel_pending=True, timeout=timeout)
+        self.alive.shutdown(cancel_pending=True, timeout=1)
+
+
+def serve_forever(apps: dict, listeners, threads: int, on_stopped) -> int:
+    """Serve each listener's app until SIGTERM or SIGINT; then drain and return 0."""
+    socket_map: dict = {}
+    lanes = Lanes(threads)
+    servers = []
+    for listener in listeners:
+        server = create_server(
+            apps[listener.name],
+            map=socket_map,
+            _dispatcher=lanes.workers,
+            sockets=[listener.socket],
+            ident="authserver",
+            threads=threads,
+            channel_timeout=60,
+            # waitress would drop X-Forwarded-Proto; web.transport decides whom to trust
+            # (SERVE_TLS_ALLOW_TERMINATION_FROM) and nothing else reads these headers.
+            clear_untrusted_proxy_headers=False,
+        )
+        server.channel_class = Channel
+        server.draining = False
+        server.add_task = lanes.add_task
+        servers.append(server)
+        log.info("%s API listening on http://%s:%s/", listener.name, listener.host, listener.port)
+
+    stop = threading.Event()
+
+    def _stop(_signum, _frame):
+        # Only a flag: the loop notices within its poll timeout. (Waking it through
+        # waitress' trigger could deadlock on the trigger's lock inside a handler.)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop.is_set():
+        wasyncore.loop(timeout=0.25, map=socket_map, use_poll=True, count=1)
+        _end_lingering(socket_map)
+    log.info("shutting down: finishing the requests in progress")
+    _drain(servers, socket_map, deadline=time.monotonic() + DRAIN_SECONDS)
+    lanes.shutdown(timeout=2)
+    wasyncore.close_all(socket_map)
+    on_stopped()
+    return 0
+
+
+def _drain(servers, socket_map, deadline: float) -> None:
+    for server in servers:
+        _accept_queued(server)
+        server.draining = True
+        server.close()  # stop listening
+    while time.monotonic() < deadline:
+        now = time.time()
+        channels = [item for item in socket_map.values() if isinstance(item, Channel)]
+        for channel in channels:
+            if channel.linger_until is None and channel.is_idle(now) and not channel.will_close:
+                channel.close_now()  # nothing unread: no reset, no need to linger
+        _end_lingering(socket_map)
+        if not any(isinstance(item, Channel) for item in socket_map.values()):
+            return
+        wasyncore.loop(timeout=0.05, map=socket_map, use_poll=True, count=1)
+    log.warning("stopped with requests still in progress after %d s", DRAIN_SECONDS)
+
+
+def _end_lingering(socket_map) -> None:
+    now = time.monotonic()
+    for channel in list(socket_map.values()):
+        if isinstance(channel, Channel) and channel.linger_expired(now):
+            channel.close_now()
+
+
+def _accept_queued(server) -> None:
+    """Take the connections the kernel has already completed: closing the listening
+    socket would reset them."""
+    server.socket.setblocking(False)
+    for _ in range(10_000):
+        try:
+            conn, addr = server.socket.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return
+        server.set_socket_options(conn)
+        Channel(server, conn, server.fix_addr(addr), server.adj, map=server._map)
