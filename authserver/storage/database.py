@@ -75,9 +75,21 @@ _UNAVAILABLE = (
 
 
 def is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, _UNAVAILABLE):
+    if isinstance(error, _UNAVAILABLE + _driver_errors()):
         return True
     return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def _driver_errors() -> tuple[type, ...]:
+    """The drivers' own classes, for an error that reached us unwrapped (PEP 249 names)."""
+    import sqlite3
+
+    found: list[type] = [sqlite3.OperationalError, sqlite3.InterfaceError]
+    try:
+        import psycopg
+    except ImportError:
+        return tuple(found)
+    return (*found, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def pool_size_from_dsn(dsn: str) -> int | None:

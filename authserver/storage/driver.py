@@ -103,7 +103,14 @@ class DriverConnection:
     def __init__(self, engine):
         self._engine = engine
         self._dialect = engine.dialect
-        self._pooled = engine.raw_connection()
+        try:
+            self._pooled = engine.raw_connection()
+        except self._dialect.loaded_dbapi.Error as exc:
+            # As Engine.connect() would: the driver's error as SQLAlchemy's (a refused or
+            # timed-out connection is an OperationalError, answered with 503).
+            raise DBAPIError.instance(
+                None, None, exc, self._dialect.loaded_dbapi.Error, dialect=self._dialect
+            ) from exc
         self._sqlalchemy: Connection | None = None
 
     def execute(self, statement, params: dict | None = None):
