@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from authserver.config import Settings
 from authserver.workers import end_with_parent, stop_children
-from authserver.wsgi import CONFIG_ENV, DEV_ENV, POOL_SIZE_ENV
+from authserver.wsgi import CONFIG_ENV, DEV_ENV, MAIN_PID_ENV, POOL_SIZE_ENV, STOP_FLAG_ENV
 
 log = logging.getLogger("authserver.granian")
 
 STOP_GRACE_SECONDS = 20
+ANNOUNCE_SECONDS = 1.0  # responses say "Connection: close" this long before Granian stops
 READY_TIMEOUT_SECONDS = 60
 
 
@@ -45,6 +49,9 @@ def run_granian(
         os.environ[POOL_SIZE_ENV] = str(settings.database_pool_size)
     if config_file:
         os.environ[CONFIG_ENV] = os.path.abspath(config_file)
+    flag_dir = tempfile.mkdtemp(prefix="authserver-granian-")
+    stop_flag = os.path.join(flag_dir, "stopping")
+    os.environ[STOP_FLAG_ENV] = stop_flag
     children = {}
     supervisor = os.getpid()
     for listener in listeners:
@@ -52,7 +59,10 @@ def run_granian(
         if pid == 0:
             code = 1
             try:
-                end_with_parent(supervisor)
+                # Killed supervisor: tell the workers too (a worker that was still starting
+                # when Granian told it to stop has missed that signal; see wsgi).
+                end_with_parent(supervisor, on_gone=Path(stop_flag).touch)
+                os.environ[MAIN_PID_ENV] = str(os.getpid())  # its workers end with it
                 code = _serve_one(listener, threads, workers, settings.log_level)
             finally:
                 os._exit(code)
@@ -78,7 +88,11 @@ def run_granian(
             status = 1
             break
         time.sleep(0.2)
+    if children:
+        Path(stop_flag).touch()  # the workers' responses now say "Connection: close"
+        time.sleep(ANNOUNCE_SECONDS)
     stop_children(set(children), STOP_GRACE_SECONDS)
+    shutil.rmtree(flag_dir, ignore_errors=True)
     return status
 
 

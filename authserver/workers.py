@@ -144,22 +144,24 @@ def stop_children(pids: set[int], grace: float) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def end_with_parent(parent: int) -> None:
+def end_with_parent(parent: int, on_gone=None) -> None:
     """Make this (forked) process stop when ``parent`` dies, even by ``kill -9``: orphaned
     workers would keep serving the ports, or make the next start fail with "port in use".
 
     Linux delivers SIGTERM on the parent's death (``PR_SET_PDEATHSIG``); elsewhere, and
     as a second line, a thread notices the re-parenting. SIGTERM then stops the worker
-    the graceful way."""
+    the graceful way. ``on_gone()`` runs first, in that thread."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(parent, on_gone), daemon=True).start()
 
 
-def _watch_parent(parent: int) -> None:
+def _watch_parent(parent: int, on_gone) -> None:
     while os.getppid() == parent:
         time.sleep(1)
-    log.warning("the supervisor (pid %d) is gone: stopping", parent)
+    log.warning("the parent process (pid %d) is gone: stopping", parent)
+    if on_gone is not None:
+        on_gone()
     os.kill(os.getpid(), signal.SIGTERM)
 
 
