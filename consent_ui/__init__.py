@@ -15,9 +15,10 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from consent_ui import errors, headers, logs
+from consent_ui import errors, headers, logs, wrappers
 from consent_ui.admin_api import AdminApi
 from consent_ui.config import DEFAULTS, admin_url, from_env, is_demo_user
+from consent_ui.proxies import TrustedProxies, parse_networks
 from consent_ui.services import Services
 from consent_ui.throttle import LoginThrottle
 from consent_ui.users import SingleUserStore, UserStore
@@ -27,12 +28,13 @@ from consent_ui.views.common import web_url
 log = logging.getLogger(__name__)
 
 
-def create_app(config: dict | None = None, user_store=None, admin_api=None) -> Flask:
+def create_app(config: dict | None = None, user_store=None, admin_api=None, throttle=None) -> Flask:
     """Build the app. ``config`` uses the keys of ``config.DEFAULTS`` (``None``: read the
-    environment); ``user_store`` and ``admin_api`` replace the defaults (your user database,
-    or a fake in tests)."""
+    environment); ``user_store``, ``admin_api`` and ``throttle`` replace the defaults (your
+    user database, a shared failure store, or fakes in tests)."""
     settings = {**DEFAULTS, **(config if config is not None else from_env())}
     app = Flask(__name__)
+    app.request_class, app.response_class = wrappers.Request, wrappers.Response
     app.config["SHOW_DEMO_ACCOUNT"] = user_store is None and is_demo_user(settings)
     users = user_store or default_user_store(settings)
     settings.pop("USER_PASSWORD", None)  # hashed by now; the plain password is not kept
@@ -41,12 +43,11 @@ def create_app(config: dict | None = None, user_store=None, admin_api=None) -> F
     app.extensions["consent_ui"] = Services(
         admin_api=admin_api or AdminApi(admin_url(settings["HYDRA_ADMIN_URL"])),
         users=users,
-        throttle=LoginThrottle(
-            settings["THROTTLE_MAX_FAILURES"],
-            settings["THROTTLE_WINDOW"],
-            settings["THROTTLE_LOCKOUT"],
-        ),
+        throttle=throttle or default_throttle(settings),
     )
+    app.wsgi_app = wrappers.RejectBadHost(app.wsgi_app, app.url_map)
+    # Outermost, so every part of the app sees the client's own address and scheme.
+    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(settings["TRUSTED_PROXIES"]))
     logs.init_app(app)  # first, so every later hook and error page has the request id
     CSRFProtect(app)  # every POST needs the form's CSRF token, before any view runs
     init_login_manager(app, users)
@@ -69,9 +70,21 @@ def default_user_store(settings: dict) -> UserStore:
     )
 
 
+def default_throttle(settings: dict) -> LoginThrottle:
+    """The in-memory throttle of CONSENT_UI_THROTTLE_* (see throttle.py)."""
+    return LoginThrottle(
+        max_failures=settings["THROTTLE_MAX_FAILURES"],
+        window=settings["THROTTLE_WINDOW"],
+        lockout=settings["THROTTLE_LOCKOUT"],
+        address_max_failures=settings["THROTTLE_ADDRESS_MAX_FAILURES"],
+        max_delay=settings["THROTTLE_MAX_DELAY"],
+    )
+
+
 def flask_settings(settings: dict) -> dict:
     """Cookie and CSRF settings. The cookie names are this app's own: the authorization
-    server and the client app run on the same host, and cookies ignore ports."""
+    server and the client app run on the same host, and cookies ignore ports. Cookies are
+    also Secure on any request that came over https (wrappers.Response)."""
     https = bool(settings["HTTPS"])
     secret_key = settings.get("SECRET_KEY")
     if not secret_key:

@@ -13,6 +13,7 @@ Failures are typed exceptions; ``consent_ui.errors`` turns each into an error pa
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import requests
@@ -292,4 +293,19 @@ def _json(response: requests.Response) -> dict | None:
         data = response.json()
     except ValueError:
         return None
-    return data if isinstance(data, dict) else None
+    return _without_surrogates(data) if isinstance(data, dict) else None
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _without_surrogates(value):
+    """JSON can spell lone surrogates (``"\\ud800"``), which no page can encode as UTF-8:
+    make them U+FFFD, so a strange client name shows a "�" instead of an error page."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value

@@ -7,12 +7,14 @@ tests and embedders can build the same dict by hand. Every variable is listed in
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 from argon2.low_level import Type
+
+from consent_ui.proxies import parse_networks
 
 # The demo account of Hydra's reference app. Change it with CONSENT_UI_USER_* variables.
 DEMO_EMAIL = "foo@bar.com"
@@ -28,10 +30,16 @@ DEFAULTS: dict = {
     "USER_PASSWORD": DEMO_PASSWORD,
     "USER_PASSWORD_HASH": None,  # an argon2 hash; wins over USER_PASSWORD
     "REMEMBER_FOR": 30 * 24 * 3600,  # seconds: "Remember me" and "Remember this decision"
-    "HTTPS": False,  # True when browsers reach this app over https: cookies become Secure
+    "HTTPS": False,  # True: cookies are always Secure (else only on https requests)
+    "TRUSTED_PROXIES": (),  # CIDRs whose X-Forwarded-For and -Proto are believed
+    # Login throttling (throttle.py): failures per device cookie, per account + address,
+    # and per account before the delays start; per address; within the window (seconds).
     "THROTTLE_MAX_FAILURES": 5,
+    "THROTTLE_ADDRESS_MAX_FAILURES": 20,
     "THROTTLE_WINDOW": 15 * 60,
-    "THROTTLE_LOCKOUT": 5 * 60,
+    "THROTTLE_LOCKOUT": 5 * 60,  # seconds a device, pair or address stays locked
+    "THROTTLE_MAX_DELAY": 60,  # seconds: the longest wait between attempts on an account
+    "DEVICE_COOKIE_MAX_AGE": 90 * 24 * 3600,  # seconds a browser stays a known device
     "LOG_LEVEL": "info",
 }
 
@@ -54,6 +62,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict:
     config["USER_PASSWORD_HASH"] = password_hash(env.get("CONSENT_UI_USER_PASSWORD_HASH", ""))
     config["REMEMBER_FOR"] = _integer(env, "CONSENT_UI_REMEMBER_FOR", DEFAULTS["REMEMBER_FOR"], 0)
     config["HTTPS"] = _boolean(env, "CONSENT_UI_HTTPS")
+    config["TRUSTED_PROXIES"] = trusted_proxies(env.get("CONSENT_UI_TRUSTED_PROXIES", ""))
+    for key in _POSITIVE_INTEGERS:
+        config[key] = _integer(env, "CONSENT_UI_" + key, DEFAULTS[key], 1)
     config["LOG_LEVEL"] = env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"]
     return config
 
@@ -69,6 +80,24 @@ def admin_url(value: str | None) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"HYDRA_ADMIN_URL must be an http(s) URL, got {value!r}")
     return value
+
+
+_POSITIVE_INTEGERS = (
+    "THROTTLE_MAX_FAILURES",
+    "THROTTLE_ADDRESS_MAX_FAILURES",
+    "THROTTLE_WINDOW",
+    "THROTTLE_LOCKOUT",
+    "THROTTLE_MAX_DELAY",
+    "DEVICE_COOKIE_MAX_AGE",
+)
+
+
+def trusted_proxies(value: str | Iterable[str]) -> tuple[str, ...]:
+    """CONSENT_UI_TRUSTED_PROXIES: comma-separated CIDRs (``10.0.0.0/8,::1``), or none."""
+    try:
+        return tuple(str(network) for network in parse_networks(value))
+    except ValueError as exc:
+        raise ConfigError(f"CONSENT_UI_TRUSTED_PROXIES: {exc}") from None
 
 
 def password_hash(value: str) -> str | None:

@@ -24,7 +24,7 @@ from consent_ui.admin_api import (
     ChallengeGone,
     ChallengeNotFound,
 )
-from consent_ui.logs import request_id
+from consent_ui.logs import printable, request_id
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,9 @@ def _unreachable(exc: AdminApiUnreachable):
 
 
 def _api_error(exc: AdminApiError):
-    log.error("the admin API answered %s: %s %s", exc.status, exc.error, exc.description)
+    # Its description may quote the challenge, which came from the request.
+    error, description = printable(exc.error), printable(exc.description)
+    log.error("the admin API answered %s: %s %s", exc.status, error, description)
     return error_page(
         502,
         "Something went wrong",

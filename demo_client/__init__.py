@@ -17,9 +17,11 @@ from werkzeug.exceptions import HTTPException
 
 from demo_client import errors
 from demo_client.config import Config, load_config
+from demo_client.logs import printable
 from demo_client.services import build_services
 from demo_client.views import register_views
 from demo_client.views.pages import page, render_explanation
+from demo_client.wrappers import RejectBadHost, Request
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
         http.headers["User-Agent"] = "demo-client"
 
     app = Flask(__name__)
+    app.request_class = Request  # odd bytes in a query string are a value, not a 500
+    app.wsgi_app = RejectBadHost(app.wsgi_app, app.url_map)
     app.config.update(
         SECRET_KEY=config.secret_key,
         # All the demo's apps run on 127.0.0.1, and cookies ignore ports: the name must be ours.
@@ -49,6 +53,7 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
         SESSION_COOKIE_SAMESITE="Lax",  # sent on the top-level redirect back to /callback
         SESSION_COOKIE_SECURE=config.redirect_uri.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
+        MAX_CONTENT_LENGTH=64 * 1024,  # every form here is a button and a token
     )
     CSRFProtect(app)
     app.extensions["demo_client"] = build_services(config, http)
@@ -56,7 +61,7 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
 
     @app.errorhandler(errors.Explained)
     def explained(error: errors.Explained):
-        log.info("explained error: %s", error.code or error.title)
+        log.info("explained error: %s", printable(error.code or error.title))  # ?error=…
         return render_explanation(error)
 
     @app.errorhandler(CSRFError)

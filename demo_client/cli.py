@@ -19,6 +19,7 @@ from waitress.server import create_server
 
 from demo_client import create_app
 from demo_client.config import ConfigError, load_config
+from demo_client.logs import configure_logging
 from demo_client.register import RegistrationError, register_client
 
 log = logging.getLogger("demo_client.cli")
@@ -48,7 +49,7 @@ def _fail(message: str, code: int = 1) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(logging.INFO)
     if args.port is not None and not 1 <= args.port <= 65535:
         return _fail(f"--port must be between 1 and 65535, not {args.port}", 2)
     try:

@@ -49,6 +49,13 @@ class Config:
         """``client_secret_basic`` (RFC 6749 §2.3.1) with a secret, else a public client."""
         return "client_secret_basic" if self.client_secret else "none"
 
+    @property
+    def public_origin(self) -> str:
+        """This app's address as browsers see it (from the redirect URI): what pages show
+        and record, never the request's Host header, which the sender chooses."""
+        parts = urlsplit(self.redirect_uri)
+        return f"{parts.scheme}://{parts.netloc}"
+
     def with_secret(self, secret: str) -> Config:
         return replace(self, client_secret=secret)
 

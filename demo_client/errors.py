@@ -153,7 +153,9 @@ def state_mismatch(received: str) -> Explained:
     )
 
 
-def missing_session(callback_host: str) -> Explained:
+def missing_session(app_address: str) -> Explained:
+    """``app_address`` is the configured one: never the request's Host header, which the
+    sender chooses (a forged one would be shown back)."""
     return Explained(
         title="This browser's session cookie is missing",
         code="missing_session",
@@ -166,10 +168,10 @@ def missing_session(callback_host: str) -> Explained:
             "The code was not exchanged."
         ),
         next_step=(
-            f"Open this app at its own address ({callback_host}) and click Log in again; use "
+            f"Open this app at its own address ({app_address}) and click Log in again; use "
             "the same host name everywhere."
         ),
-        details=[("callback host", callback_host)],
+        details=[("this app's address", app_address)],
     )
 
 
@@ -226,6 +228,22 @@ def issuer_mismatch(expected: str, published: str, discovery_url: str) -> Explai
             ("issuer in the discovery document", published),
             ("discovery document", discovery_url),
         ],
+    )
+
+
+def callback_issuer_mismatch(expected: str, received: str) -> Explained:
+    """The callback's ``iss`` (RFC 9207) is wrong: bad input from the browser, so a 400."""
+    return Explained(
+        title="The callback names another issuer",
+        code="issuer_mismatch",
+        explanation=(
+            "The iss parameter of the callback is not the issuer this app logs in with. "
+            "Authorization servers add it so that a client talking to several of them cannot "
+            "be tricked into sending one server's code to another (a mix-up attack, RFC 9207 "
+            "§2.4). The code was not exchanged."
+        ),
+        next_step="Start again from the home page and click Log in.",
+        details=[("DEMO_CLIENT_ISSUER", expected), ("iss received", received)],
     )
 
 

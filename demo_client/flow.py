@@ -199,7 +199,7 @@ class ClientFlow:
                 + f"iss {issuer} {'equals' if same else 'differs from'} the issuer (RFC 9207)"
             )
             if not same:
-                raise errors.issuer_mismatch(metadata.issuer, issuer, "the callback's iss")
+                raise errors.callback_issuer_mismatch(metadata.issuer, issuer)
         code = args.get("code", "")
         if not code:
             raise errors.Explained(

@@ -19,6 +19,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import import_key
 
+from demo_client.transport import without_surrogates
+
 ALLOWED_ALGORITHMS = ("RS256",)
 LEEWAY_SECONDS = 60
 
@@ -46,7 +48,7 @@ class IdTokenResult:
 
 def _b64_json(segment: str) -> dict:
     padded = segment + "=" * (-len(segment) % 4)
-    value = json.loads(base64.urlsafe_b64decode(padded))
+    value = without_surrogates(json.loads(base64.urlsafe_b64decode(padded)))
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
     return value

@@ -30,6 +30,7 @@ from demo_client.transport import (
     exchange_from_response,
     failed_exchange,
     send,
+    without_surrogates,
 )
 
 
@@ -158,7 +159,7 @@ class OAuthClient:
                 redirect_uri=self.config.redirect_uri,
             ),
         )
-        return dict(token), exchange
+        return without_surrogates(dict(token)), exchange
 
     def refresh(self, metadata: ServerMetadata, refresh_token: str) -> tuple[dict, Exchange]:
         """RFC 6749 §6 (the server rotates the refresh token on every use)."""
@@ -168,7 +169,7 @@ class OAuthClient:
                 metadata.token_endpoint, refresh_token=refresh_token
             ),
         )
-        return dict(token), exchange
+        return without_surrogates(dict(token)), exchange
 
     def revoke(self, metadata: ServerMetadata, token: str, hint: str) -> Exchange:
         """RFC 7009 §2.1; a 200 means "revoked, or never valid" (§2.2)."""

@@ -5,6 +5,7 @@ inspector. The values are kept whole here, in server memory; the inspector short
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,9 +64,9 @@ def exchange_from_response(response: requests.Response, started_at: float) -> Ex
     if not params and prepared.method == "GET":
         params = parse_qsl(urlsplit(prepared.url).query, keep_blank_values=True)
     try:
-        payload: Any = response.json()
+        payload: Any = without_surrogates(response.json())
     except ValueError:
-        payload = response.text[:2000]
+        payload = without_surrogates(response.text[:2000])
     return Exchange(
         method=prepared.method or "",
         url=(prepared.url or "").split("?")[0],
@@ -76,6 +77,21 @@ def exchange_from_response(response: requests.Response, started_at: float) -> Ex
         body=payload,
         duration_ms=response.elapsed.total_seconds() * 1000,
     )
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """Parsed JSON with lone surrogates (JSON may spell ``"\\ud800"``, and no page can
+    encode one as UTF-8) replaced by U+FFFD, in every string, key and nested value."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def failed_exchange(method: str, url: str, started_at: float, exc: Exception) -> Exchange:

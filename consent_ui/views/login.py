@@ -7,16 +7,23 @@ The authorization server sends the browser here with ``?login_challenge=…``.
 2. Otherwise show the form. POST checks the email and password (with throttling) and
    accepts with the user's subject; "Deny access" rejects the login instead.
 3. Accept and reject both answer with ``redirect_to``: send the browser there.
+
+Throttling (``throttle.py``) comes before the password check: too many recent failures get
+429 with ``Retry-After`` and the password is not even looked at. A successful login marks
+the browser as a known device for the account (``devices.py``), so its owner is never
+slowed down by someone guessing from elsewhere.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import login_user
 
 from consent_ui.admin_api import LoginRequest
+from consent_ui.devices import remember_device, trusted_device
 from consent_ui.forms import LoginForm
 from consent_ui.services import services
 from consent_ui.views.common import challenge_from_form, challenge_from_query, follow
@@ -29,7 +36,7 @@ ACR = "urn:consent-ui:password"
 AMR = ["pwd"]
 # One message for every failure: it must not tell a wrong email from a wrong password.
 WRONG_CREDENTIALS = "The email or password is incorrect."
-LOCKED = WRONG_CREDENTIALS + " Too many attempts: try again later."
+TOO_MANY = "Too many failed attempts. Wait {} second{}, then try again."
 
 
 @bp.get("/login")
@@ -63,17 +70,19 @@ def submit_form():
 
 def log_in(form: LoginForm, challenge: str, login_request: LoginRequest):
     email, password = form.email.data.strip(), form.password.data
-    address = request.remote_addr or "unknown"  # behind a proxy: see README.md
+    address = request.remote_addr or "unknown"  # a proxy's? see CONSENT_UI_TRUSTED_PROXIES
+    device = trusted_device(email)  # "" unless this browser logged in to it before
     throttle = services().throttle
-    if throttle.is_locked(email, address):
+    wait = throttle.retry_after(email, address, device)
+    if wait:
         log.warning("login refused without checking: too many recent failures")
-        return render_login(form, login_request, LOCKED, 429)
+        return too_many_attempts(form, login_request, wait)
     user = services().users.authenticate(email, password)
     if user is None:
-        throttle.record_failure(email, address)
+        throttle.record_failure(email, address, device)
         log.info("login failed: wrong email or password")
         return render_login(form, login_request, WRONG_CREDENTIALS)
-    throttle.record_success(email)
+    throttle.record_success(email, address, device)
 
     remember = bool(form.remember.data)
     redirect_to = services().admin_api.accept_login(
@@ -86,7 +95,17 @@ def log_in(form: LoginForm, challenge: str, login_request: LoginRequest):
     )
     login_user(user, remember=remember)  # lets the consent and logout pages greet them
     log.info("login succeeded")
-    return follow(redirect_to)
+    response = follow(redirect_to)
+    remember_device(response, email)
+    return response
+
+
+def too_many_attempts(form: LoginForm, login_request: LoginRequest, wait: float):
+    """429 with Retry-After (whole seconds, rounded up); the form stays usable."""
+    seconds = math.ceil(wait)
+    message = TOO_MANY.format(seconds, "" if seconds == 1 else "s")
+    page, status = render_login(form, login_request, message, 429)
+    return page, status, {"Retry-After": str(seconds)}
 
 
 def render_login(form: LoginForm, login_request: LoginRequest, error: str = "", status=200):

@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, request, url_for
 from demo_client import errors
 from demo_client.flow import ClientFlow
 from demo_client.services import services
-from demo_client.views.pages import browser_state
+from demo_client.views.pages import browser_state, configured_url
 
 bp = Blueprint("callback", __name__)
 
@@ -16,8 +16,10 @@ bp = Blueprint("callback", __name__)
 @bp.get("/callback")
 def callback():
     state = browser_state()
+    config = services().config
     if state is None:
-        raise errors.missing_session(request.host_url)
+        raise errors.missing_session(config.public_origin + "/")
     with state.lock:
-        ClientFlow(services(), state).handle_callback(request.url, request.args)
+        url = configured_url(config.redirect_uri)
+        ClientFlow(services(), state).handle_callback(url, request.args)
     return redirect(url_for("home.index"), 303)

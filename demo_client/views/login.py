@@ -22,7 +22,7 @@ def login():
     # the callback comes back to 127.0.0.1. Move the browser to the callback's host first.
     target = urlsplit(services().config.redirect_uri)
     if request.host != target.netloc and _loopback(request.host) and _loopback(target.netloc):
-        query = request.query_string.decode()
+        query = request.query_string.decode("ascii")  # percent-encoded: see wrappers.py
         return redirect(f"{target.scheme}://{target.netloc}/login" + (f"?{query}" if query else ""))
     state = browser_state(create=True)
     with state.lock:

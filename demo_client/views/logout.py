@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, request, session, url_for
 from demo_client import errors
 from demo_client.flow import ClientFlow
 from demo_client.services import services
-from demo_client.views.pages import browser_state, page
+from demo_client.views.pages import browser_state, configured_url, page
 
 bp = Blueprint("logout", __name__)
 
@@ -30,7 +30,8 @@ def logged_out():
     if state is None:
         return page("logged_out.html", steps=[], had_session=False)
     with state.lock:
-        ok = ClientFlow(services(), state).finish_logout(request.url, request.args)
+        url = configured_url(services().config.post_logout_redirect_uri)
+        ok = ClientFlow(services(), state).finish_logout(url, request.args)
         steps = list(state.steps)
     if not ok:
         raise errors.Explained(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, session
+from urllib.parse import urlsplit
+
+from flask import Response, render_template, request, session
+from werkzeug.sansio.utils import get_current_url
 
 from demo_client.errors import Explained
 from demo_client.inspector import CLAIMS, LANES, PARAMETERS, TIME_CLAIMS, show
@@ -20,6 +23,15 @@ def browser_state(create: bool = False) -> BrowserState | None:
         state = store.create()
         session[BROWSER_KEY] = state.id
     return state
+
+
+def configured_url(configured: str) -> str:
+    """This request's URL at the origin of ``configured`` (the redirect URI it arrived at),
+    for the inspector: a forged Host header is never recorded nor shown."""
+    origin = urlsplit(configured)
+    return get_current_url(
+        origin.scheme, origin.netloc, request.root_path, request.path, request.query_string
+    )
 
 
 def page(template: str, status: int = 200, **context) -> Response:

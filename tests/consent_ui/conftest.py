@@ -4,10 +4,14 @@
 login, consent and logout requests in memory. Like Hydra, it answers a challenge once:
 after an accept or reject the challenge is "gone" (410 with the request URL), an unknown
 one is not found (404), and ``down = True`` makes every call fail as unreachable.
+
+``Site`` (with ``Clock``) is the app with a user store that counts password checks and a
+throttle on a fake clock; ``site.browser(address)`` is one browser at one address.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import pytest
@@ -25,6 +29,8 @@ from consent_ui.admin_api import (
     LogoutRequest,
 )
 from consent_ui.config import DEMO_EMAIL, DEMO_PASSWORD
+from consent_ui.throttle import LoginThrottle
+from consent_ui.users import SingleUserStore
 from tests.consent_ui.html_forms import forms
 
 AUTH = "https://auth.example"
@@ -263,3 +269,55 @@ class LoginActions:
 @pytest.fixture
 def auth(client, admin) -> LoginActions:
     return LoginActions(client, admin)
+
+
+class Clock:
+    """An injectable clock: tests move ``now`` instead of sleeping."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingStore(SingleUserStore):
+    """The demo user, counting password checks."""
+
+    checks = 0
+
+    def authenticate(self, email, password):
+        self.checks += 1
+        return super().authenticate(email, password)
+
+
+class Site:
+    """consent_ui with a counting user store and a fake clock."""
+
+    def __init__(self, admin, clock: Clock | None = None, **config):
+        self.admin = admin
+        self.store = CountingStore.from_settings(
+            DEMO_EMAIL, "Foo Bar", DEMO_PASSWORD, hasher=fast_hasher()
+        )
+        throttle = LoginThrottle(clock=clock) if clock else None
+        self.app = create_app(
+            base_config(**config), user_store=self.store, admin_api=admin, throttle=throttle
+        )
+        self.challenges = itertools.count()
+
+    def browser(self, address: str) -> Browser:
+        return Browser(self, address)
+
+
+class Browser:
+    """One browser (its own cookies) at one address."""
+
+    def __init__(self, site: Site, address: str):
+        self.site = site
+        self.client = site.app.test_client()
+        self.environ = {"REMOTE_ADDR": address}
+
+    def login(self, password=DEMO_PASSWORD, email=DEMO_EMAIL):
+        challenge = self.site.admin.add_login(f"login-{next(self.site.challenges)}")
+        page = self.client.get(f"/login?login_challenge={challenge}", environ_base=self.environ)
+        return submit(self.client, page, "login", self.environ, email=email, password=password)

@@ -25,6 +25,11 @@ def test_defaults():
     assert config["USER_PASSWORD_HASH"] is None
     assert config["REMEMBER_FOR"] == 2592000
     assert config["HTTPS"] is False
+    assert config["TRUSTED_PROXIES"] == ()
+    assert (config["THROTTLE_MAX_FAILURES"], config["THROTTLE_ADDRESS_MAX_FAILURES"]) == (5, 20)
+    assert (config["THROTTLE_WINDOW"], config["THROTTLE_LOCKOUT"]) == (900, 300)
+    assert config["THROTTLE_MAX_DELAY"] == 60
+    assert config["DEVICE_COOKIE_MAX_AGE"] == 90 * 86400
 
 
 def test_every_variable():
@@ -40,6 +45,13 @@ def test_every_variable():
             "CONSENT_UI_USER_PASSWORD_HASH": hashed,
             "CONSENT_UI_REMEMBER_FOR": "60",
             "CONSENT_UI_HTTPS": "true",
+            "CONSENT_UI_TRUSTED_PROXIES": " 10.0.0.0/8, ::1 ,192.168.1.7/24",
+            "CONSENT_UI_THROTTLE_MAX_FAILURES": "7",
+            "CONSENT_UI_THROTTLE_ADDRESS_MAX_FAILURES": "70",
+            "CONSENT_UI_THROTTLE_WINDOW": "600",
+            "CONSENT_UI_THROTTLE_LOCKOUT": "120",
+            "CONSENT_UI_THROTTLE_MAX_DELAY": "30",
+            "CONSENT_UI_DEVICE_COOKIE_MAX_AGE": "86400",
         }
     )
 
@@ -49,6 +61,11 @@ def test_every_variable():
     assert config["USER_PASSWORD_HASH"] == hashed
     assert config["REMEMBER_FOR"] == 60
     assert config["HTTPS"] is True
+    assert config["TRUSTED_PROXIES"] == ("10.0.0.0/8", "::1/128", "192.168.1.0/24")
+    assert (config["THROTTLE_MAX_FAILURES"], config["THROTTLE_ADDRESS_MAX_FAILURES"]) == (7, 70)
+    assert (config["THROTTLE_WINDOW"], config["THROTTLE_LOCKOUT"]) == (600, 120)
+    assert config["THROTTLE_MAX_DELAY"] == 30
+    assert config["DEVICE_COOKIE_MAX_AGE"] == 86400
 
 
 @pytest.mark.parametrize(
@@ -62,6 +79,9 @@ def test_every_variable():
         ({**ADMIN, "CONSENT_UI_REMEMBER_FOR": "-1"}, "CONSENT_UI_REMEMBER_FOR must be at least 0"),
         ({**ADMIN, "CONSENT_UI_USER_PASSWORD_HASH": "plain"}, "is not an argon2 hash"),
         ({**ADMIN, "CONSENT_UI_HTTPS": "maybe"}, "CONSENT_UI_HTTPS must be true or false"),
+        ({**ADMIN, "CONSENT_UI_TRUSTED_PROXIES": "10.0.0.0/8,proxy"}, "'proxy' is not an IP"),
+        ({**ADMIN, "CONSENT_UI_THROTTLE_LOCKOUT": "0"}, "THROTTLE_LOCKOUT must be at least 1"),
+        ({**ADMIN, "CONSENT_UI_THROTTLE_MAX_FAILURES": "x"}, "MAX_FAILURES must be a whole"),
     ],
 )
 def test_bad_settings_are_one_clear_line(env, message):

@@ -1,4 +1,5 @@
-"""/login: skip, the form, wrong and right passwords, deny, throttling, rehash on login."""
+"""/login: skip, the form, wrong and right passwords, deny, rehash on login (throttling:
+test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -118,111 +119,6 @@ def test_empty_fields_are_asked_for_again(auth, admin):
     assert response.status_code == 200
     assert "Enter your email." in response.get_data(as_text=True)
     assert admin.answers() == []
-
-
-class CountingStore(SingleUserStore):
-    """The demo user, counting password checks."""
-
-    checks = 0
-
-    def authenticate(self, email, password):
-        self.checks += 1
-        return super().authenticate(email, password)
-
-
-def counting_app(admin, **config):
-    store = CountingStore.from_settings("foo@bar.com", "Foo Bar", "foobar", hasher=fast_hasher())
-    return create_app(base_config(**config), user_store=store, admin_api=admin), store
-
-
-def test_account_is_locked_after_five_failures(admin):
-    app, store = counting_app(admin)
-    client = app.test_client()
-    admin.add_login()
-    for _ in range(5):
-        page = client.get("/login?login_challenge=login-1")
-        response = submit(client, page, "login", email="foo@bar.com", password="wrong")
-        assert WRONG in response.get_data(as_text=True)
-    assert store.checks == 5
-
-    page = client.get("/login?login_challenge=login-1")
-    response = submit(client, page, "login", email="foo@bar.com", password="foobar")
-
-    assert response.status_code == 429
-    html = response.get_data(as_text=True)
-    assert WRONG in html and "try again later" in html
-    assert store.checks == 5  # the password was not even checked
-    assert admin.called("accept_login") == []
-
-
-def test_a_lock_on_one_account_does_not_block_another_address_for_other_accounts(admin):
-    app, _ = counting_app(admin)
-    client = app.test_client()
-    admin.add_login()
-    for _ in range(5):
-        page = client.get("/login?login_challenge=login-1")
-        submit(client, page, "login", email="someone@else.com", password="x")
-
-    page = client.get("/login?login_challenge=login-1", environ_base={"REMOTE_ADDR": "10.0.0.9"})
-    response = submit(
-        client, page, "login", {"REMOTE_ADDR": "10.0.0.9"}, email="foo@bar.com", password="foobar"
-    )
-    assert response.status_code == 302
-
-
-def test_address_is_locked_after_five_failures_on_different_accounts(admin):
-    app, store = counting_app(admin)
-    client = app.test_client()
-    admin.add_login()
-    attacker = {"REMOTE_ADDR": "203.0.113.7"}
-    for number in range(5):
-        page = client.get("/login?login_challenge=login-1")
-        submit(client, page, "login", attacker, email=f"user{number}@bar.com", password="guess")
-
-    page = client.get("/login?login_challenge=login-1")
-    locked = submit(client, page, "login", attacker, email="foo@bar.com", password="foobar")
-    assert locked.status_code == 429
-    assert "try again later" in locked.get_data(as_text=True)
-    assert store.checks == 5
-
-    # The account itself is not locked: the same user from another address gets in.
-    page = client.get("/login?login_challenge=login-1")
-    other = submit(client, page, "login", {"REMOTE_ADDR": "198.51.100.1"}, email="foo@bar.com",
-                   password="foobar")  # fmt: skip
-    assert other.status_code == 302
-
-
-def test_a_success_resets_the_account_counter(admin):
-    app, _ = counting_app(admin, THROTTLE_MAX_FAILURES=3)
-    client = app.test_client()
-
-    def attempt(challenge, password, address):
-        admin.add_login(challenge)
-        page = client.get(f"/login?login_challenge={challenge}")
-        environ = {"REMOTE_ADDR": address}
-        return submit(client, page, "login", environ, email="foo@bar.com", password=password)
-
-    # Each address fails only twice, so only the account counter could reach three.
-    attempt("a1", "wrong", "10.0.0.1")
-    attempt("a2", "wrong", "10.0.0.1")
-    assert attempt("a3", "foobar", "10.0.0.2").status_code == 302
-    attempt("a4", "wrong", "10.0.0.2")
-    attempt("a5", "wrong", "10.0.0.3")
-    assert attempt("a6", "foobar", "10.0.0.4").status_code == 302
-
-
-def test_lockout_settings_come_from_the_config(admin):
-    app, store = counting_app(admin, THROTTLE_MAX_FAILURES=2)
-    client = app.test_client()
-    admin.add_login()
-    for _ in range(2):
-        page = client.get("/login?login_challenge=login-1")
-        submit(client, page, "login", email="foo@bar.com", password="wrong")
-
-    page = client.get("/login?login_challenge=login-1")
-    response = submit(client, page, "login", email="foo@bar.com", password="foobar")
-    assert response.status_code == 429
-    assert store.checks == 2
 
 
 def test_login_rehashes_a_hash_made_with_weaker_parameters(admin):

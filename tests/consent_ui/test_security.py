@@ -147,7 +147,7 @@ def test_cookies_are_app_specific_http_only_and_lax(auth):
     response = auth.login(remember=True)
 
     cookies = {header.split("=", 1)[0]: header for header in session_cookie_headers(response)}
-    assert set(cookies) == {"consent_ui_session", "consent_ui_remember"}
+    assert set(cookies) == {"consent_ui_session", "consent_ui_remember", "consent_ui_device"}
     for header in cookies.values():
         assert "HttpOnly" in header
         assert "SameSite=Lax" in header

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from flask import Flask, jsonify, request
-from joserfc import jwt
+from joserfc import jws
 from joserfc.jwk import RSAKey
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
@@ -62,6 +63,8 @@ class FakeAuthorizationServer:
     id_token_overrides: dict = field(default_factory=dict)
     token_error: tuple[str, str] | None = None
     id_token_key: RSAKey | None = None  # sign ID tokens with a key the JWKS does not have
+    # Extra members for each JSON answer (e.g. odd strings the client must survive).
+    extra: dict[str, dict] = field(default_factory=dict)
     reachable: set[str] = field(default_factory=lambda: {BACKCHANNEL.rstrip("/"), ADMIN})
     requests: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[dict] = field(default_factory=list)
@@ -115,7 +118,8 @@ class FakeAuthorizationServer:
             **self.id_token_overrides,
         }
         key = self.id_token_key or self.key
-        id_token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key)
+        payload = json.dumps(claims).encode()  # ASCII: "\ud800" stays an escape
+        id_token = jws.serialize_compact({"alg": "RS256", "kid": self.key.kid}, payload, key)
         self.issued += [access, refresh, id_token]
         return {
             "access_token": access,
@@ -124,6 +128,7 @@ class FakeAuthorizationServer:
             "token_type": "bearer",
             "expires_in": 3600,
             "scope": grant.scope,
+            **self.extra.get("token", {}),
         }
 
 
@@ -142,16 +147,17 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
     @app.get("/.well-known/openid-configuration")
     def metadata():
         base = fake.issuer.rstrip("/")
-        return jsonify(
-            issuer=fake.metadata_issuer or fake.issuer,
-            authorization_endpoint=base + "/oauth2/auth",
-            token_endpoint=base + "/oauth2/token",
-            userinfo_endpoint=base + "/userinfo",
-            jwks_uri=base + "/.well-known/jwks.json",
-            revocation_endpoint=base + "/oauth2/revoke",
-            end_session_endpoint=base + "/oauth2/sessions/logout",
-            code_challenge_methods_supported=["S256"],
-        )
+        metadata = {
+            "issuer": fake.metadata_issuer or fake.issuer,
+            "authorization_endpoint": base + "/oauth2/auth",
+            "token_endpoint": base + "/oauth2/token",
+            "userinfo_endpoint": base + "/userinfo",
+            "jwks_uri": base + "/.well-known/jwks.json",
+            "revocation_endpoint": base + "/oauth2/revoke",
+            "end_session_endpoint": base + "/oauth2/sessions/logout",
+            "code_challenge_methods_supported": ["S256"],
+        }
+        return jsonify({**metadata, **fake.extra.get("metadata", {})})
 
     @app.get("/.well-known/jwks.json")
     def jwks():
@@ -189,7 +195,7 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
         grant = fake.access_tokens.get(header.removeprefix("Bearer "))
         if grant is None or not grant.active:
             return error("invalid_token", "The access token is not active.", 401)
-        return jsonify(sub=SUBJECT, name="Foo Bar")
+        return jsonify({"sub": SUBJECT, "name": "Foo Bar", **fake.extra.get("userinfo", {})})
 
     @app.post("/oauth2/revoke")
     def revoke():
@@ -209,9 +215,14 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
         if grant is None or not grant.active:
             return jsonify(active=False)
         kind = "access_token" if token in fake.access_tokens else "refresh_token"
-        return jsonify(
-            active=True, sub=SUBJECT, client_id=CLIENT_ID, scope=grant.scope, token_use=kind
-        )
+        answer = {
+            "active": True,
+            "sub": SUBJECT,
+            "client_id": CLIENT_ID,
+            "scope": grant.scope,
+            "token_use": kind,
+        }
+        return jsonify({**answer, **fake.extra.get("introspection", {})})
 
     return app
 
