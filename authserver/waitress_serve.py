@@ -23,8 +23,11 @@ import time
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.receiver import ChunkedReceiver
 from waitress.server import create_server
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+from waitress.utilities import RequestEntityTooLarge
 
 from authserver.web.errors import NO_STORE_HEADERS, error_body
 from authserver.web.logs import log_access, request_id_for, request_id_var
@@ -36,6 +39,9 @@ ALIVE_THREADS = 2
 DRAIN_SECONDS = 10  # longest a stop waits for requests in progress
 IDLE_BEFORE_CLOSE = 0.5  # a connection this quiet during a stop is closed
 LINGER_SECONDS = 2.0  # how long a closing connection reads what the client still sends
+# Larger than any body the apps accept (they answer 413 themselves below it); a body
+# beyond it is refused before it is buffered.
+MAX_BODY_BYTES = 2 * 1024 * 1024
 _WAITRESS_ERRORS = {413: "invalid_request", 431: "invalid_request"}
 
 
@@ -60,11 +66,14 @@ class JsonErrorTask(ErrorTask):
         )
         self.set_close_on_finish()
         self.content_length = len(body)
+        if _method(self.request) == "HEAD":
+            self.response_headers.append(("Content-Length", str(len(body))))
+            body = b""  # the headers of the answer, without its body (RFC 9110 §9.3.2)
         self.write(body)
         token = request_id_var.set(request_id)
         try:
             log_access(
-                getattr(self.request, "command", None) or "-",
+                _method(self.request) or "-",
                 getattr(self.request, "path", None) or "-",
                 error.code,
                 (time.time() - self.start_time) * 1000,
@@ -72,6 +81,16 @@ class JsonErrorTask(ErrorTask):
             )
         finally:
             request_id_var.reset(token)
+
+
+def _method(request) -> str | None:
+    """The request's method, even when parsing stopped before waitress set it (a bad
+    header is found before the request line is taken apart)."""
+    method = getattr(request, "command", None)
+    if method is None:
+        first_line = getattr(request, "first_line", b"") or b""
+        method = first_line.split(b" ", 1)[0].decode("latin-1") or None
+    return method
 
 
 class StoppableTask(WSGITask):
@@ -83,6 +102,29 @@ class StoppableTask(WSGITask):
         return super().build_response_header()
 
 
+class BoundedChunks(ChunkedReceiver):
+    """A chunked body whose announced chunk size is over the limit is refused at once
+    (waitress would wait for those bytes until the connection times out)."""
+
+    def __init__(self, buf, limit: int):
+        super().__init__(buf)
+        self._limit = limit
+
+    def received(self, s):
+        consumed = super().received(s)
+        if self.chunk_remainder > self._limit and not self.error:
+            self.error = RequestEntityTooLarge(f"a chunk exceeds max_body of {self._limit}")
+            self.all_chunks_received = True
+        return consumed
+
+
+class Parser(HTTPRequestParser):
+    def parse_header(self, header_plus):
+        super().parse_header(header_plus)
+        if isinstance(self.body_rcv, ChunkedReceiver):
+            self.body_rcv = BoundedChunks(self.body_rcv.buf, self.adj.max_request_body_size)
+
+
 class Channel(HTTPChannel):
     """A connection. When the server closes it (after an error, or ``Connection: close``)
     it first half-closes and reads what the client is still sending, for a moment: closing
@@ -91,6 +133,7 @@ class Channel(HTTPChannel):
 
     error_task_class = JsonErrorTask
     task_class = StoppableTask
+    parser_class = Parser
     linger_until: float | None = None
 
     def handle_close(self):
@@ -188,6 +231,7 @@ def serve_forever(apps: dict, listeners, threads: int, on_stopped) -> int:
             # waitress would drop X-Forwarded-Proto; web.transport decides whom to trust
             # (SERVE_TLS_ALLOW_TERMINATION_FROM) and nothing else reads these headers.
             clear_untrusted_proxy_headers=False,
+            max_request_body_size=MAX_BODY_BYTES,
         )
         server.channel_class = Channel
         server.draining = False

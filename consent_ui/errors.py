@@ -37,6 +37,10 @@ class MissingChallenge(BadRequest):
         self.parameter = name
 
 
+class MalformedChallenge(MissingChallenge):
+    """The ``…_challenge`` holds what no challenge holds (control characters, non-ASCII)."""
+
+
 def error_page(status: int, title: str, message: str, start_again: str = ""):
     page = render_template(
         "error.html",
@@ -105,6 +109,8 @@ def _unknown_challenge(_exc: ChallengeNotFound):
 
 
 def _missing_challenge(exc: MissingChallenge):
+    if isinstance(exc, MalformedChallenge):
+        return _unknown_challenge(exc)
     return error_page(
         400,
         "This page needs a challenge",

@@ -378,7 +378,7 @@ def validate_client_document(
 
     client = Client(
         client_id=resolved_id,
-        client_name=reader.string("client_name"),
+        client_name=reader.string("client_name", max_length=MAX_ID_LENGTH),
         grant_types=tuple(grant_types),
         response_types=tuple(response_types),
         scope=scope,
@@ -388,7 +388,7 @@ def validate_client_document(
         skip_consent=reader.boolean("skip_consent"),
         skip_logout_consent=reader.boolean("skip_logout_consent"),
         metadata=metadata,
-        owner=reader.string("owner"),
+        owner=reader.string("owner", max_length=MAX_ID_LENGTH),
         contacts=tuple(contacts),
         allowed_cors_origins=tuple(cors),
         post_logout_redirect_uris=tuple(post_logout),
@@ -470,12 +470,17 @@ class _Reader:
     def __init__(self, document: dict[str, Any]):
         self._document = document
 
-    def string(self, name: str, default: str | None = "") -> str | None:
+    def string(
+        self, name: str, default: str | None = "", max_length: int | None = None
+    ) -> str | None:
         value = self._document.get(name)
         if value is None:
             return default
         if not isinstance(value, str):
             raise InvalidClientMetadata(f"Field {name} must be a string.")
+        if max_length is not None and len(value.strip()) > max_length:
+            # Stored in a column of this size (and searched by it).
+            raise InvalidClientMetadata(f"Field {name} is longer than {max_length} characters.")
         return value.strip()
 
     def string_list(self, name: str) -> list[str]:

@@ -30,8 +30,9 @@ class _TransportCheckedRequest(FlaskOAuth2Request):
     trusted TLS-terminating proxies), so the URL handed to Authlib is marked as secure."""
 
     def __init__(self, request):
-        # Authlib uses the URI only for that scheme check, so skip building the full URL.
-        uri = "https://" + request.environ.get("HTTP_HOST", "-") + request.path
+        # Authlib uses the URI only for that scheme check, so skip building the full URL
+        # (and never parse the client's Host header: "[::1" alone is a ValueError).
+        uri = "https://authserver" + request.path
         OAuth2Request.__init__(self, method=request.method, uri=uri, headers=request.headers)
         self._request = request
         self.payload = FlaskOAuth2Payload(request)

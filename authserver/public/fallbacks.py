@@ -26,7 +26,6 @@ def _not_configured(step: str):
             f"Set {variable} (for example to the consent_ui app, http://127.0.0.1:3000/{step}) "
             "and start the flow again.",
         ],
-        status=503,
     )
 
 

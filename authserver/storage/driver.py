@@ -154,6 +154,11 @@ class DriverConnection:
             dialect=self._dialect,
         )
 
+    def in_transaction(self) -> bool:
+        """Never: every statement commits on its own (so a request's commit has nothing
+        to do; ``web.transaction`` asks)."""
+        return False
+
     def _as_sqlalchemy(self) -> Connection:
         if self._sqlalchemy is None:
             self._sqlalchemy = Connection(self._engine, connection=self._pooled)

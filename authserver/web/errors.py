@@ -117,7 +117,9 @@ def wsgi_error_response(
         )
     finally:
         request_id_var.reset(token)
-    return [body]
+    # A HEAD answer has the GET answer's headers and no body (RFC 9110 §9.3.2); bytes
+    # after it would be read by a keep-alive client as the start of the next answer.
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
 def error_response(

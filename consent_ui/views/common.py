@@ -7,23 +7,34 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from consent_ui.admin_api import AdminApiError
-from consent_ui.errors import MissingChallenge, is_web_url
+from consent_ui.errors import MalformedChallenge, MissingChallenge, is_web_url
 from consent_ui.services import services
+
+MAX_CHALLENGE_LENGTH = 1024  # Hydra's are about 300 characters; authserver's 43
 
 
 def challenge_from_query(name: str) -> str:
     """The ``login_challenge`` (or consent/logout) the authorization server put in the URL."""
-    challenge = request.args.get(name, "").strip()
-    if not challenge:
-        raise MissingChallenge(name)
-    return challenge
+    return _checked(request.args.get(name, ""), name)
 
 
 def challenge_from_form(form: FlaskForm, name: str) -> str:
     """The same challenge, carried through the page in a hidden field."""
-    challenge = (form.challenge.data or "").strip()
+    return _checked(form.challenge.data or "", name)
+
+
+def _checked(value: str, name: str) -> str:
+    """A challenge is a short token: anything else is the visitor's mistake (400), not
+    something to forward to the authorization server."""
+    challenge = value.strip()
     if not challenge:
         raise MissingChallenge(name)
+    if (
+        len(challenge) > MAX_CHALLENGE_LENGTH
+        or not challenge.isascii()
+        or not challenge.isprintable()
+    ):
+        raise MalformedChallenge(name)
     return challenge
 
 
