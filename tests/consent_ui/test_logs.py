@@ -62,12 +62,20 @@ def test_an_odd_method_is_escaped_too(client, log_output):
 
 
 def test_messages_quoting_the_request_are_one_line_each(client, admin, log_output):
+    # A challenge with CR/LF never reaches the admin API (400 at once); what the admin API
+    # says back may still quote request data, so its description is escaped as well.
+    assert client.get("/login?login_challenge=x%0d%0a2026-01-01 FORGED").status_code == 400
+    log_output.truncate(0)
+    log_output.seek(0)
+
     def failing(challenge):
-        raise AdminApiError(400, "invalid_request", f"No such challenge {challenge!s}.")
+        raise AdminApiError(
+            400, "invalid_request", f"No such challenge {challenge}\r\n2026-01-01 FORGED."
+        )
 
     admin.get_login_request = failing
 
-    response = client.get("/login?login_challenge=x%0d%0a2026-01-01 FORGED")
+    response = client.get("/login?login_challenge=x")
 
     assert response.status_code == 502
     error, access = lines(log_output)
