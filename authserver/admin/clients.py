@@ -43,6 +43,15 @@ def _validate(document, **kwargs) -> ValidatedClient:
         raise ApiError(exc.error, str(exc), 400) from None
 
 
+def _client_response(client: Client, secret: str | None = None, status: int = 200):
+    response = jsonify(_client_json(client, secret))
+    response.status_code = status
+    if secret is not None:
+        response.headers["Cache-Control"] = "no-store"  # the secret is shown this once
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
 def _client_json(client: Client, secret: str | None = None) -> dict:
     data = client.to_json()
     if secret is not None:
@@ -64,8 +73,7 @@ def create_client():
         raise ApiError(
             "conflict", "An OAuth 2.0 client with this client_id already exists.", 409
         ) from None
-    response = jsonify(_client_json(client, validated.secret))
-    response.status_code = 201
+    response = _client_response(client, validated.secret, 201)
     response.headers["Location"] = url_for(".get_client", client_id=client.client_id)
     return response
 
@@ -146,7 +154,7 @@ def _save(client_id: str, document: dict, stored_client: Client | None = None):
     if client is None:
         raise _not_found()
     _forget_cached(client_id)
-    return jsonify(_client_json(client, validated.secret))
+    return _client_response(client, validated.secret)
 
 
 @bp.delete("/clients/<client_id>")

@@ -3,9 +3,9 @@ and ``…/logout/reject`` (PUT → 204): the logout app confirms or cancels a lo
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
-from authserver.admin.flow_views import challenge_param, client_json, gone, now, public_url, rfc3339
+from authserver.admin.flow_views import challenge_param, gone, now, public_url, rfc3339
 from authserver.domain.flows import FlowError, digest
 from authserver.domain.sessions import LogoutState
 from authserver.oauth2.login_consent import add_query
@@ -35,10 +35,19 @@ def get_logout_request():
         sid=request.session_id,
         request_url=request.request_url,
         rp_initiated=request.rp_initiated,
-        client=client_json(request.client_id) if request.client_id else None,
+        client=_client_or_none(request.client_id),
         requested_at=rfc3339(request.requested_at),
         expires_at=rfc3339(request.expires_at),
     )
+
+
+def _client_or_none(client_id: str | None) -> dict | None:
+    """The client that asked for the logout, if it still exists (a logout request has no
+    foreign key to it: logging out must work even for a client deleted meanwhile)."""
+    if not client_id:
+        return None
+    stored = current_app.extensions["authserver"].clients.find(db_session(), client_id)
+    return stored.client.to_json() if stored else None
 
 
 @bp.put("/oauth2/auth/requests/logout/accept")

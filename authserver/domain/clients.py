@@ -298,6 +298,10 @@ def validate_client_document(
         secret = None
 
     audience = reader.string_list("audience")
+    for item in audience:
+        if any(character.isspace() for character in item):
+            # Requested audiences are split on spaces: such an entry could never match.
+            raise InvalidClientMetadata(f"Field audience: {item!r} contains whitespace.")
     contacts = reader.string_list("contacts")
     cors = []
     for origin in reader.string_list("allowed_cors_origins"):

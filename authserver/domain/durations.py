@@ -16,6 +16,11 @@ _UNIT_SECONDS = {
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
+# Go's time.Duration is int64 nanoseconds (about 292 years): the longest Hydra accepts, and
+# far from overflowing a timestamp column when added to the current time.
+MAX_SECONDS = (2**63 - 1) // 10**9
+
+
 class DurationError(ValueError):
     pass
 
@@ -39,6 +44,8 @@ def parse_duration(text: str) -> float:
             raise DurationError(f"{text!r} is not a duration (examples: 30s, 10m, 1h, 1h30m)")
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         position = match.end()
+    if total > MAX_SECONDS:
+        raise DurationError(f"{text!r} is longer than the longest duration (about 292 years)")
     return total
 
 

@@ -22,6 +22,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from authserver.domain.durations import MAX_SECONDS
+
 
 class FlowState(enum.IntEnum):
     LOGIN_REQUESTED = 1
@@ -103,8 +105,8 @@ def _seconds(document: dict, name: str) -> int:
     value = document.get(name, 0)
     if value is None:
         return 0
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise FlowError(f"Field {name} must be a whole number of seconds, 0 or more.")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SECONDS:
+        raise FlowError(f"Field {name} must be a whole number of seconds, from 0 to {MAX_SECONDS}.")
     return value
 
 

@@ -120,7 +120,14 @@ class LogoutFlow:
         if not self.requests.transition(request, done):
             raise ErrorPage("request_already_handled", "This logout was already completed.")
         self.login_sessions.delete(request.session_id)
-        return Redirect(request.post_logout_redirect_uri, [CookieChange(SESSION_COOKIE, None)])
+        destination = request.post_logout_redirect_uri
+        if (
+            request.client_id
+            and self.services.clients.find(self.session, request.client_id) is None
+        ):
+            # The client was deleted meanwhile: its redirect URIs are no longer trusted.
+            destination = self._post_logout_destination({}, None)
+        return Redirect(destination, [CookieChange(SESSION_COOKIE, None)])
 
 
 def _audiences(claims: dict | None) -> list[str]:

@@ -18,6 +18,7 @@ from authserver.oauth2.client_credentials import ClientCredentialsGrant
 from authserver.oauth2.client_model import AuthlibClient
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
+from authserver.web.errors import safe_description
 from authserver.web.transaction import db_session
 
 if TYPE_CHECKING:
@@ -52,10 +53,37 @@ class _OurClients:
     def save_token(self, token, request):  # tokens are stored by AccessTokens.issue
         raise NotImplementedError
 
+    def handle_error_response(self, request, error):
+        # Some of Authlib's errors carry no description; every error of ours has one.
+        if not error.description:
+            error.description = safe_description(_describe(error))
+        return super().handle_error_response(request, error)
+
     def authenticate_client(self, request, methods, endpoint="token"):
         # One method per request, decoded strictly (see ``client_auth``), not Authlib's
         # method-after-method fallback.
         return client_auth.authenticate(self.query_client, request, methods, endpoint)
+
+
+# RFC 6749 §5.2's meanings, for the errors Authlib raises without a description.
+_DESCRIPTIONS = {
+    "invalid_request": "The request is missing a parameter, or is otherwise malformed.",
+    "invalid_client": "Client authentication failed.",
+    "invalid_grant": (
+        "The authorization code or refresh token is invalid, expired, revoked, or was "
+        "issued to another client."
+    ),
+    "unauthorized_client": "The client may not use this grant type.",
+    "unsupported_grant_type": "This grant type is not supported.",
+    "invalid_scope": "The requested scope is invalid, unknown or not allowed.",
+    "unsupported_token_type": "This token type cannot be revoked here.",
+}
+
+
+def _describe(error) -> str:
+    specific = getattr(error, "get_error_description", None)
+    text = specific() if specific is not None else ""
+    return text or _DESCRIPTIONS.get(error.error, "The request was refused.")
 
 
 class AuthorizationServer(_OurClients, FlaskAuthorizationServer):

@@ -282,3 +282,109 @@ def test_an_admin_port_reachable_from_other_machines_is_warned_about(tmp_path):
     assert result.returncode == 1  # the schema is not migrated
     assert "WARNING: the admin API listens on 0.0.0.0" in result.stderr
     assert "no authentication" in result.stderr
+
+
+# -- found by the OpenAPI-driven run ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"grant_type": "password", "username": "u", "password": "p"},
+        {"grant_type": "refresh_token", "refresh_token": "abc"},
+        {"grant_type": "refresh_token", "refresh_token": ""},
+    ],
+)
+def test_every_token_error_has_a_description(server, create_client, form):
+    client = create_client(grant_types=["client_credentials", "refresh_token"])
+    response = requests.post(
+        server.public_url + "/oauth2/token",
+        data=form,
+        auth=(client.client_id, client.client_secret),
+        timeout=TIMEOUT,
+    )
+    body = assert_client_error(response)
+    assert body["error"] in ("unsupported_grant_type", "invalid_grant", "invalid_request")
+    assert body["error_description"]
+
+
+OVERFLOWING = 10_000_000_000_000_000_000
+
+
+def test_durations_that_would_overflow_a_timestamp_are_refused(dev_server):
+    server = dev_server  # its cookies work on plain http: the browser gets to the consent
+    code_client = create_code_client(server)
+    driver = FlowDriver(server, code_client)
+    challenge = driver.start()
+    login = driver.admin(
+        "PUT",
+        "/admin/oauth2/auth/requests/login/accept",
+        params={"login_challenge": challenge},
+        json={"subject": "u@example.com", "remember": True, "remember_for": OVERFLOWING},
+    )
+    assert_client_error(login)
+    consent_challenge = driver.consent_challenge_after(driver.accept_login(challenge))
+    consent = driver.admin(
+        "PUT",
+        "/admin/oauth2/auth/requests/consent/accept",
+        params={"consent_challenge": consent_challenge},
+        json={"grant_scope": ["openid"], "remember": True, "remember_for": OVERFLOWING},
+    )
+    assert_client_error(consent)
+    for lifespan in ("2562047788015215h", "9" * 400 + "h"):
+        field = {"client_credentials_grant_access_token_lifespan": lifespan}
+        updated = requests.put(
+            f"{server.admin_url}/admin/clients/{code_client['client_id']}/lifespans",
+            json=field,
+            timeout=TIMEOUT,
+        )
+        assert_client_error(updated)
+        created = requests.post(server.admin_url + "/admin/clients", json=field, timeout=TIMEOUT)
+        assert_client_error(created)
+
+
+def test_an_audience_with_whitespace_is_refused(server):
+    response = requests.post(
+        server.admin_url + "/admin/clients", json={"audience": ["a b"]}, timeout=TIMEOUT
+    )
+    assert assert_client_error(response)["error"] == "invalid_client_metadata"
+
+
+def test_a_response_showing_a_client_secret_is_not_cached(server):
+    response = requests.post(
+        server.admin_url + "/admin/clients",
+        json={"grant_types": ["client_credentials"]},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 201 and response.json()["client_secret"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_logout_outliving_its_client_does_not_send_the_browser_there(dev_server):
+    client = create_code_client(
+        dev_server, post_logout_redirect_uris=["http://127.0.0.1:9999/logged-out"]
+    )
+    driver = FlowDriver(dev_server, client)
+    callback = driver.run(login={"subject": "gone@example.com", "remember": True})
+    id_token = driver.exchange(callback["code"]).json()["id_token"]
+    started = driver.browser.get(
+        dev_server.public_url + "/oauth2/sessions/logout",
+        params={
+            "id_token_hint": id_token,
+            "post_logout_redirect_uri": "http://127.0.0.1:9999/logged-out",
+        },
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    challenge = parse_qs(urlsplit(started.headers["Location"]).query)["logout_challenge"][0]
+    deleted = requests.delete(
+        f"{dev_server.admin_url}/admin/clients/{client['client_id']}", timeout=TIMEOUT
+    )
+    assert deleted.status_code == 204
+    params = {"logout_challenge": challenge}
+    request = driver.admin("GET", "/admin/oauth2/auth/requests/logout", params=params).json()
+    assert request["client"] is None
+    accepted = driver.admin("PUT", "/admin/oauth2/auth/requests/logout/accept", params=params)
+    finished = driver.follow(accepted.json()["redirect_to"])
+    assert finished.status_code in (302, 303)
+    assert not finished.headers["Location"].startswith("http://127.0.0.1:9999/")

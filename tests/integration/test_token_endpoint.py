@@ -58,6 +58,7 @@ def assert_error(response: requests.Response, status: int | tuple[int, ...], err
     assert response.status_code in statuses, (response.status_code, response.text)
     body = response.json()
     assert body["error"] == error, body
+    assert body.get("error_description"), body  # every error says what went wrong
     return body
 
 
