@@ -337,11 +337,25 @@ def create_client(server) -> Iterator:
     return create
 
 
+def _did_not_run(report) -> bool:
+    """A PostgreSQL test skipped for want of a server (also when a pytest-xdist worker
+    ran it: the skip reason travels back to the controller with the report)."""
+    longrepr = getattr(report, "longrepr", None)
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else ""
+    return "PostgreSQL tests did not run" in str(reason)
+
+
 def pytest_terminal_summary(terminalreporter):
-    if _skipped_postgres:
+    skipped = {
+        report.nodeid
+        for report in terminalreporter.stats.get("skipped", [])
+        if _did_not_run(report)
+    }
+    skipped.update(_skipped_postgres)
+    if skipped:
         terminalreporter.write_sep(
             "!",
-            f"{len(_skipped_postgres)} PostgreSQL test(s) DID NOT RUN: set {POSTGRES_ENV} "
+            f"{len(skipped)} PostgreSQL test(s) DID NOT RUN: set {POSTGRES_ENV} "
             "(e.g. postgresql://postgres@127.0.0.1:5432/postgres)",
             yellow=True,
             bold=True,
