@@ -23,13 +23,16 @@ demo: $(STAMP)
 
 # Fast tests first; the browser tests and the docker compose test last. The end-to-end
 # tests use chromium from PATH (or AUTHSERVER_E2E_BROWSER), else Playwright's own browser.
+# The integration and browser tests mostly wait on real processes: they run in parallel
+# (pytest-xdist; TEST_JOBS=1 runs them one at a time).
+TEST_JOBS ?= 3
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest tests/unit tests/consent_ui tests/demo_client
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest -n 2 tests/unit tests/consent_ui tests/demo_client
+	$(BIN)/pytest -n $(TEST_JOBS) tests/integration
 	@[ -n "$$AUTHSERVER_E2E_BROWSER" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 	  || command -v google-chrome >/dev/null || $(BIN)/playwright install chromium
-	$(BIN)/pytest e2e -m "not compose"
+	$(BIN)/pytest -n 2 e2e -m "not compose"
 	$(BIN)/pytest e2e -m compose
 
 lint: $(STAMP)

@@ -10,6 +10,10 @@
   listening, let every request that was received (or arrives on an open connection
   meanwhile) finish with ``Connection: close``, close connections once they are idle,
   then stop the threads. waitress' own shutdown resets queued and keep-alive requests.
+* **Answers that arrive.** A connection the server closes first reads what the client
+  still sends (a lingering close), so the kernel does not reset it and destroy the
+  answer; a chunk announced larger than any body we accept is refused at once; an
+  answer to HEAD never carries a body.
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ LINGER_SECONDS = 2.0  # how long a closing connection reads what the client stil
 # Larger than any body the apps accept (they answer 413 themselves below it); a body
 # beyond it is refused before it is buffered.
 MAX_BODY_BYTES = 2 * 1024 * 1024
-_WAITRESS_ERRORS = {413: "invalid_request", 431: "invalid_request"}
 
 
 class JsonErrorTask(ErrorTask):
@@ -52,7 +55,7 @@ class JsonErrorTask(ErrorTask):
         error = self.request.error
         request_id = request_id_for(None)
         description = f"{error.reason}: {error.body}" if error.body else error.reason
-        code = _WAITRESS_ERRORS.get(error.code, "invalid_request")
+        code = "invalid_request"  # 400, 413 or 431: the request could not be read
         if error.code >= 500:
             code, description = "server_error", "The request could not be read."
         body = json.dumps(error_body(code, description), separators=(",", ":")).encode()

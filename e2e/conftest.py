@@ -26,10 +26,9 @@ from tests.conftest import (
     TestDatabase,
     authserver_command,
     console_command,
-    create_postgres_database,
     drop_postgres_database,
     free_port,
-    migrate,
+    migrated_database,
     wait_alive,
 )
 
@@ -221,16 +220,10 @@ def backend(request) -> str:
 @pytest.fixture
 def stack(backend, tmp_path) -> Iterator[Stack]:
     """A fresh stack per test: three apps, a fresh database, free ports."""
-    created = None
-    if backend == "sqlite":
-        path = tmp_path / "e2e.sqlite"
-        database = TestDatabase("sqlite", f"sqlite:///{path}", path)
-    else:
-        admin_dsn = os.environ.get(POSTGRES_ENV)
-        if not admin_dsn:
-            pytest.skip(f"PostgreSQL end-to-end tests did not run: set {POSTGRES_ENV}")
-        database = created = create_postgres_database(admin_dsn, "authserver_e2e")
-    migrate(database)
+    if backend == "postgres" and not os.environ.get(POSTGRES_ENV):
+        pytest.skip(f"PostgreSQL end-to-end tests did not run: set {POSTGRES_ENV}")
+    database = migrated_database(backend, tmp_path, "authserver_e2e")
+    created = database if backend == "postgres" else None
     stack = start_stack(database, tmp_path)
     yield stack
     _stop(stack.apps)

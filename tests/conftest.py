@@ -8,6 +8,7 @@ run, loudly, at the end of the session. CI always sets it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -103,12 +105,15 @@ def _psycopg_dsn(dsn: str) -> str:
     )
 
 
-def create_postgres_database(admin_dsn: str, prefix: str) -> TestDatabase:
+def create_postgres_database(
+    admin_dsn: str, prefix: str, template: TestDatabase | None = None
+) -> TestDatabase:
     import psycopg
 
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template.dsn.rsplit("/", 1)[1]}"' if template else ""
     with psycopg.connect(_psycopg_dsn(admin_dsn), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
     base = _psycopg_dsn(admin_dsn).rsplit("/", 1)[0]
     return TestDatabase("postgres", f"{base}/{name}")
 
@@ -126,23 +131,57 @@ def migrate(database: TestDatabase) -> None:
     assert result.returncode == 0, result.stderr
 
 
+# One migrated database per backend and test process, copied for every test that needs a
+# fresh one: a copy costs milliseconds, `migrate sql` a new interpreter and Alembic.
+_templates: dict[str, TestDatabase] = {}
+
+
+def migrated_database(backend: str, directory: Path, prefix: str) -> TestDatabase:
+    """A fresh, migrated database: a copy of this process's template."""
+    template = _templates.get(backend)
+    if template is None:
+        if backend == "sqlite":
+            path = Path(tempfile.mkdtemp(prefix="authserver-template-")) / "template.sqlite"
+            template = TestDatabase("sqlite", f"sqlite:///{path}", path)
+        else:
+            template = create_postgres_database(_postgres_admin_dsn(), "authserver_template")
+        migrate(template)
+        _templates[backend] = template
+        atexit.register(_drop_template, template)
+    if backend == "sqlite":
+        path = directory / "authserver.sqlite"
+        shutil.copyfile(template.path, path)  # `migrate` closed it: no WAL left behind
+        return TestDatabase("sqlite", f"sqlite:///{path}", path)
+    return create_postgres_database(_postgres_admin_dsn(), prefix, template=template)
+
+
+def _drop_template(template: TestDatabase) -> None:
+    if template.backend == "postgres":
+        with contextlib.suppress(Exception):  # the server may be gone at exit: nothing to drop
+            drop_postgres_database(_postgres_admin_dsn(), template)
+    else:
+        shutil.rmtree(template.path.parent, ignore_errors=True)
+
+
 @pytest.fixture
 def make_database(tmp_path_factory, request) -> Iterator:
     """Factory: ``make_database(backend)`` returns an empty, migrated database."""
     created: list[TestDatabase] = []
 
     def make(backend: str, migrated: bool = True) -> TestDatabase:
-        if backend == "sqlite":
-            path = tmp_path_factory.mktemp("sqlite") / "authserver.sqlite"
+        if backend == "postgres" and _postgres_admin_dsn() is None:
+            _skipped_postgres.append(request.node.nodeid)
+            pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
+        directory = tmp_path_factory.mktemp("sqlite")
+        if migrated:
+            database = migrated_database(backend, directory, "authserver_test")
+        elif backend == "sqlite":
+            path = directory / "authserver.sqlite"
             database = TestDatabase("sqlite", f"sqlite:///{path}", path)
         else:
-            if _postgres_admin_dsn() is None:
-                _skipped_postgres.append(request.node.nodeid)
-                pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
             database = create_postgres_database(_postgres_admin_dsn(), "authserver_test")
+        if backend == "postgres":
             created.append(database)
-        if migrated:
-            migrate(database)
         return database
 
     yield make
@@ -182,6 +221,24 @@ def start_server(
     which: str = "all",
     wait: bool = True,
 ) -> ServerProcess:
+    """Start ``authserver serve``; with ``wait``, return once it answers. A port picked
+    here can be taken by another test process before the server binds it: then the
+    server says so at once, and it is started again on other ports."""
+    for attempt in range(3):
+        server = _launch_server(database, log_dir, env, args, which)
+        if not wait:
+            return server
+        probe = server.public_url if which == "public" else server.admin_url
+        if wait_alive(probe, 30, server.process):
+            return server
+        server.stop()
+        log = server.log()
+        if "already in use" not in log or attempt == 2:
+            raise AssertionError(f"server did not become ready:\n{log}")
+    raise AssertionError("unreachable")
+
+
+def _launch_server(database, log_dir: Path, env, args, which: str) -> ServerProcess:
     public_port, admin_port = free_port(), free_port()
     server_env = {
         **os.environ,
@@ -200,18 +257,15 @@ def start_server(
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    server = ServerProcess(
-        public_url=f"http://127.0.0.1:{public_port}",
-        admin_url=f"http://127.0.0.1:{admin_port}",
+    return ServerProcess(
+        public_url=f"http://127.0.0.1:{server_env['SERVE_PUBLIC_PORT']}",
+        admin_url=f"http://127.0.0.1:{server_env['SERVE_ADMIN_PORT']}",
         env=server_env,
         log_path=log_path,
         process=process,
         database=database,
         extra={"which": which},
     )
-    if wait:
-        wait_until_ready(server)
-    return server
 
 
 def wait_alive(
@@ -232,13 +286,6 @@ def wait_alive(
             pass
         time.sleep(0.1)
     return False
-
-
-def wait_until_ready(server: ServerProcess, timeout: float = 30) -> None:
-    probe = server.public_url if server.extra.get("which") == "public" else server.admin_url
-    if not wait_alive(probe, timeout, server.process):
-        server.stop()
-        raise AssertionError(f"server did not become ready:\n{server.log()}")
 
 
 def parse_row_table(output: str) -> dict[str, str]:
@@ -275,13 +322,9 @@ def _shared_servers(tmp_path_factory) -> Iterator[dict]:
     def get(backend: str, dev: bool = False) -> ServerProcess:
         if (backend, dev) not in servers:
             log_dir = tmp_path_factory.mktemp(f"shared-{backend}")
-            if backend == "sqlite":
-                path = log_dir / "shared.sqlite"
-                database = TestDatabase("sqlite", f"sqlite:///{path}", path)
-            else:
-                database = create_postgres_database(_postgres_admin_dsn(), "authserver_shared")
+            database = migrated_database(backend, log_dir, "authserver_shared")
+            if backend == "postgres":
                 created.append(database)
-            migrate(database)
             args = ("--dev",) if dev else ()
             servers[(backend, dev)] = start_server(database, log_dir, args=args)
         return servers[(backend, dev)]

@@ -774,9 +774,10 @@ def build_probes(routes: Iterable[Route], corpus: Corpus) -> list[Probe]:
     """Every route, each of its methods, and the odd methods it does not serve.
 
     A view served under two paths (the admin API answers with and without ``/admin``) gets
-    its fields and most header entries under the first path only: the same code reads
-    them. Both paths get everything else. A chunk size no server can wait for is sent once
-    per app: waitress reads the body before any route is chosen."""
+    the whole corpus under the first path, and under the second its baseline and the
+    path entries only: past routing, the same code reads the same request. A chunk size
+    no server can wait for is sent once per app: waitress reads the body before any
+    route is chosen."""
     probes: list[Probe] = []
     fields_done: set[tuple[str, str]] = set()
     for route in routes:
@@ -843,19 +844,15 @@ def _full_corpus(
         probes = _field_probes(base, marker) if fields else _baseline(base)
         yield from _shared(probes, base, fresh=base.template.fresh)
     base = bases[0]
-    headers = _header_probes(base, corpus, marker)
-    if not fields:  # the same view under another path: its header handling is covered
-        headers = (probe for probe in headers if probe.variant in _FEW_HEADERS)
-    generic = [
-        *_path_probes(base, route, view, corpus, marker),
-        *_query_probes(base, marker),
-        *headers,
-        *_framing_probes(base, once),
-    ]
-    if method in BODY_METHODS:
-        generic.extend(_body_probes(base, marker))
-    else:
-        generic.extend(_body_on_bodyless(base))
+    generic = list(_path_probes(base, route, view, corpus, marker))
+    if fields:  # under another path the same view reads its query, headers and body
+        generic.extend(_query_probes(base, marker))
+        generic.extend(_header_probes(base, corpus, marker))
+        generic.extend(_framing_probes(base, once))
+        if method in BODY_METHODS:
+            generic.extend(_body_probes(base, marker))
+        else:
+            generic.extend(_body_on_bodyless(base))
     yield from _shared(generic, base, fresh=False)
 
 

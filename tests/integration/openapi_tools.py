@@ -5,6 +5,7 @@ first one."""
 
 from __future__ import annotations
 
+import ast
 import base64
 import contextlib
 import hashlib
@@ -723,6 +724,26 @@ def _parameter_count(operation) -> int:
             operation.cookies,
         )
     )
+
+
+@contextlib.contextmanager
+def serialised_ast_parsing():
+    """One ``ast.parse`` at a time while the generator and the sender threads run: CPython
+    3.11 keeps the AST conversion's recursion depth in shared state, so two threads parsing
+    at once can fail with "AST constructor recursion depth mismatch" (CPython gh-106905).
+    Schemathesis parses our modules for constants, Hypothesis parses lambdas."""
+    lock = threading.Lock()
+    original = ast.parse
+
+    def parse(*args, **kwargs):
+        with lock:
+            return original(*args, **kwargs)
+
+    ast.parse = parse
+    try:
+        yield
+    finally:
+        ast.parse = original
 
 
 def fuzz(

@@ -31,12 +31,13 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from tests.conftest import free_port
 
 BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 OS_USER = "postgres"
@@ -85,12 +86,6 @@ def unavailable_reason() -> str | None:
     except ImportError:
         return "psycopg is not installed"
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def children_of(pid: int) -> set[int]:

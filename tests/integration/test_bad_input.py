@@ -39,10 +39,9 @@ from tests.conftest import (
     POSTGRES_ENV,
     ServerProcess,
     _skipped_postgres,
-    create_postgres_database,
     drop_postgres_database,
     free_port,
-    migrate,
+    migrated_database,
     start_server,
 )
 from tests.integration import bad_input_corpus as corpus
@@ -101,15 +100,10 @@ def stack(request, tmp_path_factory):
         _skipped_postgres.append(request.node.nodeid)
         pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
     log_dir = tmp_path_factory.mktemp(f"bad-input-{backend}")
-    if backend == "sqlite":
-        path = log_dir / "bad-input.sqlite"
-        database = conftest.TestDatabase("sqlite", f"sqlite:///{path}", path)
-    else:
-        database = create_postgres_database(admin_dsn, "authserver_bad_input")
+    database = migrated_database(backend, log_dir, "authserver_bad_input")
     processes = []
     pool = SessionPool()
     try:
-        migrate(database)
         ui_port = free_port()
         ui_url = f"http://127.0.0.1:{ui_port}"
         server = start_server(

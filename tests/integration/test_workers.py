@@ -13,22 +13,9 @@ import pytest
 import requests
 
 from tests.conftest import authserver_command, run_cli, wait_alive
+from tests.integration.pg_instance import children_of
 
 TIMEOUT = 10
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(entry.name))
-    return found
 
 
 def cpu_ticks(pid: int) -> int:
