@@ -23,16 +23,15 @@ demo: $(STAMP)
 
 # Fast tests first; the browser tests and the docker compose test last. The end-to-end
 # tests use chromium from PATH (or AUTHSERVER_E2E_BROWSER), else Playwright's own browser.
-# The integration and browser tests mostly wait on real processes: they run in parallel
-# (pytest-xdist; TEST_JOBS=1 runs them one at a time).
+# The integration and browser tests mostly wait on real processes: all but the compose
+# test run in one parallel session (pytest-xdist; TEST_JOBS=1 runs them one at a time).
 TEST_JOBS ?= 3
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 tests/unit tests/consent_ui tests/demo_client
-	$(BIN)/pytest -n $(TEST_JOBS) tests/integration
 	@[ -n "$$AUTHSERVER_E2E_BROWSER" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 	  || command -v google-chrome >/dev/null || $(BIN)/playwright install chromium
-	$(BIN)/pytest -n 2 e2e -m "not compose"
+	$(BIN)/pytest -n $(TEST_JOBS) -m "not compose" \
+	  tests/unit tests/consent_ui tests/demo_client tests/integration e2e
 	$(BIN)/pytest e2e -m compose
 
 lint: $(STAMP)

@@ -380,6 +380,28 @@ def create_client(server) -> Iterator:
     return create
 
 
+# The longest tests, started first: with the tests spread over several processes
+# (pytest-xdist), a long test started last would keep one process busy alone at the end.
+SLOW_FIRST = (
+    "tests/integration/test_openapi.py::test_both_apis_conform",
+    "tests/integration/test_bad_input.py",
+    "tests/integration/test_faults_database.py",
+    "tests/integration/test_janitor.py",
+    "tests/integration/test_faults_janitor.py",
+    "e2e/",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        for position, prefix in enumerate(SLOW_FIRST):
+            if item.nodeid.startswith(prefix):
+                return position
+        return len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each group stays
+
+
 def _did_not_run(report) -> bool:
     """A PostgreSQL test skipped for want of a server (also when a pytest-xdist worker
     ran it: the skip reason travels back to the controller with the report)."""

@@ -20,11 +20,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import click
-from authlib.integrations.base_client import OAuthError
-from authlib.oauth2 import OAuth2Error
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from authserver.cli.common import PUBLIC_DEFAULT, CliError, split_list
 from authserver.cli.output import TOKEN_HEADERS, print_row, token_cells
@@ -93,9 +88,13 @@ def _new_request(config: FlowConfig, flow: FlowState) -> None:
 
 
 def _exchange(config: FlowConfig, flow: FlowState, callback_url: str) -> dict:
-    import requests  # lazily, like every HTTP client here: `authserver serve` needs none
-
     """Check state, exchange the code with the PKCE verifier, verify the ID token."""
+    # Lazily, like every HTTP client and JOSE library here: every other command (and each
+    # server process) would pay for their import.
+    import requests
+    from authlib.integrations.base_client import OAuthError
+    from authlib.oauth2 import OAuth2Error
+
     session = _session(config)
     try:
         token = session.fetch_token(
@@ -115,6 +114,9 @@ def _exchange(config: FlowConfig, flow: FlowState, callback_url: str) -> dict:
 
 def _verify_id_token(config: FlowConfig, flow: FlowState, id_token: str) -> None:
     import requests
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
 
     try:
         jwks = requests.get(config.jwks_url, timeout=10, verify=config.verify_tls).json()

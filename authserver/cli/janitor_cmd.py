@@ -5,10 +5,6 @@ from __future__ import annotations
 import time
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
-
-from authserver.cli.server_cmd import database_from
-from authserver.storage import janitor, migrations
 
 
 @click.command("janitor")
@@ -54,7 +50,11 @@ def janitor_command(
     keep_if_younger,
 ):
     """Clean up rows that can no longer be used. Safe to run while servers are serving."""
+    from sqlalchemy.exc import SQLAlchemyError  # lazily: only this command needs them
+
+    from authserver.cli.server_cmd import database_from
     from authserver.domain.durations import DurationError, parse_duration
+    from authserver.storage import janitor, migrations
 
     try:
         keep = int(parse_duration(keep_if_younger))

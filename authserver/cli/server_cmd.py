@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from authserver.config import ConfigError, Settings, load_settings
-from authserver.storage import migrations
-from authserver.storage.database import Database, DatabaseTimeouts, DatabaseURLError
 from authserver.web.logs import configure_logging
-
-MAINTENANCE_TIMEOUTS = DatabaseTimeouts(connect=10.0, statement=3600.0, pool=30.0)
 
 
 def settings_or_exit(config_file, dev: bool, env=None) -> Settings:
@@ -106,7 +101,11 @@ def migrate():
     """Database migrations."""
 
 
-def database_from(dsn: str | None, read_from_env: bool, config_file) -> Database:
+def database_from(dsn: str | None, read_from_env: bool, config_file):
+    """The database of a maintenance command (migrate, janitor). SQLAlchemy is imported
+    here, not at the top: the commands that talk HTTP start faster without it."""
+    from authserver.storage.database import Database, DatabaseTimeouts, DatabaseURLError
+
     if read_from_env or (not dsn and config_file):
         settings = settings_or_exit(config_file, dev=True)
         dsn = settings.dsn
@@ -114,7 +113,7 @@ def database_from(dsn: str | None, read_from_env: bool, config_file) -> Database
         raise click.UsageError("give a DSN argument, or -e to read DSN from the environment")
     try:
         # Migrations and the janitor may run statements far longer than a request's.
-        return Database(dsn, timeouts=MAINTENANCE_TIMEOUTS)
+        return Database(dsn, timeouts=DatabaseTimeouts(connect=10.0, statement=3600.0, pool=30.0))
     except DatabaseURLError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -126,6 +125,10 @@ def database_from(dsn: str | None, read_from_env: bool, config_file) -> Database
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False))
 def migrate_sql(dsn, read_from_env, yes, config_file):
     """Apply all pending SQL migrations to DSN."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from authserver.storage import migrations
+
     database = database_from(dsn, read_from_env, config_file)
     try:
         pending = migrations.pending_revisions(database)
@@ -157,6 +160,10 @@ def migrate_sql(dsn, read_from_env, yes, config_file):
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False))
 def migrate_status(dsn, read_from_env, config_file):
     """Show applied and pending migrations."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from authserver.storage import migrations
+
     database = database_from(dsn, read_from_env, config_file)
     try:
         current = migrations.current_revision(database)
