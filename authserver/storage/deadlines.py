@@ -41,11 +41,12 @@ class Watchdog:
         self._thread: threading.Thread | None = None
 
     def arm(self, fd: int, seconds: float) -> int:
+        due = time.monotonic() + seconds
         with self._lock:
             self._next_token += 1
             token = self._next_token
-            self._armed[token] = (time.monotonic() + seconds, fd, seconds)
-            if self._thread is None or not self._thread.is_alive():
+            self._armed[token] = (due, fd, seconds)
+            if self._thread is None:  # started with the first wait (after any fork)
                 self._thread = threading.Thread(
                     target=self._run, name="authserver-db-watchdog", daemon=True
                 )
@@ -82,6 +83,17 @@ def _cut(fd: int) -> None:
 
 
 WATCHDOG = Watchdog()
+
+
+def _forget_after_fork() -> None:
+    """A forked worker has no watchdog thread (threads do not survive fork): the next wait
+    starts its own; the parent's armed waits are not the child's."""
+    WATCHDOG._lock = threading.Lock()
+    WATCHDOG._armed = {}
+    WATCHDOG._thread = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def deadline_connection_class(base):

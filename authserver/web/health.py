@@ -8,9 +8,12 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from authserver import __version__
+from authserver.repeats import RepeatedLog
 from authserver.storage import migrations
+from authserver.storage.database import DatabaseBusy
 
 log = logging.getLogger(__name__)
+_repeated = RepeatedLog(log)
 
 
 def health_blueprint(name: str = "health") -> Blueprint:
@@ -40,8 +43,14 @@ def health_blueprint(name: str = "health") -> Blueprint:
                     )
                 elif not errors:
                     state["migrated"] = True
-        except SQLAlchemyError as exc:
-            log.warning("readiness check: database unavailable (%s)", exc.__class__.__name__)
+        except (SQLAlchemyError, DatabaseBusy) as exc:
+            # A probe every few seconds during an outage: one line per interval, counted.
+            _repeated.log(
+                logging.WARNING,
+                exc.__class__.__name__,
+                "readiness check: database unavailable (%s)",
+                exc.__class__.__name__,
+            )
             errors["database"] = "the database is unreachable"
         if errors:
             return jsonify(errors=errors), 503
