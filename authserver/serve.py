@@ -16,7 +16,7 @@ from authserver.admin.app import create_admin_app
 from authserver.config import Settings, is_loopback_host
 from authserver.oauth2.keys import UndecryptableKey
 from authserver.public.app import create_public_app
-from authserver.services import Services, build_services
+from authserver.services import Services, build_services, database_for
 from authserver.storage import migrations
 from authserver.storage.database import is_unavailable, pool_size_from_dsn
 
@@ -42,7 +42,8 @@ def prepare(settings: Settings, processes: int | None = None, threads: int = 8) 
         size = plan_pool(services.database, settings.dsn, processes, threads)
         if size != services.database.engine.pool.size():
             services.close()
-            services = build_services(replace(settings, database_pool_size=size))
+            planned = replace(settings, database_pool_size=size)
+            services = replace(services, settings=planned, database=database_for(planned))
     if settings.is_memory_database:
         migrations.upgrade(services.database)  # nothing persists, so migrate every start
     elif not migrations.is_current(services.database):

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import socket
@@ -33,8 +32,8 @@ from waitress.server import create_server
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
-from authserver.web.errors import NO_STORE_HEADERS, error_body
-from authserver.web.logs import log_access, request_id_for, request_id_var
+from authserver.web.errors import NO_STORE_HEADERS, error_json
+from authserver.web.logs import log_access_as, request_id_for
 
 log = logging.getLogger("authserver.serve")
 
@@ -58,7 +57,7 @@ class JsonErrorTask(ErrorTask):
         code = "invalid_request"  # 400, 413 or 431: the request could not be read
         if error.code >= 500:
             code, description = "server_error", "The request could not be read."
-        body = json.dumps(error_body(code, description), separators=(",", ":")).encode()
+        body = error_json(code, description)
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend(
             [
@@ -73,17 +72,14 @@ class JsonErrorTask(ErrorTask):
             self.response_headers.append(("Content-Length", str(len(body))))
             body = b""  # the headers of the answer, without its body (RFC 9110 §9.3.2)
         self.write(body)
-        token = request_id_var.set(request_id)
-        try:
-            log_access(
-                _method(self.request) or "-",
-                getattr(self.request, "path", None) or "-",
-                error.code,
-                (time.time() - self.start_time) * 1000,
-                self.channel.addr[0] if self.channel.addr else None,
-            )
-        finally:
-            request_id_var.reset(token)
+        log_access_as(
+            request_id,
+            _method(self.request) or "-",
+            getattr(self.request, "path", None) or "-",
+            error.code,
+            (time.time() - self.start_time) * 1000,
+            self.channel.addr[0] if self.channel.addr else None,
+        )
 
 
 def _method(request) -> str | None:

@@ -71,6 +71,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for(condition, timeout: float = 20, interval: float = 0.05):
+    """Poll ``condition()`` until it is truthy or ``timeout`` passes; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    return condition()
+
+
 def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
     """Run ``authserver ARGS`` and return the CompletedProcess (text mode)."""
     full_env = {**os.environ, **(env or {})}

@@ -17,6 +17,7 @@ apps answer with 503 and ``Retry-After`` (``is_unavailable``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -75,20 +76,22 @@ _UNAVAILABLE = (
 
 
 def is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, _UNAVAILABLE + _driver_errors()):
+    if isinstance(error, _unavailable_classes()):
         return True
     return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
 
 
-def _driver_errors() -> tuple[type, ...]:
-    """The drivers' own classes, for an error that reached us unwrapped (PEP 249 names)."""
+@functools.cache
+def _unavailable_classes() -> tuple[type, ...]:
+    """``_UNAVAILABLE``, and the drivers' own classes for an error that reached us
+    unwrapped (PEP 249 names)."""
     import sqlite3
 
-    found: list[type] = [sqlite3.OperationalError, sqlite3.InterfaceError]
+    found = (*_UNAVAILABLE, sqlite3.OperationalError, sqlite3.InterfaceError)
     try:
         import psycopg
     except ImportError:
-        return tuple(found)
+        return found
     return (*found, psycopg.OperationalError, psycopg.InterfaceError)
 
 
@@ -158,6 +161,7 @@ class Database:
         self.dialect = self.engine.dialect.name
         self.is_memory = "poolclass" in kwargs
         self._health_engine: Engine | None = None  # made on first readiness check
+        self._health_lock = threading.Lock()
         self._serialise = threading.RLock() if self.is_memory else None
         # SQLite has one writer at a time. Threads of this process queue for it here
         # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms
@@ -234,12 +238,12 @@ class Database:
             with self.transaction(write=False) as session:
                 session.execute(text("SELECT 1"))
             return
-        if self._health_engine is None:
-            timeouts = self.timeouts.for_health_checks()
-            url, kwargs = engine_arguments(self.dsn, 1, timeouts)
-            kwargs["pool_size"] = 1
-            self._health_engine = create_engine(url, **kwargs)
-            _configure_postgresql(self._health_engine, timeouts)
+        with self._health_lock:  # concurrent probes: one engine
+            if self._health_engine is None:
+                timeouts = self.timeouts.for_health_checks()
+                url, kwargs = engine_arguments(self.dsn, 1, timeouts)
+                self._health_engine = create_engine(url, **kwargs)
+                _configure_postgresql(self._health_engine, timeouts)
         with self._health_engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 

@@ -53,6 +53,13 @@ class Watchdog:
                 self._thread.start()
         return token
 
+    def after_fork(self) -> None:
+        """In a forked child: no watchdog thread survived the fork (the next wait starts
+        one), and the parent's armed waits are not the child's."""
+        self._lock = threading.Lock()
+        self._armed = {}
+        self._thread = None
+
     def disarm(self, token: int) -> None:
         with self._lock:
             self._armed.pop(token, None)
@@ -83,17 +90,7 @@ def _cut(fd: int) -> None:
 
 
 WATCHDOG = Watchdog()
-
-
-def _forget_after_fork() -> None:
-    """A forked worker has no watchdog thread (threads do not survive fork): the next wait
-    starts its own; the parent's armed waits are not the child's."""
-    WATCHDOG._lock = threading.Lock()
-    WATCHDOG._armed = {}
-    WATCHDOG._thread = None
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
+os.register_at_fork(after_in_child=WATCHDOG.after_fork)
 
 
 def deadline_connection_class(base):

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from authserver.repeats import RepeatedLog
 from authserver.storage.database import is_unavailable
-from authserver.web.logs import log_access, request_id_for, request_id_var
+from authserver.web.logs import log_access_as, request_id_for
 
 log = logging.getLogger(__name__)
 _repeated = RepeatedLog(log)
@@ -78,6 +78,11 @@ def error_body(error: str, description: str, hint: str | None = None) -> dict:
     return body
 
 
+def error_json(error: str, description: str) -> bytes:
+    """The compact JSON of an error, for answers made without Flask."""
+    return stdlib_json.dumps(error_body(error, description), separators=(",", ":")).encode()
+
+
 def status_line(status: int) -> str:
     try:
         return f"{status} {HTTPStatus(status).phrase}"
@@ -97,7 +102,7 @@ def wsgi_error_response(
     with a request id and an access log line, as every response has."""
     started = time.perf_counter()
     request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
-    body = stdlib_json.dumps(error_body(error, description), separators=(",", ":")).encode()
+    body = error_json(error, description)
     response_headers = [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(body))),
@@ -106,17 +111,14 @@ def wsgi_error_response(
         ("X-Request-Id", request_id),
     ]
     start_response(status_line(status), response_headers)
-    token = request_id_var.set(request_id)
-    try:
-        log_access(
-            environ.get("REQUEST_METHOD", "-"),
-            environ.get("PATH_INFO", ""),
-            status,
-            (time.perf_counter() - started) * 1000,
-            environ.get("REMOTE_ADDR"),
-        )
-    finally:
-        request_id_var.reset(token)
+    log_access_as(
+        request_id,
+        environ.get("REQUEST_METHOD", "-"),
+        environ.get("PATH_INFO", ""),
+        status,
+        (time.perf_counter() - started) * 1000,
+        environ.get("REMOTE_ADDR"),
+    )
     # A HEAD answer has the GET answer's headers and no body (RFC 9110 §9.3.2); bytes
     # after it would be read by a keep-alive client as the start of the next answer.
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]

@@ -41,6 +41,18 @@ def _escape(match: re.Match) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def log_access_as(
+    request_id: str, method: str, path: str, status: int, elapsed_ms: float, remote_addr
+) -> None:
+    """``log_access`` for a response made outside a request's context (the edge guard,
+    the HTTP server's own errors): the line carries ``request_id`` all the same."""
+    token = request_id_var.set(request_id)
+    try:
+        log_access(method, path, status, elapsed_ms, remote_addr)
+    finally:
+        request_id_var.reset(token)
+
+
 def log_access(method: str, path: str, status: int, elapsed_ms: float, remote_addr) -> None:
     """One line per request: the path only (query strings can carry challenges and codes)."""
     if access_log.isEnabledFor(logging.INFO):

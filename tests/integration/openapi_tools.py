@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
-import hashlib
 import math
 import queue
 import re
@@ -19,10 +18,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 import yaml
+
+from tests.integration.oauth_flow import pkce_pair, query
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR = ROOT / "docs" / "openapi"
@@ -74,16 +74,6 @@ def admin_aliases(served: set[tuple[str, str]]) -> set[tuple[str, str]]:
 
 
 # -- a browser and a login/consent/logout app, to make real data -------------------------
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.rstrip(b"=").decode()
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 class Browser:
@@ -239,7 +229,7 @@ class SeedMaker:
             **extra,
         )
         assert response.status_code == 302, response.text
-        return query_of(response.headers["Location"])["login_challenge"], verifier
+        return query(response.headers["Location"])["login_challenge"], verifier
 
     def _accept_login(self, challenge: str, subject: str, **body) -> str:
         response = self.admin(
@@ -277,17 +267,17 @@ class SeedMaker:
         challenge, verifier = self._start(browser)
         redirect_to = self._accept_login(challenge, seed.subject, remember=True)
         location = self._follow(browser, redirect_to, "consent_challenge=")
-        consent_challenge = query_of(location)["consent_challenge"]
+        consent_challenge = query(location)["consent_challenge"]
         consent_redirect = self._accept_consent(consent_challenge)
-        callback = query_of(self._follow(browser, consent_redirect, "code="))
+        callback = query(self._follow(browser, consent_redirect, "code="))
         tokens = self._exchange(seed, callback["code"], verifier)
         seed.access_token = tokens["access_token"]
         seed.refresh_token = tokens["refresh_token"]
         seed.id_token = tokens["id_token"]
         seed.handled_login_challenge = challenge
         seed.handled_consent_challenge = consent_challenge
-        seed.used_login_verifier = query_of(redirect_to)["login_verifier"]
-        seed.used_consent_verifier = query_of(consent_redirect)["consent_verifier"]
+        seed.used_login_verifier = query(redirect_to)["login_verifier"]
+        seed.used_consent_verifier = query(consent_redirect)["consent_verifier"]
         sessions = self.admin(
             "GET", "/admin/oauth2/auth/sessions/consent", params={"subject": seed.subject}
         )
@@ -299,8 +289,8 @@ class SeedMaker:
         challenge, verifier = self._start(browser)
         redirect_to = self._accept_login(challenge, seed.subject)
         location = self._follow(browser, redirect_to, "consent_challenge=")
-        consent_redirect = self._accept_consent(query_of(location)["consent_challenge"])
-        return query_of(self._follow(browser, consent_redirect, "code="))["code"], verifier
+        consent_redirect = self._accept_consent(query(location)["consent_challenge"])
+        return query(self._follow(browser, consent_redirect, "code="))["code"], verifier
 
     def _exchange(self, seed: Seed, code: str, verifier: str) -> dict:
         response = requests.post(
@@ -340,12 +330,12 @@ class SeedMaker:
         challenge, _ = self._start(browser)
         redirect_to = self._accept_login(challenge, seed.subject + "-2")
         location = self._follow(browser, redirect_to, "consent_challenge=")
-        return query_of(location)["consent_challenge"]
+        return query(location)["consent_challenge"]
 
     def _unredeemed_login_verifier(self, seed: Seed) -> None:
         challenge, _ = self._start(Browser())
         redirect_to = self._accept_login(challenge, seed.subject + "-3")
-        seed.login_verifier = query_of(redirect_to)["login_verifier"]
+        seed.login_verifier = query(redirect_to)["login_verifier"]
 
     def _logouts(self, seed: Seed, browser: Browser) -> None:
         # A second remembered login session, logged out through the logout app: its
@@ -361,7 +351,7 @@ class SeedMaker:
             params={"logout_challenge": seed.handled_logout_challenge},
         )
         assert accepted.status_code == 200, accepted.text
-        seed.used_logout_verifier = query_of(accepted.json()["redirect_to"])["logout_verifier"]
+        seed.used_logout_verifier = query(accepted.json()["redirect_to"])["logout_verifier"]
         self._follow(other, accepted.json()["redirect_to"], "/oauth2/fallbacks/logout/callback")
         # The first browser's logout: accepted (never redeemed), then a pending one.
         pending = self._logout_challenge(browser)
@@ -369,14 +359,14 @@ class SeedMaker:
             "PUT", "/admin/oauth2/auth/requests/logout/accept", params={"logout_challenge": pending}
         )
         assert accepted.status_code == 200, accepted.text
-        seed.logout_verifier = query_of(accepted.json()["redirect_to"])["logout_verifier"]
+        seed.logout_verifier = query(accepted.json()["redirect_to"])["logout_verifier"]
         seed.logout_challenge = self._logout_challenge(browser)
 
     def _logout_challenge(self, browser: Browser) -> str:
         location = self._follow(
             browser, self.public_url + "/oauth2/sessions/logout", "logout_challenge="
         )
-        return query_of(location)["logout_challenge"]
+        return query(location)["logout_challenge"]
 
 
 # -- overrides: generated requests that name real things ---------------------------------

@@ -45,8 +45,11 @@ from tests.integration.pg_instance import (
     unavailable_reason,
 )
 
+# Without the PostgreSQL server binaries these tests cannot start their own server: they
+# are reported, last, with the other PostgreSQL tests that did not run (CI has them).
 pytestmark = pytest.mark.skipif(
-    unavailable_reason() is not None, reason=f"throwaway PostgreSQL: {unavailable_reason()}"
+    unavailable_reason() is not None,
+    reason=f"PostgreSQL tests did not run: no throwaway PostgreSQL ({unavailable_reason()})",
 )
 
 TEMPLATE = "authserver_template"

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.conftest import wait_alive
+from tests.conftest import wait_alive, wait_for
 from tests.integration.pg_instance import children_of, is_gone, kill_survivors, snapshot
 
 TIMEOUT = 10
@@ -42,16 +42,6 @@ def descendants_of(pid: int) -> set[int]:
     for child in children_of(pid):
         found |= {child} | descendants_of(child)
     return found
-
-
-def wait_for(condition, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    return condition()
 
 
 def port_of(url: str) -> int:

@@ -6,13 +6,12 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import authserver_command, run_cli, wait_alive
+from tests.conftest import authserver_command, run_cli, wait_alive, wait_for
 from tests.integration.pg_instance import children_of
 
 TIMEOUT = 10
@@ -21,16 +20,6 @@ TIMEOUT = 10
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def wait_for(condition, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    return condition()
 
 
 def issue_token(server, client) -> str:
