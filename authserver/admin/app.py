@@ -9,15 +9,13 @@ from flask import Flask
 
 from authserver.admin import clients, consent, introspect, keys, login, logout, sessions
 from authserver.services import Services
-from authserver.web.app import create_base_app
-from authserver.web.guard import InputGuard
+from authserver.web.app import create_base_app, install_ways_in
 from authserver.web.health import health_blueprint
-from authserver.web.hotpath import HotPaths
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_admin_app(services: Services) -> Flask:
+def create_admin_app(services: Services, hot_paths: bool = True) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
     for module in (clients, introspect, keys, login, consent, logout, sessions):
         app.register_blueprint(module.bp, url_prefix="/admin")
@@ -25,11 +23,5 @@ def create_admin_app(services: Services) -> Flask:
     app.register_blueprint(health_blueprint("health"), url_prefix="/admin")
     app.register_blueprint(health_blueprint("health_unprefixed"))
     introspection = introspect.hot_route(services)
-    app.wsgi_app = HotPaths(
-        app.wsgi_app,
-        services.database,
-        {"/admin/oauth2/introspect": introspection, "/oauth2/introspect": introspection},
-        MAX_BODY_BYTES,
-    )
-    app.wsgi_app = InputGuard(app.wsgi_app, MAX_BODY_BYTES)  # outermost: before the hot paths
-    return app
+    hot_routes = {"/admin/oauth2/introspect": introspection, "/oauth2/introspect": introspection}
+    return install_ways_in(app, services.database, hot_routes, MAX_BODY_BYTES, hot_paths=hot_paths)

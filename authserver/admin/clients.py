@@ -20,8 +20,9 @@ from authserver.domain.clients import (
     ValidatedClient,
     validate_client_document,
 )
+from authserver.domain.text import text_problem
 from authserver.storage.repositories import ClientAlreadyExists, ClientRepository
-from authserver.web.bodies import read_json, text_problem
+from authserver.web.bodies import read_json
 from authserver.web.errors import ApiError
 from authserver.web.transaction import after_commit, db_session
 

@@ -23,7 +23,6 @@ from authserver.domain.tokens import TokenKind
 from authserver.oauth2.revocation import revoke_grant
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import AuthorizationCodeRepository
-from authserver.web.transaction import db_session
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +58,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         digest = services.codec.verify(code, TokenKind.AUTHORIZATION_CODE)
         if digest is None:
             return None
-        codes = AuthorizationCodeRepository(db_session())
+        codes = AuthorizationCodeRepository(self.request.db)
         record = codes.find(digest)
         if record is None or record.client_id != client.get_client_id():
             return None
         if record.used:
-            _replayed(record)
+            _replayed(self.request.db, record)
             return None
         if record.is_expired(int(time.time())):
             return None
@@ -78,12 +77,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def create_token_response(self):
         code = self.request.authorization_code.record
-        if not AuthorizationCodeRepository(db_session()).consume(code.signature_digest):
-            _replayed(code)  # a concurrent redemption won the compare-and-set
+        if not AuthorizationCodeRepository(self.request.db).consume(code.signature_digest):
+            _replayed(self.request.db, code)  # a concurrent redemption won the compare-and-set
             raise InvalidGrantError("The authorization code was already used.")
         response = issue_token_set(
             self.server.services,
-            db_session(),
+            self.request.db,
             client=self.request.client.client,
             grant=code.session,
             request_id=code.request_id,
@@ -93,6 +92,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return 200, response, self.TOKEN_RESPONSE_HEADER
 
 
-def _replayed(record) -> None:
+def _replayed(session, record) -> None:
     log.warning("authorization code replayed: revoking the tokens of its grant")
-    revoke_grant(db_session(), record.request_id)
+    revoke_grant(session, record.request_id)

@@ -21,7 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError
 
-from authserver.web.bodies import text_problem
+from authserver.domain.text import text_problem
 
 
 @dataclass(frozen=True)

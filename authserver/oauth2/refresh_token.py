@@ -17,7 +17,6 @@ from authserver.domain.tokens import TokenKind
 from authserver.oauth2.revocation import revoke_grant
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import RefreshTokenRepository
-from authserver.web.transaction import db_session
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         digest = services.codec.verify(refresh_token, TokenKind.REFRESH_TOKEN)
         if digest is None:
             return None
-        tokens = RefreshTokenRepository(db_session())
+        tokens = RefreshTokenRepository(self.request.db)
         record = tokens.find(digest)
         if record is None or record.client_id != self.request.client.get_client_id():
             return None
@@ -54,7 +53,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidScopeError("The requested scope exceeds the scope originally granted.")
         if not record.active or not tokens.consume(digest):
             log.warning("refresh token reused: revoking every token of its grant")
-            revoke_grant(db_session(), record.request_id)
+            revoke_grant(self.request.db, record.request_id)
             return None
         return _RefreshToken(record)
 
@@ -72,7 +71,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             grant = grant.narrowed(tuple(scope for scope in grant.scope if scope in requested))
         response = issue_token_set(
             self.server.services,
-            db_session(),
+            self.request.db,
             client=self.request.client.client,
             grant=grant,
             request_id=record.request_id,

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from authserver.domain.tokens import TokenKind
 from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
 from authserver.storage.repositories import AccessTokenRepository
-from authserver.web.transaction import db_session
 
 
 def revoke_grant(session: Session, request_id: str) -> None:
@@ -51,14 +50,15 @@ class RevocationEndpoint(_RevocationEndpoint):
 
     def authenticate_token(self, request, client):
         self.check_params(request, client)
-        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        # The hint is only a hint (RFC 7009 §2.1): the token's own prefix decides its kind.
+        token = find_revocable(self.server.services, request.db, request.form["token"])
         if token and not token.check_client(client):
             raise UnauthorizedClientError("The token was not issued to this client.")
         return token
 
     def query_token(self, token_string, token_type_hint):
-        # The hint is only a hint (RFC 7009 §2.1): the token's own prefix decides its kind.
-        return find_revocable(self.server.services, db_session(), token_string)
+        # Authlib's authenticate_token calls this; ours (above) reads the request's session.
+        raise NotImplementedError("tokens are found with find_revocable(request.db, ...)")
 
     def revoke_token(self, token, request):
-        revoke_grant(db_session(), token.request_id)
+        revoke_grant(request.db, token.request_id)

@@ -1,4 +1,8 @@
-"""The Authlib authorization server, wired to our storage and token formats."""
+"""The Authlib authorization server, wired to our storage and token formats.
+
+The way in (a Flask view or the hot path) passes the request's database handle
+(``storage.handles.SessionHandle``) with the request; grants and endpoints read it as
+``request.db``. Nothing here looks the session up from a context."""
 
 from __future__ import annotations
 
@@ -12,30 +16,41 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from flask import request as flask_request
 
+from authserver.domain.text import safe_description
 from authserver.oauth2 import client_auth
 from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
 from authserver.oauth2.client_model import AuthlibClient
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
-from authserver.web.errors import safe_description
-from authserver.web.transaction import db_session
 
 if TYPE_CHECKING:
     from authserver.services import Services
+    from authserver.storage.handles import SessionHandle
 
 
-class _TransportCheckedRequest(FlaskOAuth2Request):
+class _WithDatabase:
+    """The request's database handle, opened by the first grant that needs it."""
+
+    _database: SessionHandle
+
+    @property
+    def db(self):
+        return self._database.get()
+
+
+class _TransportCheckedRequest(_WithDatabase, FlaskOAuth2Request):
     """Authlib refuses plain-http URLs unless a process-wide environment variable is set.
     Our apps check transport security themselves (``web.transport``: --dev, loopback, and
     trusted TLS-terminating proxies), so the URL handed to Authlib is marked as secure."""
 
-    def __init__(self, request):
+    def __init__(self, request, database: SessionHandle):
         # Authlib uses the URI only for that scheme check, so skip building the full URL
         # (and never parse the client's Host header: "[::1" alone is a ValueError).
         uri = "https://authserver" + request.path
         OAuth2Request.__init__(self, method=request.method, uri=uri, headers=request.headers)
         self._request = request
+        self._database = database
         self.payload = FlaskOAuth2Payload(request)
 
 
@@ -44,11 +59,16 @@ class _OurClients:
 
     services: Services
 
-    def query_client(self, client_id: str) -> AuthlibClient | None:
-        stored = self.services.clients.find(db_session(), client_id)
+    def find_client(self, session, client_id: str) -> AuthlibClient | None:
+        stored = self.services.clients.find(session, client_id)
         if stored is None:
             return None
         return AuthlibClient(stored.client, stored.secret_hash, self.services.secret_hasher)
+
+    def query_client(self, client_id: str):
+        # Authlib calls this only from code paths we replace (its client authentication,
+        # its authorization endpoint); ours look clients up in the request's session.
+        raise NotImplementedError("clients are found with find_client(request.db, ...)")
 
     def save_token(self, token, request):  # tokens are stored by AccessTokens.issue
         raise NotImplementedError
@@ -62,7 +82,10 @@ class _OurClients:
     def authenticate_client(self, request, methods, endpoint="token"):
         # One method per request, decoded strictly (see ``client_auth``), not Authlib's
         # method-after-method fallback.
-        return client_auth.authenticate(self.query_client, request, methods, endpoint)
+        def find(client_id: str) -> AuthlibClient | None:
+            return self.find_client(request.db, client_id)
+
+        return client_auth.authenticate(find, request, methods, endpoint)
 
 
 # RFC 6749 §5.2's meanings, for the errors Authlib raises without a description.
@@ -87,7 +110,9 @@ def _describe(error) -> str:
 
 
 class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
-    """Every grant and the revocation endpoint, inside the Flask app."""
+    """Every grant and the revocation endpoint, inside the Flask app. The view passes the
+    request's database handle where Authlib takes a request:
+    ``create_token_response(handle)``, ``create_endpoint_response("revocation", handle)``."""
 
     def __init__(self, services: Services):
         super().__init__()
@@ -97,8 +122,8 @@ class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
         self.register_grant(RefreshTokenGrant)
         self.register_endpoint(RevocationEndpoint)
 
-    def create_oauth2_request(self, request):
-        return _TransportCheckedRequest(flask_request)
+    def create_oauth2_request(self, database: SessionHandle):
+        return _TransportCheckedRequest(flask_request, database)
 
 
 class FormPayload(OAuth2Payload):
@@ -117,14 +142,15 @@ class FormPayload(OAuth2Payload):
         return defaultdict(list, self._lists)
 
 
-class _HotRequest(OAuth2Request):
+class _HotRequest(_WithDatabase, OAuth2Request):
     """Authlib's request with the form the hot path parsed (Authlib reads ``form`` for
     client_secret_post; there is never a query string on this path)."""
 
-    def __init__(self, headers: dict[str, str], payload: FormPayload):
+    def __init__(self, headers: dict[str, str], payload: FormPayload, database: SessionHandle):
         # The transport was checked by the hot path; Authlib only looks at the scheme.
         super().__init__("POST", "https://hot-path/oauth2/token", headers=headers)
         self.payload = payload
+        self._database = database
 
     @property
     def args(self) -> dict[str, str]:
@@ -148,9 +174,11 @@ class ClientCredentialsServer(_OurClients, CoreAuthorizationServer):
         return request  # built by oauth2_request() below
 
     @staticmethod
-    def oauth2_request(environ, first: dict[str, str], lists: dict[str, list[str]]):
+    def oauth2_request(
+        environ, first: dict[str, str], lists: dict[str, list[str]], database: SessionHandle
+    ):
         headers = {"Authorization": environ.get("HTTP_AUTHORIZATION", "")}
-        return _HotRequest(headers, FormPayload(first, lists))
+        return _HotRequest(headers, FormPayload(first, lists), database)
 
     def handle_response(self, status, body, headers):
         return status, body, headers

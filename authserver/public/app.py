@@ -16,28 +16,21 @@ from authserver.public import (
     userinfo,
 )
 from authserver.services import Services
-from authserver.web.app import create_base_app
-from authserver.web.guard import InputGuard
+from authserver.web.app import create_base_app, install_ways_in
 from authserver.web.health import health_blueprint
-from authserver.web.hotpath import HotPaths
 from authserver.web.transport import install_transport_check
 
 MAX_BODY_BYTES = 64 * 1024  # OAuth2 requests are small; anything bigger is not one
 
 
-def create_public_app(services: Services) -> Flask:
+def create_public_app(services: Services, hot_paths: bool = True) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
     transport = install_transport_check(app, services.settings)
     app.extensions["authorization_server"] = AuthorizationServer(services)
     for module in (authorize, token, revoke, userinfo, logout, discovery, jwks, fallbacks):
         app.register_blueprint(module.bp)
     app.register_blueprint(health_blueprint())
-    app.wsgi_app = HotPaths(
-        app.wsgi_app,
-        services.database,
-        {"/oauth2/token": token.hot_route(services)},
-        MAX_BODY_BYTES,
-        transport,
+    hot_routes = {"/oauth2/token": token.hot_route(services)}
+    return install_ways_in(
+        app, services.database, hot_routes, MAX_BODY_BYTES, transport, hot_paths=hot_paths
     )
-    app.wsgi_app = InputGuard(app.wsgi_app, MAX_BODY_BYTES)  # outermost: before the hot paths
-    return app

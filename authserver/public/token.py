@@ -13,7 +13,7 @@ from authserver.oauth2.server import ClientCredentialsServer
 from authserver.web.bodies import require_form_post
 from authserver.web.errors import ApiError
 from authserver.web.hotpath import HotRequest, HotResponse, HotRoute
-from authserver.web.transaction import use_autocommit
+from authserver.web.transaction import request_database, use_autocommit
 
 bp = Blueprint("token", __name__)
 
@@ -29,7 +29,8 @@ def token():
         raise ApiError("invalid_request", "The 'grant_type' parameter is missing.", 400)
     if grant_type == "client_credentials":
         use_autocommit()  # one INSERT (and a client read on a cache miss): no transaction
-    return current_app.extensions["authorization_server"].create_token_response()
+    server = current_app.extensions["authorization_server"]
+    return server.create_token_response(request_database())
 
 
 def hot_route(services) -> HotRoute:
@@ -38,7 +39,7 @@ def hot_route(services) -> HotRoute:
     def client_credentials(hot: HotRequest) -> HotResponse | None:
         if hot.form.get("grant_type") != "client_credentials":
             return None  # the other grants need the Flask view's transaction
-        oauth_request = server.oauth2_request(hot.environ, hot.form, hot.form_lists)
+        oauth_request = server.oauth2_request(hot.environ, hot.form, hot.form_lists, hot.db)
         status, body, headers = server.create_token_response(oauth_request)
         return HotResponse(status, body, list(headers))
 

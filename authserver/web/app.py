@@ -1,16 +1,19 @@
-"""What the public and the admin app have in common: request ids, access logs, limits on
-request size, one transaction per request, and one error renderer."""
+"""What the public and the admin app have in common: the layers in front of Flask (the
+request envelope, the edge guard, the hot paths), limits on request size, one
+transaction per request, and one error renderer."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from flask import Flask, g, request
 
+from authserver.web.envelope import REQUEST_ID_KEY, RequestEnvelope
 from authserver.web.errors import register_error_handlers
-from authserver.web.logs import log_access, request_id_for, request_id_var
+from authserver.web.guard import InputGuard
+from authserver.web.hotpath import HotPaths, HotRoute
 from authserver.web.transaction import init_transactions
+from authserver.web.transport import TransportPolicy
 
 TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
@@ -26,28 +29,30 @@ def create_base_app(import_name: str, services, max_body_bytes: int) -> Flask:
     app.json.compact = True
     app.url_map.strict_slashes = False
     app.extensions["authserver"] = services
-    _init_request_ids(app)
+    app.before_request(_take_request_id)
     init_transactions(app)
     register_error_handlers(app)
     return app
 
 
-def _init_request_ids(app: Flask) -> None:
-    @app.before_request
-    def _start():
-        g.request_id = request_id_for(request.headers.get("X-Request-Id"))
-        g._request_id_token = request_id_var.set(g.request_id)
-        g._started = time.perf_counter()
+def _take_request_id() -> None:
+    g.request_id = request.environ[REQUEST_ID_KEY]
 
-    @app.after_request
-    def _finish(response):
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        elapsed = (time.perf_counter() - g.get("_started", time.perf_counter())) * 1000
-        log_access(request.method, request.path, response.status_code, elapsed, request.remote_addr)
-        return response
 
-    @app.teardown_request
-    def _reset(_exc):
-        token = g.pop("_request_id_token", None)
-        if token is not None:
-            request_id_var.reset(token)
+def install_ways_in(
+    app: Flask,
+    database,
+    hot_routes: dict[str, HotRoute],
+    max_body_bytes: int,
+    transport: TransportPolicy | None = None,
+    hot_paths: bool = True,
+) -> Flask:
+    """Put the layers in front of the Flask app, outermost first: the request envelope
+    (request id, access line, last-resort errors: ``web.envelope``), the edge guard
+    (``web.guard``), the hot paths (``web.hotpath``; ``hot_paths=False`` leaves them out,
+    so that every request reaches Flask: the parity test compares the two)."""
+    if hot_paths:
+        app.wsgi_app = HotPaths(app.wsgi_app, database, hot_routes, max_body_bytes, transport)
+    app.wsgi_app = InputGuard(app.wsgi_app, max_body_bytes)
+    app.wsgi_app = RequestEnvelope(app.wsgi_app)
+    return app

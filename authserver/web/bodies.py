@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from flask import request
 
+from authserver.domain.text import text_problem
 from authserver.web.errors import ApiError
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 # Hydra's documents nest a few levels (a client's metadata, a consent's session claims).
 MAX_JSON_DEPTH = 32
-# NUL: PostgreSQL refuses it in text. A lone surrogate cannot be encoded as UTF-8 at all.
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def require_form_post(repeatable: frozenset[str] = frozenset()) -> None:
@@ -58,12 +56,6 @@ def read_json(expected: type | tuple[type, ...] = dict) -> Any:
         kind = "object" if expected is dict else "array"
         raise ApiError("invalid_request", f"The request body must be a JSON {kind}.", 400)
     return document
-
-
-def text_problem(text: str) -> str | None:
-    if _UNSTORABLE.search(text):
-        return "A string contains a NUL character or a lone UTF-16 surrogate."
-    return None
 
 
 def json_problem(document: Any) -> str | None:

@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import json as stdlib_json
 import logging
-import re
-import time
 import traceback
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
+from authserver.domain.text import safe_description
 from authserver.repeats import RepeatedLog
 from authserver.storage.database import is_unavailable
-from authserver.web.logs import log_access_as, request_id_for
 
 log = logging.getLogger(__name__)
 _repeated = RepeatedLog(log)
 RETRY_AFTER_SECONDS = "1"
 
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-# RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
-_FORBIDDEN_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 _HTTP_ERROR_CODES = {
     400: "invalid_request",
@@ -65,12 +61,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def safe_description(text: str, limit: int = 500) -> str:
-    """Make text that may contain user input fit RFC 6749's error_description alphabet."""
-    cleaned = _FORBIDDEN_IN_DESCRIPTION.sub("?", text.replace('"', "'").replace("\\", "/"))
-    return cleaned[:limit]
-
-
 def error_body(error: str, description: str, hint: str | None = None) -> dict:
     body = {"error": error, "error_description": safe_description(description)}
     if hint:
@@ -78,9 +68,15 @@ def error_body(error: str, description: str, hint: str | None = None) -> dict:
     return body
 
 
+def compact_json(document) -> bytes:
+    """The one JSON encoding of answers built outside Flask's ``jsonify`` (the hot paths,
+    the WSGI layers, the views they share): no spaces, no trailing newline."""
+    return stdlib_json.dumps(document, separators=(",", ":")).encode()
+
+
 def error_json(error: str, description: str) -> bytes:
     """The compact JSON of an error, for answers made without Flask."""
-    return stdlib_json.dumps(error_body(error, description), separators=(",", ":")).encode()
+    return compact_json(error_body(error, description))
 
 
 def status_line(status: int) -> str:
@@ -98,27 +94,22 @@ def wsgi_error_response(
     description: str,
     headers: dict[str, str] | None = None,
 ) -> list[bytes]:
-    """The same JSON error, for code in front of Flask (the edge guard, the hot paths):
-    with a request id and an access log line, as every response has."""
-    started = time.perf_counter()
-    request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
-    body = error_json(error, description)
+    """The JSON error, for the layers in front of Flask (the edge guard)."""
+    parts = ErrorParts(
+        status, error_body(error, description), {**NO_STORE_HEADERS, **(headers or {})}
+    )
+    return wsgi_parts_response(environ, start_response, parts)
+
+
+def wsgi_parts_response(environ, start_response, parts: ErrorParts) -> list[bytes]:
+    """``parts`` as a WSGI answer, byte for byte what the Flask apps send for them."""
+    body = compact_json(parts.body)
     response_headers = [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(body))),
-        *NO_STORE_HEADERS.items(),
-        *(headers or {}).items(),
-        ("X-Request-Id", request_id),
+        *parts.headers.items(),
     ]
-    start_response(status_line(status), response_headers)
-    log_access_as(
-        request_id,
-        environ.get("REQUEST_METHOD", "-"),
-        environ.get("PATH_INFO", ""),
-        status,
-        (time.perf_counter() - started) * 1000,
-        environ.get("REMOTE_ADDR"),
-    )
+    start_response(status_line(parts.status), response_headers)
     # A HEAD answer has the GET answer's headers and no body (RFC 9110 §9.3.2); bytes
     # after it would be read by a keep-alive client as the start of the next answer.
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
@@ -133,7 +124,7 @@ def error_response(
 ) -> Response:
     body = error_body(error, description, hint)
     response = Response(
-        json.dumps(body), status=status, mimetype="application/json", headers=NO_STORE_HEADERS
+        compact_json(body), status=status, mimetype="application/json", headers=NO_STORE_HEADERS
     )
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -220,7 +211,7 @@ def render_exception(exc: BaseException) -> Response:
     g._rollback_only = True
     parts = parts_for(exc, g.get("request_id", ""))
     return Response(
-        json.dumps(parts.body),
+        compact_json(parts.body),
         status=parts.status,
         mimetype="application/json",
         headers=parts.headers,

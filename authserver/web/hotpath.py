@@ -10,10 +10,10 @@ It only takes the plain, well-formed case: a POST with a form body within the si
 no query string, no repeated parameter (except those an endpoint allows), UTF-8, over an
 acceptable transport, and that the endpoint's handler accepts (the client-credentials
 grant; introspection with a token). Anything else goes to the Flask app unchanged, so
-every request error except the protocol's own (Authlib's) has one renderer. What Flask
-gives the other endpoints, it gives these too: a request id (``X-Request-Id``), an access
-log line, the database handle (a plain autocommit connection, see ``web.transaction``),
-and a generic 500 with no internals for anything unexpected.
+every request error except the protocol's own (Authlib's) has one renderer. The request
+id and the access line come from the envelope around both (``web.envelope``); an
+exception is answered by the same ``parts_for`` as in Flask; the handler receives the
+request's database handle (a plain autocommit connection, opened on first use).
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from authserver.storage.handles import SessionHandle
 from authserver.web.bodies import FORM_TYPE
-from authserver.web.errors import parts_for, status_line
-from authserver.web.logs import log_access, request_id_for, request_id_var
-from authserver.web.transaction import HotPathConnection, hot_path_connection
+from authserver.web.envelope import REQUEST_ID_KEY
+from authserver.web.errors import compact_json, parts_for, status_line
 from authserver.web.transport import TransportPolicy
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,7 @@ class HotRequest:
     environ: dict
     form: dict[str, str]  # the first value of each parameter
     form_lists: dict[str, list[str]]  # every value
+    db: SessionHandle | None = None  # set by HotPaths before the handler runs
 
 
 @dataclass
@@ -82,35 +82,23 @@ class HotPaths:
         route = self._routes.get(environ.get("PATH_INFO", ""))
         if route is None or environ.get("REQUEST_METHOD") != "POST":
             return self._app(environ, start_response)
-        started = time.perf_counter()
         request = self._parse(environ, route.repeatable)
         if request is None:
             return self._app(environ, start_response)
-        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
-        context_token = request_id_var.set(request_id)
-        connection = HotPathConnection(self._database, write=route.writes)
-        connection_token = hot_path_connection.set(connection)
+        request.db = SessionHandle(self._database, write=route.writes, autocommit=True)
         try:
-            response = self._handle(route.handler, request, request_id)
+            response = self._handle(route.handler, request)
         finally:
-            hot_path_connection.reset(connection_token)
-            connection.close()
-        try:
-            if response is None:
-                return self._app(environ, start_response)
-            body = _encode(response)
-            headers = list(response.headers)  # Authlib's responses carry a Content-Type
-            if not any(name.lower() == "content-type" for name, _ in headers):
-                headers.append(("Content-Type", "application/json"))
-            headers += [("Content-Length", str(len(body))), ("X-Request-Id", request_id)]
-            start_response(status_line(response.status), headers)
-            elapsed = (time.perf_counter() - started) * 1000
-            log_access(
-                "POST", environ["PATH_INFO"], response.status, elapsed, environ.get("REMOTE_ADDR")
-            )
-            return [body]
-        finally:
-            request_id_var.reset(context_token)
+            request.db.close()
+        if response is None:
+            return self._app(environ, start_response)
+        body = _encode(response)
+        headers = list(response.headers)  # Authlib's responses carry a Content-Type
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status_line(response.status), headers)
+        return [body]
 
     def _parse(self, environ, repeatable: frozenset[str]) -> HotRequest | None:
         """The form, if this request is the plain case; None sends it to Flask."""
@@ -152,15 +140,17 @@ class HotPaths:
                 lists[key] = [value]
         return HotRequest(environ, first, lists)
 
-    def _handle(self, handler: Handler, request: HotRequest, request_id: str):
+    @staticmethod
+    def _handle(handler: Handler, request: HotRequest) -> HotResponse | None:
         try:
             return handler(request)
         except Exception as exc:  # noqa: BLE001 (mapped like the Flask apps' errors)
-            parts = parts_for(exc, request_id)
-            return HotResponse(parts.status, parts.body, list(parts.headers.items()))
+            parts = parts_for(exc, request.environ.get(REQUEST_ID_KEY, "-"))
+            headers = [("Content-Type", "application/json"), *parts.headers.items()]
+            return HotResponse(parts.status, parts.body, headers, compact=True)
 
 
 def _encode(response: HotResponse) -> bytes:
     if response.compact:
-        return json.dumps(response.body, separators=(",", ":")).encode()
+        return compact_json(response.body)
     return json.dumps(response.body).encode()

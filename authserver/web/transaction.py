@@ -10,7 +10,6 @@ that views return deliberately (a 400 that also revoked tokens) still commit; an
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import logging
 
@@ -18,6 +17,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from authserver.storage.handles import SessionHandle
 from authserver.web.errors import render_exception
 
 log = logging.getLogger(__name__)
@@ -25,50 +25,30 @@ log = logging.getLogger(__name__)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class HotPathConnection:
-    """The database handle of a request served by a hot path (``web.hotpath``): a plain
-    autocommit connection, opened on first use (a refused client costs none)."""
-
-    def __init__(self, database, write: bool):
-        self._database = database
-        self._write = write
-        self._connection = None
-
-    def get(self):
-        if self._connection is None:
-            self._connection = self._database.open_session(write=self._write, autocommit=True)
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            self._database.close_session(connection)
-
-
-hot_path_connection: contextvars.ContextVar[HotPathConnection | None] = contextvars.ContextVar(
-    "hot_path_connection", default=None
-)
-
-
-def db_session() -> Session:
-    hot = hot_path_connection.get()
-    if hot is not None:
-        return hot.get()
-    session = g.get("_db_session")
-    if session is None:
+def request_database() -> SessionHandle:
+    """This request's database handle, for the view to pass to services and grants. Its
+    flags (write lock, autocommit) come from the view's decorators, read on first call."""
+    handle = g.get("_db")
+    if handle is None:
         write = g.get("_writes", False) or (
             request.method not in _SAFE_METHODS and not g.get("_read_only", False)
         )
-        session = current_app.extensions["authserver"].database.open_session(
-            write=write, autocommit=g.get("_autocommit", False)
+        handle = g._db = SessionHandle(
+            current_app.extensions["authserver"].database,
+            write=write,
+            autocommit=g.get("_autocommit", False),
         )
-        g._db_session = session
-    return session
+    return handle
+
+
+def db_session() -> Session:
+    """This request's session, opened now if it was not yet (for views that query)."""
+    return request_database().get()
 
 
 def use_autocommit() -> None:
     """This request's statements need no common transaction (each commits on its own):
-    saves PostgreSQL the BEGIN and COMMIT round trips. Call before the first query."""
+    saves PostgreSQL the BEGIN and COMMIT round trips. Call before ``request_database``."""
     g._autocommit = True
 
 
@@ -84,7 +64,7 @@ def _run_after_commit() -> None:
 
 
 def _marking(**flags):
-    """A view decorator that sets request flags read by ``db_session``."""
+    """A view decorator that sets request flags read by ``request_database``."""
 
     def decorator(view):
         @functools.wraps(view)
@@ -112,7 +92,8 @@ independent_reads = _marking(_read_only=True, _autocommit=True)
 def init_transactions(app: Flask) -> None:
     @app.after_request
     def _commit(response):
-        session = g.get("_db_session")
+        handle = g.get("_db")
+        session = handle.opened if handle is not None else None
         if session is None or not session.in_transaction():
             _run_after_commit()
             return response
@@ -130,6 +111,6 @@ def init_transactions(app: Flask) -> None:
 
     @app.teardown_request
     def _close(_exc):
-        session = g.pop("_db_session", None)
-        if session is not None:
-            current_app.extensions["authserver"].database.close_session(session)
+        handle = g.pop("_db", None)
+        if handle is not None:
+            handle.close()
