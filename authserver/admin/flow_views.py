@@ -1,14 +1,17 @@
-"""What the admin API's login, consent and logout endpoints share: finding a flow by its
-challenge, Hydra's JSON shapes, and the 410 answer for a challenge already handled."""
+"""What the admin API's login, consent and logout endpoints share: the challenge
+parameter, the flow service (``oauth2.challenges``) and how its outcomes and errors are
+answered, Hydra's JSON shapes, and the 410 answer for a challenge already handled."""
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 
 from flask import current_app, jsonify, request
 
-from authserver.domain.flows import Flow, FlowAlreadyHandled, FlowError, FlowExpired, digest
+from authserver.domain.flows import Flow, FlowError, LoginAcceptance
+from authserver.oauth2.challenges import Answered, FlowChallenges, Gone
 from authserver.web.errors import ApiError
 from authserver.web.transaction import db_session
 
@@ -24,11 +27,27 @@ def challenge_param(name: str) -> str:
     return value
 
 
-def find_flow(lookup, challenge: str, what: str) -> Flow:
-    flow = lookup(digest(challenge))
-    if flow is None:
-        raise ApiError("not_found", f"The {what} challenge is unknown.", 404)
-    return flow
+def challenges() -> FlowChallenges:
+    return FlowChallenges(current_app.extensions["authserver"], db_session())
+
+
+def flow_errors(view):
+    """The view's ``FlowError`` (unknown challenge, bad answer…) as Hydra's error JSON."""
+
+    @functools.wraps(view)
+    def answer(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except FlowError as exc:
+            raise ApiError(exc.error, str(exc), exc.status) from None
+
+    return answer
+
+
+def answered(outcome: Answered | Gone):
+    if isinstance(outcome, Gone):
+        return gone(outcome.request_url)
+    return jsonify(redirect_to=outcome.redirect_to)
 
 
 def gone(redirect_to: str):
@@ -37,12 +56,6 @@ def gone(redirect_to: str):
     response.status_code = 410
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def flow_error(exc: FlowError, flow: Flow):
-    if isinstance(exc, (FlowAlreadyHandled, FlowExpired)):
-        return gone(flow.request_url)
-    raise ApiError(exc.error, str(exc), exc.status) from None
 
 
 def public_url(path: str) -> str:
@@ -73,7 +86,7 @@ def rfc3339(epoch: int | None) -> str | None:
 
 def consent_request_json(flow: Flow, challenge: str) -> dict:
     """Hydra's ``oAuth2ConsentRequest``."""
-    login = flow.login or {}
+    login = flow.accepted_login or _NO_LOGIN
     return {
         "challenge": challenge,
         "skip": flow.consent_skip,
@@ -86,7 +99,10 @@ def consent_request_json(flow: Flow, challenge: str) -> dict:
         # We keep challenges as digests only; the flow id identifies the login step.
         "login_challenge": flow.id,
         "login_session_id": flow.login_session_id or "",
-        "acr": login.get("acr", ""),
-        "amr": login.get("amr", []),
-        "context": login.get("context"),
+        "acr": login.acr,
+        "amr": list(login.amr),
+        "context": login.context,
     }
+
+
+_NO_LOGIN = LoginAcceptance(subject="")

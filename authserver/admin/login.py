@@ -6,29 +6,27 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from authserver.admin.flow_views import (
+    answered,
     challenge_param,
+    challenges,
     client_json,
-    find_flow,
-    flow_error,
+    flow_errors,
     gone,
-    now,
     oidc_context,
-    public_url,
 )
-from authserver.domain.flows import FlowError, FlowState, LoginAcceptance, Rejection
-from authserver.oauth2.login_consent import add_query
-from authserver.storage.flows import FlowRepository
+from authserver.domain.flows import LoginAcceptance, Rejection
+from authserver.oauth2.challenges import Gone
 from authserver.web.bodies import read_json
-from authserver.web.transaction import db_session
 
 bp = Blueprint("login_requests", __name__)
 
 
 @bp.get("/oauth2/auth/requests/login")
+@flow_errors
 def get_login_request():
     challenge = challenge_param("login_challenge")
-    flow = find_flow(FlowRepository(db_session()).by_login_challenge, challenge, "login")
-    if flow.state != FlowState.LOGIN_REQUESTED or flow.is_expired(now()):
+    flow = challenges().login_request(challenge)
+    if isinstance(flow, Gone):
         return gone(flow.request_url)
     return jsonify(
         challenge=challenge,
@@ -43,29 +41,25 @@ def get_login_request():
     )
 
 
+# The challenge is looked up before the answer is read: an unknown challenge is a 404
+# whatever the body holds.
+
+
 @bp.put("/oauth2/auth/requests/login/accept")
+@flow_errors
 def accept_login_request():
-    return _answer(accept=True)
+    challenge = challenge_param("login_challenge")
+    document = read_json()
+    service = challenges()
+    flow = service.login_flow(challenge)
+    return answered(service.accept_login(flow, LoginAcceptance.from_json(document)))
 
 
 @bp.put("/oauth2/auth/requests/login/reject")
+@flow_errors
 def reject_login_request():
-    return _answer(accept=False)
-
-
-def _answer(accept: bool):
     challenge = challenge_param("login_challenge")
     document = read_json()
-    repository = FlowRepository(db_session())
-    flow = find_flow(repository.by_login_challenge, challenge, "login")
-    try:
-        if accept:
-            after, verifier = flow.accept_login(LoginAcceptance.from_json(document), now())
-        else:
-            after, verifier = flow.reject_login(Rejection.from_json(document), now())
-    except FlowError as exc:
-        return flow_error(exc, flow)
-    if not repository.transition(flow, after):
-        return gone(flow.request_url)  # a concurrent answer won
-    redirect_to = add_query(public_url("/oauth2/auth"), {"login_verifier": verifier})
-    return jsonify(redirect_to=redirect_to)
+    service = challenges()
+    flow = service.login_flow(challenge)
+    return answered(service.reject_login(flow, Rejection.from_json(document)))

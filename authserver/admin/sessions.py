@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, jsonify, request
 
 from authserver.admin.flow_views import consent_request_json, rfc3339
-from authserver.domain.flows import Flow
+from authserver.domain.flows import ConsentAcceptance, Flow
 from authserver.oauth2.revocation import revoke_grant
 from authserver.storage.flows import FlowRepository, LoginSessionRepository
 from authserver.web.errors import ApiError
@@ -31,16 +31,19 @@ def _required(name: str) -> str:
 
 
 def _consent_session_json(flow: Flow) -> dict:
-    consent = flow.consent or {}
+    consent = flow.accepted_consent or ConsentAcceptance()  # listed sessions have one
     return {
         "consent_request": consent_request_json(flow, challenge=flow.id),
-        "grant_scope": consent.get("grant_scope", []),
-        "grant_access_token_audience": consent.get("grant_access_token_audience", []),
+        "grant_scope": list(consent.grant_scope),
+        "grant_access_token_audience": list(consent.grant_access_token_audience),
         "remember": flow.consent_remember,
-        "remember_for": consent.get("remember_for", 0),
+        "remember_for": consent.remember_for,
         "handled_at": rfc3339(flow.consent_handled_at),
-        "session": consent.get("session") or {"access_token": {}, "id_token": {}},
-        "context": consent.get("context"),
+        "session": {
+            "access_token": consent.access_token_claims,
+            "id_token": consent.id_token_claims,
+        },
+        "context": consent.context,
     }
 
 

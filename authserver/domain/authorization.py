@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from authserver.domain.clients import Client
+from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
 
 SUPPORTED_PROMPTS = ("none", "login", "consent", "select_account")
 DISPLAY_VALUES = ("page", "popup", "touch", "wap")
@@ -208,7 +209,7 @@ def _check_scope(draft: _Draft) -> None:
     for scope in scopes:
         if not _SCOPE_TOKEN.fullmatch(scope):
             raise _fail("invalid_scope", "The scope parameter contains an invalid character.")
-    not_allowed = [scope for scope in scopes if scope not in draft.client.scopes]
+    not_allowed = scopes_not_allowed(draft.client, scopes)
     if not_allowed:
         raise _fail(
             "invalid_scope",
@@ -220,7 +221,7 @@ def _check_scope(draft: _Draft) -> None:
 def _check_audience(draft: _Draft) -> None:
     audience = [item for value in draft.params.get("audience") or [] for item in value.split()]
     audience = list(dict.fromkeys(audience))
-    outside = [item for item in audience if item not in draft.client.audience]
+    outside = audience_not_allowed(draft.client, audience)
     if outside:
         raise _fail(
             "invalid_request",

@@ -3,6 +3,7 @@
     LOGIN_REQUESTED ──accept / reject (login app, admin API)──▶ LOGIN_HANDLED
     LOGIN_HANDLED ──login verifier redeemed by the browser──▶ CONSENT_REQUESTED
                                         (or DONE when the login was rejected)
+    CONSENT_REQUESTED ──consent needed but prompt=none──▶ DONE (no consent; the error sent)
     CONSENT_REQUESTED ──accept / reject (consent app)──▶ CONSENT_HANDLED
     CONSENT_HANDLED ──consent verifier redeemed by the browser──▶ DONE
                                         (the code is issued, or the error sent)
@@ -11,6 +12,10 @@ Each transition names the one state it starts from; storage applies it with a
 compare-and-set on that state, so a transition can neither be skipped nor happen twice,
 even when two requests race. Challenges and verifiers expire with the flow
 (``TTL_LOGIN_CONSENT_REQUEST``) and are bound to the browser by a CSRF cookie.
+
+The apps' answers are stored as the JSON documents their ``to_json`` writes (the flow's
+``login``, ``login_error``, ``consent``, ``consent_error``); code reads them back typed
+(``Flow.accepted_login`` and the like).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import enum
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from authserver.domain.durations import MAX_SECONDS
@@ -41,6 +48,8 @@ class FlowError(Exception):
 
 
 class FlowNotFound(FlowError):
+    """An unknown challenge, or a request whose client no longer exists."""
+
     error = "not_found"
     status = 404
 
@@ -170,6 +179,20 @@ class LoginAcceptance:
             ),
         )
 
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> LoginAcceptance:
+        """Read back what ``to_json`` stored (trusted: no validation)."""
+        return cls(
+            subject=stored.get("subject") or "",
+            remember=bool(stored.get("remember")),
+            remember_for=int(stored.get("remember_for") or 0),
+            acr=stored.get("acr") or "",
+            amr=tuple(stored.get("amr") or ()),
+            context=stored.get("context"),
+            extend_session_lifespan=bool(stored.get("extend_session_lifespan")),
+            identity_provider_session_id=stored.get("identity_provider_session_id") or "",
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "subject": self.subject,
@@ -235,6 +258,20 @@ class ConsentAcceptance:
             context=document.get("context"),
         )
 
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> ConsentAcceptance:
+        """Read back what ``to_json`` stored (trusted: no validation)."""
+        session = stored.get("session") or {}
+        return cls(
+            grant_scope=tuple(stored.get("grant_scope") or ()),
+            grant_access_token_audience=tuple(stored.get("grant_access_token_audience") or ()),
+            remember=bool(stored.get("remember")),
+            remember_for=int(stored.get("remember_for") or 0),
+            access_token_claims=session.get("access_token") or {},
+            id_token_claims=session.get("id_token") or {},
+            context=stored.get("context"),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "grant_scope": list(self.grant_scope),
@@ -273,6 +310,16 @@ class Rejection:
             status_code=status,
         )
 
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> Rejection:
+        """Read back what ``to_json`` stored (trusted: no validation)."""
+        return cls(
+            error=stored.get("error") or "access_denied",
+            error_description=stored.get("error_description") or "",
+            error_hint=stored.get("error_hint") or "",
+            status_code=int(stored.get("status_code") or 400),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "error": self.error,
@@ -298,8 +345,8 @@ class Flow:
     login_csrf: str
     login_verifier: str | None = None
     login_skip: bool = False
-    login: dict[str, Any] | None = None
-    login_error: dict[str, Any] | None = None
+    login: dict[str, Any] | None = None  # LoginAcceptance.to_json(): see accepted_login
+    login_error: dict[str, Any] | None = None  # Rejection.to_json(): see login_rejection
     subject: str | None = None
     login_session_id: str | None = None
     authenticated_at: int | None = None
@@ -307,8 +354,8 @@ class Flow:
     consent_verifier: str | None = None
     consent_csrf: str | None = None
     consent_skip: bool = False
-    consent: dict[str, Any] | None = None
-    consent_error: dict[str, Any] | None = None
+    consent: dict[str, Any] | None = None  # ConsentAcceptance.to_json(): accepted_consent
+    consent_error: dict[str, Any] | None = None  # Rejection.to_json(): consent_rejection
     consent_remember: bool = False
     consent_remember_until: int | None = None
     consent_handled_at: int | None = None
@@ -406,21 +453,52 @@ class Flow:
         )
         return flow, verifier
 
+    def end_without_consent(self) -> Flow:
+        """The login verifier was just redeemed, consent is needed but the request said
+        prompt=none: the flow ends here, without a consent (the client gets the error)."""
+        if self.state != FlowState.CONSENT_REQUESTED:
+            raise FlowAlreadyHandled(
+                "The request was already handled or is not ready for this step."
+            )
+        return replace(self, state=FlowState.DONE)
+
     def redeem_consent_verifier(self, csrf: str | None, now: int) -> Flow:
         self.require(FlowState.CONSENT_HANDLED, now)
         if not same_secret(csrf, self.consent_csrf):
             raise CsrfMismatch("The consent CSRF cookie is missing or does not match this request.")
         return replace(self, state=FlowState.DONE)
 
+    # The apps' answers, typed (read from the stored JSON once per flow object).
+
+    @cached_property
+    def accepted_login(self) -> LoginAcceptance | None:
+        return LoginAcceptance.from_stored(self.login) if self.login is not None else None
+
+    @cached_property
+    def login_rejection(self) -> Rejection | None:
+        return Rejection.from_stored(self.login_error) if self.login_error is not None else None
+
+    @cached_property
+    def accepted_consent(self) -> ConsentAcceptance | None:
+        return ConsentAcceptance.from_stored(self.consent) if self.consent is not None else None
+
+    @cached_property
+    def consent_rejection(self) -> Rejection | None:
+        if self.consent_error is None:
+            return None
+        return Rejection.from_stored(self.consent_error)
+
     # Views for the admin API.
 
     @property
     def granted_scope(self) -> tuple[str, ...]:
-        return tuple((self.consent or {}).get("grant_scope", ()))
+        consent = self.accepted_consent
+        return consent.grant_scope if consent else ()
 
     @property
     def granted_audience(self) -> tuple[str, ...]:
-        return tuple((self.consent or {}).get("grant_access_token_audience", ()))
+        consent = self.accepted_consent
+        return consent.grant_access_token_audience if consent else ()
 
     def remembered_consent_covers(self, scopes: list[str], audience: list[str], now: int) -> bool:
         if not self.consent_remember or self.consent_revoked or self.consent_error is not None:

@@ -12,8 +12,8 @@ from authlib.oauth2.rfc6749 import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from authserver.web.errors import safe_description
-from authserver.web.transaction import db_session
+from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
+from authserver.domain.text import safe_description
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         super().validate_token_request()  # authenticates the client, checks the grant type
         client = self.request.client.client
         scope = self.request.payload.scope or ""
-        not_allowed = [item for item in scope.split() if item not in client.scopes]
+        not_allowed = scopes_not_allowed(client, scope.split())
         if not_allowed:
             raise InvalidScopeError(
                 safe_description(
@@ -39,7 +39,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
                 )
             )
         audience = requested_audience(self.request.payload)
-        outside = [item for item in audience if item not in client.audience]
+        outside = audience_not_allowed(client, audience)
         if outside:
             raise InvalidRequestError(
                 safe_description(
@@ -55,7 +55,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         client = self.request.client.client
         try:
             issued = services.access_tokens.issue(
-                db_session(),
+                self.request.db,
                 client=client,
                 subject=client.client_id,
                 scope=self.request.granted_scope,

@@ -32,10 +32,13 @@ from authserver.domain.authorization import (
 )
 from authserver.domain.clients import Client
 from authserver.domain.flows import (
+    ConsentAcceptance,
     CsrfMismatch,
     Flow,
     FlowError,
     FlowState,
+    LoginAcceptance,
+    Rejection,
     digest,
     new_secret,
 )
@@ -221,18 +224,16 @@ class AuthorizationFlow:
             raise ErrorPage(exc.error, str(exc), status=exc.status) from None
 
         cookies = [CookieChange(LOGIN_CSRF_COOKIE, None, path="/")]
-        if after.login_error is not None:
+        if after.login_rejection is not None:
             self._save(flow, after)
-            error = ClientError(
-                request.redirect_uri, request.state, **_error_fields(after.login_error)
-            )
+            error = _rejected(request, after.login_rejection)
             error.cookies = cookies
             raise error
 
         after, session_cookies = self._settle_login_session(after, session_cookie)
         cookies.extend(session_cookies)
         if "none" in request.prompt and not consent_skip:
-            self._save(flow, _done(after))
+            self._save(flow, after.end_without_consent())
             error = self._client_error(
                 request, "consent_required", "Consent is needed, and prompt=none was sent."
             )
@@ -251,9 +252,10 @@ class AuthorizationFlow:
             return False
         if client.skip_consent:
             return True
-        subject = (flow.login or {}).get("subject")
-        if not subject:
+        login = flow.accepted_login
+        if login is None or not login.subject:
             return False
+        subject = login.subject
         return any(
             earlier.remembered_consent_covers(list(request.scope), list(request.audience), self.now)
             for earlier in self.flows.remembered_consents(subject, flow.client_id, self.now)
@@ -263,10 +265,10 @@ class AuthorizationFlow:
         self, flow: Flow, session_cookie: str | None
     ) -> tuple[Flow, list[CookieChange]]:
         """Create (or, for a skipped login, keep) the login session of this authentication."""
-        login = flow.login or {}
+        login = flow.accepted_login or _NO_LOGIN
         existing = self._browser_session(session_cookie)
         if flow.login_skip and existing and existing.subject == flow.subject:
-            if login.get("extend_session_lifespan") and login.get("remember"):
+            if login.extend_session_lifespan and login.remember:
                 existing = self._remember(existing, login)
                 cookie = new_secret()
                 existing = _with_cookie(existing, cookie)
@@ -287,9 +289,9 @@ class AuthorizationFlow:
             cookie_digest=digest(cookie),
             subject=flow.subject,
             authenticated_at=flow.authenticated_at or self.now,
-            remember=bool(login.get("remember")),
+            remember=login.remember,
             expires_at=self.now + UNREMEMBERED_SESSION_SECONDS,
-            identity_provider_session_id=login.get("identity_provider_session_id", ""),
+            identity_provider_session_id=login.identity_provider_session_id,
         )
         if login_session.remember:
             login_session = self._remember(login_session, login)
@@ -300,15 +302,13 @@ class AuthorizationFlow:
         # Not remembered: whoever was remembered in this browser before is forgotten.
         return flow, [CookieChange(SESSION_COOKIE, None)]
 
-    def _remember(self, login_session: LoginSession, login: dict) -> LoginSession:
-        remember_for = int(login.get("remember_for") or 0)
-        lifetime = remember_for or self.settings.refresh_token_ttl
+    def _remember(self, login_session: LoginSession, login: LoginAcceptance) -> LoginSession:
+        lifetime = login.remember_for or self.settings.refresh_token_ttl
         return replace(login_session, remember=True, expires_at=self.now + lifetime)
 
-    def _session_cookie(self, value: str, login: dict) -> CookieChange:
-        remember_for = int(login.get("remember_for") or 0)
+    def _session_cookie(self, value: str, login: LoginAcceptance) -> CookieChange:
         # remember_for=0 means "for this browser session": a cookie without Max-Age.
-        return CookieChange(SESSION_COOKIE, value, remember_for or None)
+        return CookieChange(SESSION_COOKIE, value, login.remember_for or None)
 
     # -- 3. back from the consent app ----------------------------------------------------
 
@@ -327,10 +327,8 @@ class AuthorizationFlow:
             raise ErrorPage(exc.error, str(exc), status=exc.status) from None
         self._save(flow, after)
         cookies = [CookieChange(CONSENT_CSRF_COOKIE, None)]
-        if after.consent_error is not None:
-            error = ClientError(
-                request.redirect_uri, request.state, **_error_fields(after.consent_error)
-            )
+        if after.consent_rejection is not None:
+            error = _rejected(request, after.consent_rejection)
             error.cookies = cookies
             raise error
 
@@ -342,21 +340,20 @@ class AuthorizationFlow:
         return Redirect(add_query(request.redirect_uri, params), cookies)
 
     def _issue_code(self, flow: Flow, request: AuthorizationRequest) -> str:
-        login = flow.login or {}
-        consent = flow.consent or {}
-        session = consent.get("session") or {}
+        login = flow.accepted_login or _NO_LOGIN
+        consent = flow.accepted_consent or _NO_CONSENT
         grant = GrantSession(
             subject=flow.subject,
             scope=flow.granted_scope,
             audience=flow.granted_audience,
             auth_time=flow.authenticated_at,
             requested_at=flow.requested_at,
-            acr=login.get("acr", ""),
-            amr=tuple(login.get("amr") or ()),
+            acr=login.acr,
+            amr=login.amr,
             sid=flow.login_session_id or "",
             nonce=request.nonce,
-            access_token_claims=session.get("access_token") or {},
-            id_token_claims=session.get("id_token") or {},
+            access_token_claims=consent.access_token_claims,
+            id_token_claims=consent.id_token_claims,
         )
         minted = self.services.codec.mint(TokenKind.AUTHORIZATION_CODE)
         AuthorizationCodeRepository(self.session).add(
@@ -397,12 +394,19 @@ def fallback_url(settings, step: str) -> str:
     return settings.public_url.rstrip("/") + f"/oauth2/fallbacks/{step}"
 
 
-def _error_fields(stored: dict) -> dict:
-    return {
-        "error": stored.get("error") or "access_denied",
-        "description": stored.get("error_description") or "",
-        "hint": stored.get("error_hint") or "",
-    }
+# What a flow holds when it has no answer of that kind (not expected once it is accepted).
+_NO_LOGIN = LoginAcceptance(subject="")
+_NO_CONSENT = ConsentAcceptance()
+
+
+def _rejected(request: AuthorizationRequest, rejection: Rejection) -> ClientError:
+    return ClientError(
+        request.redirect_uri,
+        request.state,
+        rejection.error,
+        rejection.error_description,
+        rejection.error_hint,
+    )
 
 
 def _with_session(flow: Flow, session_id: str) -> Flow:
@@ -411,7 +415,3 @@ def _with_session(flow: Flow, session_id: str) -> Flow:
 
 def _with_cookie(login_session: LoginSession, cookie: str) -> LoginSession:
     return replace(login_session, cookie_digest=digest(cookie))
-
-
-def _done(flow: Flow) -> Flow:
-    return replace(flow, state=FlowState.DONE)

@@ -676,3 +676,133 @@ def test_remember_for_zero_is_remembered_forever():
     )
     assert flow.consent_remember_until is None
     assert flow.remembered_consent_covers(["openid"], [], NOW + 10**9)
+
+
+# -- the answers, read back typed ----------------------------------------------------------
+
+
+def test_a_new_flow_has_no_answers():
+    flow = new_flow()
+    assert flow.accepted_login is None
+    assert flow.login_rejection is None
+    assert flow.accepted_consent is None
+    assert flow.consent_rejection is None
+    assert flow.granted_scope == ()
+    assert flow.granted_audience == ()
+
+
+def test_accepted_answers_read_back_as_given():
+    login = LoginAcceptance(
+        "alice",
+        remember=True,
+        remember_for=60,
+        acr="2",
+        amr=("pwd", "otp"),
+        context={"k": [1]},
+        extend_session_lifespan=True,
+        identity_provider_session_id="idp-1",
+    )
+    consent = ConsentAcceptance(
+        grant_scope=("openid", "offline"),
+        grant_access_token_audience=("https://api.example",),
+        remember=True,
+        remember_for=30,
+        access_token_claims={"team": "a"},
+        id_token_claims={"email": "a@example.com"},
+        context="ctx",
+    )
+    flow, _ = new_flow().accept_login(login, NOW)
+    flow, _, _ = flow.redeem_login_verifier(LOGIN_CSRF, NOW, consent_skip=False)
+    flow, _ = flow.accept_consent(consent, NOW)
+    assert flow.accepted_login == login
+    assert flow.accepted_consent == consent
+    assert flow.granted_scope == ("openid", "offline")
+    assert flow.granted_audience == ("https://api.example",)
+    assert flow.login_rejection is None
+    assert flow.consent_rejection is None
+
+
+def test_rejections_read_back_as_given():
+    rejection = Rejection("login_required", "no", "try again", 401)
+    flow, _ = new_flow().reject_login(rejection, NOW)
+    assert flow.login_rejection == rejection
+    assert flow.accepted_login is None
+    flow, _ = walk_to(FlowState.CONSENT_REQUESTED)
+    flow, _ = flow.reject_consent(rejection, NOW)
+    assert flow.consent_rejection == rejection
+    assert flow.accepted_consent is None
+
+
+@pytest.mark.parametrize(
+    "acceptance",
+    [
+        LoginAcceptance("alice"),
+        LoginAcceptance("bob", True, 5, "1", ("pwd",), None, True, "sid"),
+        LoginAcceptance.from_json({"subject": "carol", "context": {"a": None}}),
+    ],
+)
+def test_login_acceptance_stored_round_trip(acceptance):
+    assert LoginAcceptance.from_stored(acceptance.to_json()) == acceptance
+
+
+@pytest.mark.parametrize(
+    "acceptance",
+    [
+        ConsentAcceptance(),
+        ConsentAcceptance(("openid",), ("aud",), True, 9, {"a": 1}, {"b": 2}, [1]),
+        ConsentAcceptance.from_json({"session": {"id_token": {"sub": "x", "email": "e"}}}),
+    ],
+)
+def test_consent_acceptance_stored_round_trip(acceptance):
+    assert ConsentAcceptance.from_stored(acceptance.to_json()) == acceptance
+
+
+@pytest.mark.parametrize("rejection", [Rejection(), Rejection("e", "d", "h", 503)])
+def test_rejection_stored_round_trip(rejection):
+    assert Rejection.from_stored(rejection.to_json()) == rejection
+
+
+def test_partial_stored_answers_read_with_defaults():
+    assert LoginAcceptance.from_stored({}) == LoginAcceptance(subject="")
+    assert LoginAcceptance.from_stored({"subject": "a", "amr": None}) == LoginAcceptance("a")
+    assert ConsentAcceptance.from_stored({}) == ConsentAcceptance()
+    assert ConsentAcceptance.from_stored({"session": None}) == ConsentAcceptance()
+    assert ConsentAcceptance.from_stored(
+        {"grant_scope": ["openid"], "session": {"id_token": {"e": 1}}}
+    ) == ConsentAcceptance(grant_scope=("openid",), id_token_claims={"e": 1})
+    assert Rejection.from_stored({}) == Rejection()
+    assert Rejection.from_stored({"error": "", "status_code": None}) == Rejection()
+
+
+def test_typed_answers_leave_the_stored_flow_unchanged():
+    flow, _ = walk_to(FlowState.DONE)
+    before = {name: getattr(flow, name) for name in ("login", "consent")}
+    assert flow.accepted_login is flow.accepted_login  # read once per flow object
+    assert flow.accepted_consent is not None
+    assert {name: getattr(flow, name) for name in ("login", "consent")} == before
+    assert replace(flow) == flow
+
+
+# -- consent needed, but prompt=none --------------------------------------------------------
+
+
+def test_end_without_consent():
+    flow, _ = walk_to(FlowState.CONSENT_REQUESTED)
+    after = flow.end_without_consent()
+    assert after.state == FlowState.DONE
+    assert after.consent is None
+    assert after.consent_error is None
+    assert after.accepted_consent is None
+    assert after == replace(flow, state=FlowState.DONE)
+    assert flow.state == FlowState.CONSENT_REQUESTED
+
+
+@pytest.mark.parametrize(
+    "state",
+    [s for s in FlowState if s != FlowState.CONSENT_REQUESTED],
+    ids=lambda s: s.name,
+)
+def test_end_without_consent_only_from_consent_requested(state):
+    flow, _ = walk_to(state)
+    with pytest.raises(FlowAlreadyHandled):
+        flow.end_without_consent()
