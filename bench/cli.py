@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.paths import REPO_ROOT
+
 SCENARIOS = ("token", "introspect", "authcode", "refresh")
 _SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000}
 
@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--concurrency, --duration and --procs must be positive, --warmup >= 0")
     if not 0.0 <= args.expired_fraction < 1.0:
         parser().error("--expired-fraction must be in [0, 1)")
+    # Imported after parsing: `--help` and a wrong option need not load the benchmark.
     from bench.run import execute
 
     return execute(args)

@@ -17,10 +17,10 @@ from pathlib import Path
 from bench import driver, report, seed, wrk
 from bench.baseline import ENDPOINTS as BASELINE_ENDPOINTS
 from bench.baseline import Baseline
-from bench.cli import REPO_ROOT
 from bench.dbcpu import DatabaseCpu
 from bench.flows import Target
 from bench.janitor import JanitorRun
+from bench.paths import REPO_ROOT
 from bench.procfs import affinity, memory, process_tree
 from bench.server import (
     HOST,

@@ -59,10 +59,12 @@ def _serve_command(which: str):
         help="The HTTP server: waitress, or granian (faster; pip install 'authserver[granian]').",
     )
     def command(config_file, dev, dangerous_force_http, threads, workers, server):
+        # Imported when serving, not at the top: `authserver --help` and the other
+        # commands start faster without SQLAlchemy and the apps.
         from authserver.serve import run
 
         if server == "granian":
-            from authserver.granian_serve import available
+            from authserver.runtime.granian_server import available  # as above
 
             if not available():
                 raise click.UsageError("--server granian needs: pip install 'authserver[granian]'")

@@ -1429,7 +1429,7 @@ def _read_response(reader, head: bool, closing: bool = False) -> Response:
 
 
 # consent_ui and demo_client run on stock waitress (authserver's server is hardened, see
-# authserver/waitress_serve.py): waitress' own 400 page follows a HEAD answer with a body,
+# authserver/runtime/waitress_server.py): waitress' own 400 page follows a HEAD answer with a body,
 # and it waits for the data of an absurd chunk size until the connection times out. Both
 # are waitress' behaviour, outside the apps; checked strictly on authserver's ports only.
 STOCK_WAITRESS_APPS = frozenset({"consent_ui", "demo_client"})

@@ -23,7 +23,7 @@ from sqlalchemy import event, text
 from authserver.admin.app import create_admin_app
 from authserver.config import load_settings
 from authserver.public.app import create_public_app
-from authserver.serve import prepare
+from authserver.runtime.boot import prepare
 
 SECRET = "budget-secret-0123456789"
 

@@ -4,7 +4,7 @@ waitress parses HTTP in Python; on the token and introspection paths that is abo
 fifth of the CPU a request costs. Granian does that work in Rust and releases the GIL
 meanwhile. It runs one server (a main process and ``workers`` worker processes) per port,
 so ``serve all`` starts two: one for the public and one for the admin API. Each worker
-builds its own services from the same configuration (see ``authserver.wsgi``).
+builds its own services from the same configuration (see ``authserver.runtime.wsgi``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from authserver.config import Settings
-from authserver.workers import end_with_parent, stop_children
-from authserver.wsgi import CONFIG_ENV, DEV_ENV, MAIN_PID_ENV, POOL_SIZE_ENV, STOP_FLAG_ENV
+from authserver.runtime.processes import end_with_parent, stop_children
+from authserver.runtime.wsgi import CONFIG_ENV, DEV_ENV, MAIN_PID_ENV, POOL_SIZE_ENV, STOP_FLAG_ENV
 
 log = logging.getLogger("authserver.granian")
 
@@ -32,7 +32,7 @@ READY_TIMEOUT_SECONDS = 60
 
 def available() -> bool:
     try:
-        import granian  # noqa: F401
+        import granian  # noqa: F401 (only whether it is installed; imported when serving)
     except ImportError:
         return False
     return True
@@ -60,7 +60,7 @@ def run_granian(
             code = 1
             try:
                 # Killed supervisor: tell the workers too (a worker that was still starting
-                # when Granian told it to stop has missed that signal; see wsgi).
+                # when Granian told it to stop has missed that signal; see runtime.wsgi).
                 end_with_parent(supervisor, on_gone=Path(stop_flag).touch)
                 os.environ[MAIN_PID_ENV] = str(os.getpid())  # its workers end with it
                 code = _serve_one(listener, threads, workers, settings.log_level)
@@ -113,11 +113,12 @@ def _wait_listening(listeners, children, timeout: float = READY_TIMEOUT_SECONDS)
 
 
 def _serve_one(listener, threads: int, workers: int, log_level: str) -> int:
+    # Granian is imported by the process that runs it: an optional dependency.
     from granian import Granian
     from granian.constants import Interfaces
 
     server = Granian(
-        f"authserver.wsgi:{listener.name}_app",
+        f"authserver.runtime.wsgi:{listener.name}_app",
         factory=True,
         address=listener.host,
         port=listener.port,

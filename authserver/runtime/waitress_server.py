@@ -1,4 +1,4 @@
-"""The APIs on waitress (the default server), with three things waitress lacks:
+"""The APIs on waitress (the default server), with what waitress lacks:
 
 * **Its own error answers in our format.** A request waitress cannot parse (a bad request
   line, headers too large, a malformed chunked body) gets our JSON error with a request
@@ -32,6 +32,10 @@ from waitress.server import create_server
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
+from authserver.admin.app import create_admin_app
+from authserver.public.app import create_public_app
+from authserver.runtime.boot import return_large_blocks_to_the_system
+from authserver.services import Services
 from authserver.web.errors import NO_STORE_HEADERS, error_json
 from authserver.web.logs import log_access_as, request_id_for
 
@@ -211,6 +215,15 @@ class Lanes:
     def shutdown(self, timeout: float) -> None:
         self.workers.shutdown(cancel_pending=True, timeout=timeout)
         self.alive.shutdown(cancel_pending=True, timeout=1)
+
+
+def serve_services(services: Services, listeners, threads: int) -> int:
+    """Serve the listeners' apps (built on ``services``) until SIGTERM or SIGINT; close
+    the services once stopped."""
+    return_large_blocks_to_the_system()
+    apps = {"public": create_public_app, "admin": create_admin_app}
+    built = {listener.name: apps[listener.name](services) for listener in listeners}
+    return serve_forever(built, listeners, threads, on_stopped=services.close)
 
 
 def serve_forever(apps: dict, listeners, threads: int, on_stopped) -> int:
