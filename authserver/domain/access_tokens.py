@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -93,16 +93,6 @@ def refresh_token_introspection(record, issuer: str) -> dict[str, Any]:
 
 
 INACTIVE: dict[str, Any] = {"active": False}
-
-
-class AccessTokenStore(Protocol):
-    def add(self, record: AccessTokenRecord) -> None: ...
-
-    def find(self, signature_digest: str) -> AccessTokenRecord | None: ...
-
-    def deactivate(self, signature_digest: str) -> bool: ...
-
-    def deactivate_request(self, request_id: str) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,15 @@ object, its events and autobegin, the execution context, result processing) cost
 about as much CPU as the driver's own work. So a few statements are registered here:
 compiled once per dialect from their Core definitions (the SQL still comes from the
 models), and run straight on the DB-API cursor of a pooled connection, with their JSON
-and boolean columns converted the way SQLAlchemy would.
+and boolean values converted the way SQLAlchemy would.
+
+Which values to convert follows from the statement itself: its bound parameters and
+result columns of type ``JSON`` (or ``JSONB``) or ``Boolean`` go through SQLAlchemy's own
+processors for those types, looked up once per dialect when the statement is compiled
+for it (psycopg parses JSON and booleans itself, so on PostgreSQL only parameters are
+converted; SQLite hands back text and integers). A parameter or column of a type the
+driver cannot convert so (a date, a ``TypeDecorator``, ...) is refused at registration:
+a new column cannot come back unconverted on this path only.
 
 ``DriverConnection`` offers the ``execute`` the repositories call. A registered statement
 goes to the driver; any other statement goes through an ordinary SQLAlchemy Connection
@@ -16,75 +24,122 @@ SQLAlchemy's ``before_cursor_execute`` listeners still see every statement.
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import JSON, Boolean, Enum, Integer, String
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
+
+_Conversion = Callable[[Any], Any]
+# Types SQLAlchemy converts with processors that need nothing but the dialect.
+_CONVERTED_TYPES = (JSON, Boolean)
+# Types whose values the DB-API drivers give and take exactly as SQLAlchemy does.
+_PLAIN_TYPES = (String, Integer)
+
+
+def _needs_conversion(type_: TypeEngine, what: str) -> bool:
+    """Whether SQLAlchemy may convert values of ``type_``; raise for a type the driver
+    cannot convert as SQLAlchemy would."""
+    if not isinstance(type_, TypeDecorator | Enum):  # (their own, other conversions)
+        if isinstance(type_, _CONVERTED_TYPES):
+            return True
+        if isinstance(type_, _PLAIN_TYPES):
+            return False
+    raise TypeError(
+        f"storage.driver cannot convert {what} of type {type_!r} as SQLAlchemy would: "
+        "teach the driver that type, or leave the statement unregistered"
+    )
 
 
 @dataclass
 class _Compiled:
     sql: str
     positional_names: tuple[str, ...] | None  # qmark drivers (sqlite3); None: named
-    row_type: type | None = None
+    param_conversions: tuple[tuple[str, _Conversion], ...]  # (name, conversion)
+    row_conversions: tuple[tuple[int, _Conversion], ...]  # (position, conversion)
+    row_type: Any = None  # a namedtuple class, made from the first description
 
 
 @dataclass
 class DriverStatement:
-    statement: object  # the Core statement
-    json_params: frozenset[str] = frozenset()
-    json_columns: frozenset[str] = frozenset()
-    bool_columns: frozenset[str] = frozenset()
+    """A registered statement and the types of its values that may need converting."""
+
+    statement: Any  # the Core statement
+    param_types: dict[str, TypeEngine]  # parameter name -> type
+    column_types: tuple[TypeEngine | None, ...]  # per result column; None: never converted
     _compiled: dict[str, _Compiled] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, statement) -> DriverStatement:
+        # The bound parameters as compiled (an INSERT without values binds every column of
+        # its table), typed like the columns they are assigned to or compared with.
+        param_types = {
+            name: bind.type
+            for name, bind in statement.compile().binds.items()
+            if not isinstance(bind.type, NullType)  # untyped: passed as given, as SQLAlchemy does
+            and _needs_conversion(bind.type, f"parameter {name!r}")
+        }
+        column_types = tuple(
+            column.type if _needs_conversion(column.type, f"column {column.key!r}") else None
+            for column in statement.exported_columns
+        )
+        return cls(statement, param_types, column_types)
 
     def compiled_for(self, dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             names = tuple(compiled.positiontup) if compiled.positional else None
-            found = self._compiled[dialect.name] = _Compiled(str(compiled), names)
+            params = (
+                (name, type_.dialect_impl(dialect).bind_processor(dialect))
+                for name, type_ in self.param_types.items()
+            )
+            columns = (
+                (position, type_.dialect_impl(dialect).result_processor(dialect, None))
+                for position, type_ in enumerate(self.column_types)
+                if type_ is not None
+            )
+            found = self._compiled[dialect.name] = _Compiled(
+                str(compiled),
+                names,
+                tuple((name, convert) for name, convert in params if convert is not None),
+                tuple((index, convert) for index, convert in columns if convert is not None),
+            )
         return found
 
     def parameters(self, compiled: _Compiled, params: dict):
-        values = {
-            name: (None if value is None else json.dumps(value))
-            if name in self.json_params
-            else value
-            for name, value in params.items()
-        }
+        if compiled.param_conversions:
+            params = dict(params)
+            for name, convert in compiled.param_conversions:
+                if name in params:
+                    params[name] = convert(params[name])
         if compiled.positional_names is not None:
-            return tuple(values[name] for name in compiled.positional_names)
-        return values
+            return tuple(params[name] for name in compiled.positional_names)
+        return params
 
     def convert_row(self, compiled: _Compiled, description, row):
         if compiled.row_type is None:
             compiled.row_type = namedtuple("Row", [column[0] for column in description])
-        values = list(row)
-        for index, column in enumerate(compiled.row_type._fields):
-            value = values[index]
-            if column in self.json_columns and isinstance(value, (str, bytes)):
-                values[index] = json.loads(value)
-            elif column in self.bool_columns and value is not None:
-                values[index] = bool(value)
-        return compiled.row_type(*values)
+        if compiled.row_conversions:
+            row = list(row)
+            for position, convert in compiled.row_conversions:
+                row[position] = convert(row[position])
+        return compiled.row_type._make(row)
 
 
 _REGISTRY: dict[int, DriverStatement] = {}
 
 
-def register(
-    statement,
-    *,
-    json_params=(),
-    json_columns=(),
-    bool_columns=(),
-):
-    """Run ``statement`` at the driver level on a ``DriverConnection``; return it."""
-    _REGISTRY[id(statement)] = DriverStatement(
-        statement, frozenset(json_params), frozenset(json_columns), frozenset(bool_columns)
-    )
+def register(statement):
+    """Run ``statement`` at the driver level on a ``DriverConnection``; return it. Which of
+    its values are converted follows from their types (``TypeError`` for a type the
+    driver cannot convert as SQLAlchemy would)."""
+    _REGISTRY[id(statement)] = DriverStatement.of(statement)
     return statement
 
 
@@ -153,6 +208,11 @@ class DriverConnection:
             connection_invalidated=disconnect,
             dialect=self._dialect,
         )
+
+    def begin_nested(self) -> contextlib.nullcontext:
+        """Nothing to nest: a statement that fails undoes only itself (what a savepoint
+        around it gives a transaction)."""
+        return contextlib.nullcontext()
 
     def in_transaction(self) -> bool:
         """Never: every statement commits on its own (so a request's commit has nothing

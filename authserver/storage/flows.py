@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
-from sqlalchemy.orm import Session
 
 from authserver.domain.flows import Flow, FlowState
 from authserver.domain.sessions import LoginSession, LogoutRequest, LogoutState
+from authserver.storage.executor import Executor
 from authserver.storage.models import FlowRow, LoginSessionRow, LogoutRequestRow
 
 _FLOW_COLUMNS = [f.name for f in fields(Flow)]
@@ -37,6 +37,8 @@ _LOGIN_SESSION_COLUMNS = [f.name for f in fields(LoginSession)]
 _SELECT_LOGIN_SESSIONS = select(_LOGIN_SESSIONS)
 _INSERT_LOGIN_SESSION = insert(_LOGIN_SESSIONS)
 _UPDATE_LOGIN_SESSION = update(_LOGIN_SESSIONS).where(_LOGIN_SESSIONS.c.id == bindparam("where_id"))
+_LOGOUT_REQUESTS = LogoutRequestRow.__table__
+_SELECT_LOGOUT_REQUESTS = select(_LOGOUT_REQUESTS)
 # Hydra looks at the newest remembered consent only; a few more cost nothing.
 REMEMBERED_CONSENTS_LOOKED_AT = 10
 
@@ -56,7 +58,9 @@ def _flow_values(flow: Flow) -> dict:
 
 
 class FlowRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.FlowStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def add(self, flow: Flow) -> None:
@@ -157,7 +161,9 @@ def _login_session(row: LoginSessionRow) -> LoginSession:
 
 
 class LoginSessionRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.LoginSessionStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def by_cookie(self, cookie_digest: str) -> LoginSession | None:
@@ -210,7 +216,9 @@ def _logout(row: LogoutRequestRow) -> LogoutRequest:
 
 
 class LogoutRequestRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.LogoutRequestStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def add(self, request: LogoutRequest) -> None:
@@ -220,14 +228,14 @@ class LogoutRequestRepository:
 
     def by_challenge(self, challenge_digest: str) -> LogoutRequest | None:
         row = self._session.execute(
-            select(LogoutRequestRow).where(LogoutRequestRow.challenge == challenge_digest)
-        ).scalar_one_or_none()
+            _SELECT_LOGOUT_REQUESTS.where(_LOGOUT_REQUESTS.c.challenge == challenge_digest)
+        ).first()
         return _logout(row) if row else None
 
     def by_verifier(self, verifier_digest: str) -> LogoutRequest | None:
         row = self._session.execute(
-            select(LogoutRequestRow).where(LogoutRequestRow.verifier == verifier_digest)
-        ).scalar_one_or_none()
+            _SELECT_LOGOUT_REQUESTS.where(_LOGOUT_REQUESTS.c.verifier == verifier_digest)
+        ).first()
         return _logout(row) if row else None
 
     def transition(self, before: LogoutRequest, after: LogoutRequest) -> bool:

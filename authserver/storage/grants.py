@@ -4,11 +4,11 @@ compare-and-set, so of two concurrent redemptions exactly one wins, on every bac
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
 
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
 from authserver.domain.sessions import GrantSession
 from authserver.storage import driver
+from authserver.storage.executor import Executor
 from authserver.storage.models import AuthorizationCodeRow, RefreshTokenRow
 
 # Core statements built once (the code exchange and refresh run them on every request).
@@ -23,9 +23,7 @@ _CONSUME_CODE = (
 _REFRESH = RefreshTokenRow.__table__
 _INSERT_REFRESH = insert(_REFRESH)
 _SELECT_REFRESH = driver.register(  # introspection's hot path reads it
-    select(_REFRESH).where(_REFRESH.c.signature_digest == bindparam("digest")),
-    json_columns=("session",),
-    bool_columns=("active",),
+    select(_REFRESH).where(_REFRESH.c.signature_digest == bindparam("digest"))
 )
 _CONSUME_REFRESH = (
     update(_REFRESH)
@@ -35,7 +33,9 @@ _CONSUME_REFRESH = (
 
 
 class AuthorizationCodeRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.AuthorizationCodeStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def add(self, code: AuthorizationCodeRecord) -> None:
@@ -88,7 +88,9 @@ class AuthorizationCodeRepository:
 
 
 class RefreshTokenRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.RefreshTokenStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def add(self, token: RefreshTokenRecord) -> None:

@@ -1,33 +1,31 @@
-"""Repositories: the only code that reads or writes rows. Each takes the request's session
-and never commits: the request (or CLI command) owns the transaction."""
+"""Repositories: the only code that reads or writes rows. Each implements a protocol of
+``authserver.domain.stores`` on an ``Executor`` (the request's session or the hot paths'
+autocommit connection) and never commits: the request (or CLI command) owns the
+transaction. (``StoredClient``, ``StoredKey`` and ``ClientAlreadyExists`` are defined with
+the protocols, and importable from here.)"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from authserver.domain.access_tokens import AccessTokenRecord
 from authserver.domain.clients import Client
+from authserver.domain.stores import (
+    KEEP_SECRET,
+    ClientAlreadyExists,
+    KeepSecret,
+    StoredClient,
+    StoredKey,
+)
 from authserver.storage import driver
+from authserver.storage.executor import Executor
 from authserver.storage.models import AccessTokenRow, ClientRow, JsonWebKeyRow
 
-
-class ClientAlreadyExists(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class StoredClient:
-    client: Client
-    secret_hash: str | None
-
-
-_KEEP = object()
+_CLIENTS = ClientRow.__table__
 
 
 def _now() -> datetime:
@@ -42,7 +40,9 @@ def _client_from_row(row) -> StoredClient:
 
 
 class ClientRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.ClientStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def get(self, client_id: str) -> StoredClient | None:
@@ -78,7 +78,9 @@ class ClientRepository:
             client.client_id, client.to_document(), created_at=now, updated_at=now
         )
 
-    def replace(self, client: Client, secret_hash: Any = _KEEP) -> Client | None:
+    def replace(
+        self, client: Client, secret_hash: str | None | KeepSecret = KEEP_SECRET
+    ) -> Client | None:
         """Overwrite a client's metadata; keep its secret unless a new hash is given."""
         now = _now()
         values: dict[str, Any] = {
@@ -87,7 +89,7 @@ class ClientRepository:
             "document": client.to_document(),
             "updated_at": now,
         }
-        if secret_hash is not _KEEP:
+        if secret_hash is not KEEP_SECRET:
             values["secret_hash"] = secret_hash
         result = self._session.execute(
             update(ClientRow)
@@ -113,14 +115,14 @@ class ClientRepository:
         owner: str | None = None,
     ) -> list[StoredClient]:
         """Clients ordered by id (keyset paging: stable while clients come and go)."""
-        query = select(ClientRow).order_by(ClientRow.id).limit(limit)
+        query = select(_CLIENTS).order_by(_CLIENTS.c.id).limit(limit)
         if after_id is not None:
             query = query.where(ClientRow.id > after_id)
         if client_name:
             query = query.where(ClientRow.client_name == client_name)
         if owner:
             query = query.where(ClientRow.owner == owner)
-        return [_client_from_row(row) for row in self._session.scalars(query)]
+        return [_client_from_row(row) for row in self._session.execute(query)]
 
     def count(self, client_name: str | None = None, owner: str | None = None) -> int:
         query = select(func.count()).select_from(ClientRow)
@@ -134,7 +136,7 @@ class ClientRepository:
 _ACCESS_TOKENS = AccessTokenRow.__table__
 # Built once: the token and introspection hot paths run these on every request, and a
 # prebuilt Core statement skips both the ORM and the per-call statement construction.
-_INSERT_ACCESS_TOKEN = driver.register(insert(_ACCESS_TOKENS), json_params=("audience", "extra"))
+_INSERT_ACCESS_TOKEN = driver.register(insert(_ACCESS_TOKENS))
 _SELECT_ACCESS_TOKEN = select(
     _ACCESS_TOKENS.c.request_id,
     _ACCESS_TOKENS.c.client_id,
@@ -147,11 +149,13 @@ _SELECT_ACCESS_TOKEN = select(
     _ACCESS_TOKENS.c.extra,
     _ACCESS_TOKENS.c.active,
 ).where(_ACCESS_TOKENS.c.signature_digest == bindparam("digest"))
-driver.register(_SELECT_ACCESS_TOKEN, json_columns=("audience", "extra"), bool_columns=("active",))
+driver.register(_SELECT_ACCESS_TOKEN)
 
 
 class AccessTokenRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.AccessTokenStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def add(self, record: AccessTokenRecord) -> None:
@@ -207,19 +211,10 @@ class AccessTokenRepository:
         return result.rowcount
 
 
-@dataclass(frozen=True)
-class StoredKey:
-    set_id: str
-    kid: str
-    alg: str
-    use: str
-    public_key: dict[str, Any]
-    private_key_encrypted: str | None
-    created_at: datetime
-
-
 class KeyRepository:
-    def __init__(self, session: Session):
+    """``domain.stores.KeyStore``."""
+
+    def __init__(self, session: Executor):
         self._session = session
 
     def list_set(self, set_id: str) -> list[StoredKey]:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    DateTime,
     Integer,
     MetaData,
     String,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -31,12 +33,9 @@ things = Table(
     Column("flag", Boolean),
     Column("count", Integer),
 )
-INSERT = driver.register(insert(things), json_params=("tags",))
-SELECT = driver.register(
-    select(things).where(things.c.id == bindparam("id")),
-    json_columns=("tags",),
-    bool_columns=("flag",),
-)
+# No conversions listed: they follow from the columns' types.
+INSERT = driver.register(insert(things))
+SELECT = driver.register(select(things).where(things.c.id == bindparam("id")))
 UNREGISTERED = select(things.c.count).where(things.c.id == bindparam("id"))
 
 
@@ -73,6 +72,34 @@ def test_values_round_trip_as_sqlalchemy_would_give_them(engine, open_connection
     with engine.connect() as plain:  # what SQLAlchemy itself reads back
         row = plain.execute(select(things)).one()
         assert (row.tags, row.flag) == (["x", "y"], True)
+
+
+def test_json_none_is_stored_as_sqlalchemy_stores_it(engine, open_connection):
+    """Both paths write the same row: JSON null for None (the type's ``none_as_null``)."""
+    connection = open_connection()
+    try:
+        connection.execute(INSERT, {"id": "d", "tags": None, "flag": False, "count": 0})
+    finally:
+        connection.close()
+    with engine.begin() as plain:
+        plain.execute(insert(things), {"id": "s", "tags": None, "flag": False, "count": 0})
+        stored = plain.execute(text("SELECT id, tags FROM things ORDER BY id")).all()
+    assert stored == [("d", "null"), ("s", "null")]
+
+
+def test_a_type_the_driver_cannot_convert_is_refused_at_registration():
+    dated = Table(
+        "dated",
+        MetaData(),
+        Column("id", String(10), primary_key=True),
+        Column("at", DateTime),
+    )
+    with pytest.raises(TypeError, match="'at'"):
+        driver.register(select(dated).where(dated.c.id == bindparam("id")))
+    with pytest.raises(TypeError, match="'at'"):
+        driver.register(insert(dated))
+    # Selecting only what it can convert is fine.
+    driver.register(select(dated.c.id).where(dated.c.id == bindparam("id")))
 
 
 def test_driver_errors_become_sqlalchemy_errors(engine, open_connection):

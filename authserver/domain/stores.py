@@ -1,0 +1,218 @@
+"""What the domain and the services need from storage: one protocol per store.
+
+As Hydra has one persister interface and runs one test suite against every backend, the
+repositories in ``authserver.storage`` implement these protocols and
+``tests/integration/test_store_contract.py`` holds each of them to its protocol on every
+backend (SQLite, PostgreSQL) and on both kinds of database handle (an ORM session in a
+transaction, the autocommit connection of the hot paths). The protocols speak in domain
+types only; a store never commits (whoever opened the handle owns the transaction).
+
+Lookups by a challenge, verifier, cookie or token take its SHA-256 digest, never the
+secret itself. Each store returns None (or an empty list) for what it does not know, and
+``False`` or 0 when a write found nothing to change.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from authserver.domain.access_tokens import AccessTokenRecord
+from authserver.domain.clients import Client
+from authserver.domain.flows import Flow
+from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
+from authserver.domain.sessions import LoginSession, LogoutRequest
+
+# -- clients -----------------------------------------------------------------------------
+
+
+class ClientAlreadyExists(Exception):
+    """``ClientStore.add`` of an id that is taken."""
+
+
+class KeepSecret(enum.Enum):
+    """``ClientStore.replace``'s default: leave the stored secret hash as it is."""
+
+    KEEP = "keep"
+
+
+KEEP_SECRET = KeepSecret.KEEP
+
+
+@dataclass(frozen=True)
+class StoredClient:
+    client: Client
+    secret_hash: str | None  # None: a public client
+
+
+@runtime_checkable
+class ClientStore(Protocol):
+    def get(self, client_id: str) -> StoredClient | None: ...
+
+    def add(self, client: Client, secret_hash: str | None) -> Client:
+        """The client as stored (with its timestamps); raises ``ClientAlreadyExists``,
+        leaving the handle usable."""
+        ...
+
+    def replace(
+        self, client: Client, secret_hash: str | None | KeepSecret = KEEP_SECRET
+    ) -> Client | None:
+        """Overwrite a client's metadata (and its secret hash unless ``KEEP_SECRET``);
+        the client as stored, None if there is no such client."""
+        ...
+
+    def delete(self, client_id: str) -> bool: ...
+
+    def page(
+        self,
+        limit: int,
+        after_id: str | None = None,
+        client_name: str | None = None,
+        owner: str | None = None,
+    ) -> list[StoredClient]:
+        """At most ``limit`` clients with ids after ``after_id``, ordered by id."""
+        ...
+
+    def count(self, client_name: str | None = None, owner: str | None = None) -> int: ...
+
+
+# -- tokens and codes --------------------------------------------------------------------
+
+
+@runtime_checkable
+class AccessTokenStore(Protocol):
+    def add(self, record: AccessTokenRecord) -> None: ...
+
+    def find(self, signature_digest: str) -> AccessTokenRecord | None: ...
+
+    def deactivate(self, signature_digest: str) -> bool: ...
+
+    def deactivate_request(self, request_id: str) -> int:
+        """Deactivate the grant's active tokens; how many there were."""
+        ...
+
+
+@runtime_checkable
+class AuthorizationCodeStore(Protocol):
+    def add(self, code: AuthorizationCodeRecord) -> None: ...
+
+    def find(self, signature_digest: str) -> AuthorizationCodeRecord | None: ...
+
+    def consume(self, signature_digest: str) -> bool:
+        """Mark the code used: True for the one caller that did it, False for all others."""
+        ...
+
+    def consume_request(self, request_id: str) -> int:
+        """Mark the grant's unused codes used; how many there were."""
+        ...
+
+
+@runtime_checkable
+class RefreshTokenStore(Protocol):
+    def add(self, token: RefreshTokenRecord) -> None: ...
+
+    def find(self, signature_digest: str) -> RefreshTokenRecord | None: ...
+
+    def consume(self, signature_digest: str) -> bool:
+        """Deactivate (rotate) the token: True for the one caller that did it."""
+        ...
+
+    def deactivate_request(self, request_id: str) -> int: ...
+
+
+# -- the login and consent flow, sessions, logout ----------------------------------------
+
+
+@runtime_checkable
+class FlowStore(Protocol):
+    def add(self, flow: Flow) -> None: ...
+
+    def get(self, flow_id: str) -> Flow | None: ...
+
+    def by_login_challenge(self, challenge_digest: str) -> Flow | None: ...
+
+    def by_login_verifier(self, verifier_digest: str) -> Flow | None: ...
+
+    def by_consent_challenge(self, challenge_digest: str) -> Flow | None: ...
+
+    def by_consent_verifier(self, verifier_digest: str) -> Flow | None: ...
+
+    def transition(self, before: Flow, after: Flow) -> bool:
+        """Store ``after`` only if the flow is still in ``before``'s state: True for the
+        one caller that moved it on, False when ``before`` is stale."""
+        ...
+
+    def consent_sessions(
+        self,
+        subject: str,
+        client_id: str | None = None,
+        login_session_id: str | None = None,
+    ) -> list[Flow]:
+        """The subject's granted, unrevoked consents, newest first."""
+        ...
+
+    def remembered_consents(self, subject: str, client_id: str, now: int) -> list[Flow]:
+        """The newest few remembered, unexpired, unrevoked consents (a bounded number)."""
+        ...
+
+    def revoke_consent_sessions(self, subject: str, client_id: str | None) -> list[str]:
+        """Revoke the subject's consent sessions (of one client, or all); their ids."""
+        ...
+
+
+@runtime_checkable
+class LoginSessionStore(Protocol):
+    def by_cookie(self, cookie_digest: str) -> LoginSession | None: ...
+
+    def get(self, session_id: str) -> LoginSession | None: ...
+
+    def save(self, login_session: LoginSession) -> None:
+        """Insert, or replace the session with the same id."""
+        ...
+
+    def delete(self, session_id: str) -> int: ...
+
+    def delete_for_subject(self, subject: str) -> int: ...
+
+
+@runtime_checkable
+class LogoutRequestStore(Protocol):
+    def add(self, request: LogoutRequest) -> None: ...
+
+    def by_challenge(self, challenge_digest: str) -> LogoutRequest | None: ...
+
+    def by_verifier(self, verifier_digest: str) -> LogoutRequest | None: ...
+
+    def transition(self, before: LogoutRequest, after: LogoutRequest) -> bool:
+        """Store ``after``'s status and verifier only if the request still has
+        ``before``'s status (compare-and-set, as ``FlowStore.transition``)."""
+        ...
+
+
+# -- signing keys ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    set_id: str
+    kid: str
+    alg: str
+    use: str
+    public_key: dict[str, Any]  # the public JWK
+    private_key_encrypted: str | None
+    created_at: datetime
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    def list_set(self, set_id: str) -> list[StoredKey]:
+        """The keys of a set, newest first."""
+        ...
+
+    def add(self, key: StoredKey) -> None: ...
+
+    def delete_set(self, set_id: str) -> int: ...
+
+    def delete_key(self, set_id: str, kid: str) -> bool: ...

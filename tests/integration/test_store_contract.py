@@ -1,0 +1,826 @@
+"""The store contract: every repository held to its ``domain.stores`` protocol.
+
+As Hydra runs one persister test suite against every backend, each test here runs on
+SQLite and PostgreSQL, and on both kinds of handle a repository is given: an ORM session
+in a transaction, and the autocommit connection of the hot paths (``storage.driver``,
+where the registered statements bypass SQLAlchemy). Values are compared strictly: a
+boolean must come back as ``bool`` (not 1), JSON as dicts and lists, on both handles.
+
+One migrated database per module and backend (per xdist worker); every test makes its
+own ids, so tests share it without seeing each other's rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from authserver.domain.access_tokens import AccessTokenRecord
+from authserver.domain.clients import Client
+from authserver.domain.flows import Flow, FlowState
+from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
+from authserver.domain.sessions import GrantSession, LoginSession, LogoutRequest, LogoutState
+from authserver.domain.stores import (
+    AccessTokenStore,
+    AuthorizationCodeStore,
+    ClientAlreadyExists,
+    ClientStore,
+    FlowStore,
+    KeyStore,
+    LoginSessionStore,
+    LogoutRequestStore,
+    RefreshTokenStore,
+    StoredClient,
+    StoredKey,
+)
+from authserver.storage.database import Database
+from authserver.storage.driver import DriverConnection
+from authserver.storage.executor import Executor
+from authserver.storage.flows import (
+    REMEMBERED_CONSENTS_LOOKED_AT,
+    FlowRepository,
+    LoginSessionRepository,
+    LogoutRequestRepository,
+)
+from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
+from authserver.storage.repositories import (
+    AccessTokenRepository,
+    ClientRepository,
+    KeyRepository,
+)
+from tests.conftest import POSTGRES_ENV, drop_postgres_database, migrated_database
+
+UNICODE = "Zoë ☕ ユーザー 🎉"
+NOW = 1_900_000_000  # past 2**31: the BIGINT columns must hold it
+# Nested JSON with every JSON type (floats aside: they need not compare exactly).
+CLAIMS = {"name": UNICODE, "flag": True, "off": False, "n": 3, "none": None, "list": [1, "ü", {}]}
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database(request, tmp_path_factory) -> Iterator[Database]:
+    backend = request.param
+    admin_dsn = os.environ.get(POSTGRES_ENV, "")
+    if backend == "postgres" and not admin_dsn:
+        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
+    created = migrated_database(backend, tmp_path_factory.mktemp("contract"), "authserver_contract")
+    database = Database(created.dsn)
+    yield database
+    database.dispose()
+    if backend == "postgres":
+        drop_postgres_database(admin_dsn, created)
+
+
+HANDLE_KINDS = ("session", "autocommit")
+
+
+def open_handle(database: Database, kind: str) -> Session | DriverConnection:
+    """An ORM session in a transaction, or the hot paths' autocommit driver connection."""
+    return database.open_session(write=True, autocommit=kind == "autocommit")
+
+
+def commit(handle: Executor) -> None:
+    """End the handle's transaction (an autocommit handle has none)."""
+    if isinstance(handle, Session):
+        handle.commit()
+
+
+@pytest.fixture(params=HANDLE_KINDS)
+def handle(request, database) -> Iterator[Session | DriverConnection]:
+    opened = open_handle(database, request.param)
+    try:
+        yield opened
+        commit(opened)
+    finally:
+        database.close_session(opened)
+
+
+@contextmanager
+def other_handle(
+    database: Database, handle: Session | DriverConnection
+) -> Iterator[Session | DriverConnection]:
+    """The other kind of handle than ``handle``, after ``handle``'s writes committed."""
+    commit(handle)
+    other = open_handle(database, "autocommit" if isinstance(handle, Session) else "session")
+    try:
+        yield other
+        commit(other)
+    finally:
+        database.close_session(other)
+
+
+# Every store as its protocol: annotated (a type checker sees the repository satisfy it,
+# on an Executor: either handle) and checked at run time.
+
+
+@pytest.fixture
+def clients(handle: Executor) -> ClientStore:
+    store: ClientStore = ClientRepository(handle)
+    assert isinstance(store, ClientStore)
+    return store
+
+
+@pytest.fixture
+def access_tokens(handle: Executor) -> AccessTokenStore:
+    store: AccessTokenStore = AccessTokenRepository(handle)
+    assert isinstance(store, AccessTokenStore)
+    return store
+
+
+@pytest.fixture
+def codes(handle: Executor) -> AuthorizationCodeStore:
+    store: AuthorizationCodeStore = AuthorizationCodeRepository(handle)
+    assert isinstance(store, AuthorizationCodeStore)
+    return store
+
+
+@pytest.fixture
+def refresh_tokens(handle: Executor) -> RefreshTokenStore:
+    store: RefreshTokenStore = RefreshTokenRepository(handle)
+    assert isinstance(store, RefreshTokenStore)
+    return store
+
+
+@pytest.fixture
+def flows(handle: Executor) -> FlowStore:
+    store: FlowStore = FlowRepository(handle)
+    assert isinstance(store, FlowStore)
+    return store
+
+
+@pytest.fixture
+def login_sessions(handle: Executor) -> LoginSessionStore:
+    store: LoginSessionStore = LoginSessionRepository(handle)
+    assert isinstance(store, LoginSessionStore)
+    return store
+
+
+@pytest.fixture
+def logout_requests(handle: Executor) -> LogoutRequestStore:
+    store: LogoutRequestStore = LogoutRequestRepository(handle)
+    assert isinstance(store, LogoutRequestStore)
+    return store
+
+
+@pytest.fixture
+def keys(handle: Executor) -> KeyStore:
+    store: KeyStore = KeyRepository(handle)
+    assert isinstance(store, KeyStore)
+    return store
+
+
+@pytest.fixture
+def client_id(clients) -> str:
+    """A stored client (tokens, codes and flows refer to one)."""
+    return clients.add(new_client(), "hash").client_id
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def unique(prefix: str = "id") -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def new_digest() -> str:
+    return hashlib.sha256(uuid.uuid4().bytes).hexdigest()
+
+
+def assert_identical(found: Any, expected: Any, where: str = "value") -> None:
+    """Equal, and of the same types all the way down (``True == 1`` does not pass)."""
+    assert type(found) is type(expected), f"{where}: {type(found)} is not {type(expected)}"
+    if dataclasses.is_dataclass(expected):
+        for field in dataclasses.fields(expected):
+            name = field.name
+            assert_identical(getattr(found, name), getattr(expected, name), f"{where}.{name}")
+    elif isinstance(expected, dict):
+        assert found.keys() == expected.keys(), where
+        for key in expected:
+            assert_identical(found[key], expected[key], f"{where}[{key!r}]")
+    elif isinstance(expected, list | tuple):
+        assert len(found) == len(expected), where
+        for index, (item, wanted) in enumerate(zip(found, expected, strict=True)):
+            assert_identical(item, wanted, f"{where}[{index}]")
+    else:
+        assert found == expected, where
+
+
+def without_times(client: Client) -> Client:
+    return dataclasses.replace(client, created_at=None, updated_at=None)
+
+
+def new_client(**fields) -> Client:
+    values = {
+        "client_id": unique("client"),
+        "client_name": f"{UNICODE} {uuid.uuid4().hex}",
+        "grant_types": ("authorization_code", "refresh_token"),
+        "redirect_uris": ("https://app.example.com/cb",),
+        "skip_consent": True,
+        "metadata": {"claims": CLAIMS},
+        "owner": unique("owner"),
+    }
+    return Client(**{**values, **fields})
+
+
+def new_access_token(client_id: str, **fields) -> AccessTokenRecord:
+    values = {
+        "signature_digest": new_digest(),
+        "request_id": uuid.uuid4().hex,
+        "client_id": client_id,
+        "subject": UNICODE,
+        "scope": "openid offline",
+        "audience": ("https://api.example.com", UNICODE),
+        "issued_at": NOW,
+        "expires_at": NOW + 3600,
+        "format": "opaque",
+        "extra": {"claims": CLAIMS},
+        "active": True,
+    }
+    return AccessTokenRecord(**{**values, **fields})
+
+
+def new_grant_session(**fields) -> GrantSession:
+    values = {
+        "subject": UNICODE,
+        "scope": ("openid", "offline"),
+        "audience": ("https://api.example.com",),
+        "auth_time": NOW - 10,
+        "requested_at": NOW - 20,
+        "acr": "1",
+        "amr": ("pwd",),
+        "sid": uuid.uuid4().hex,
+        "nonce": "nönce",
+        "access_token_claims": dict(CLAIMS),
+        "id_token_claims": {"list": [True, None]},
+    }
+    return GrantSession(**{**values, **fields})
+
+
+def new_code(client_id: str, **fields) -> AuthorizationCodeRecord:
+    values = {
+        "signature_digest": new_digest(),
+        "request_id": uuid.uuid4().hex,
+        "client_id": client_id,
+        "redirect_uri": "https://app.example.com/cb?x=ü",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "session": new_grant_session(),
+        "issued_at": NOW,
+        "expires_at": NOW + 60,
+    }
+    return AuthorizationCodeRecord(**{**values, **fields})
+
+
+def new_refresh_token(client_id: str, **fields) -> RefreshTokenRecord:
+    values = {
+        "signature_digest": new_digest(),
+        "request_id": uuid.uuid4().hex,
+        "client_id": client_id,
+        "session": new_grant_session(),
+        "issued_at": NOW,
+        "expires_at": NOW + 86400,
+    }
+    return RefreshTokenRecord(**{**values, **fields})
+
+
+def new_flow(client_id: str, **fields) -> Flow:
+    values = {
+        "id": uuid.uuid4().hex,
+        "state": FlowState.LOGIN_REQUESTED,
+        "client_id": client_id,
+        "request_url": "https://auth.example.com/oauth2/auth?state=ü",
+        "request": {"scope": ["openid"], "state": UNICODE, "max_age": None, "claims": CLAIMS},
+        "requested_at": NOW,
+        "expires_at": NOW + 600,
+        "login_challenge": new_digest(),
+        "login_csrf": new_digest(),
+    }
+    return Flow(**{**values, **fields})
+
+
+def done_flow(client_id: str, subject: str, handled_at: int, **fields) -> Flow:
+    """A finished flow: a consent session (granted unless told otherwise)."""
+    values = {
+        "state": FlowState.DONE,
+        "login_verifier": new_digest(),
+        "login": {"subject": subject, "remember": True},
+        "subject": subject,
+        "login_session_id": uuid.uuid4().hex,
+        "authenticated_at": handled_at - 5,
+        "consent_challenge": new_digest(),
+        "consent_verifier": new_digest(),
+        "consent_csrf": new_digest(),
+        "consent": {"grant_scope": ["openid"], "grant_access_token_audience": []},
+        "consent_handled_at": handled_at,
+    }
+    return new_flow(client_id, **{**values, **fields})
+
+
+def new_login_session(**fields) -> LoginSession:
+    values = {
+        "id": uuid.uuid4().hex,
+        "cookie_digest": new_digest(),
+        "subject": unique(UNICODE),
+        "authenticated_at": NOW,
+        "remember": True,
+        "expires_at": NOW + 3600,
+        "identity_provider_session_id": UNICODE,
+    }
+    return LoginSession(**{**values, **fields})
+
+
+def new_logout_request(**fields) -> LogoutRequest:
+    values = {
+        "id": uuid.uuid4().hex,
+        "challenge": new_digest(),
+        "status": LogoutState.REQUESTED,
+        "subject": UNICODE,
+        "session_id": uuid.uuid4().hex,
+        "client_id": None,
+        "request_url": "https://auth.example.com/oauth2/sessions/logout?ü",
+        "post_logout_redirect_uri": "https://app.example.com/bye?state=ü",
+        "rp_initiated": True,
+        "requested_at": NOW,
+        "expires_at": NOW + 600,
+    }
+    return LogoutRequest(**{**values, **fields})
+
+
+def new_key(set_id: str, created_at: datetime, **fields) -> StoredKey:
+    values = {
+        "set_id": set_id,
+        "kid": uuid.uuid4().hex,
+        "alg": "RS256",
+        "use": "sig",
+        "public_key": {"kty": "RSA", "n": "0vx7agoebGcQSuu", "e": "AQAB", "key_ops": ["verify"]},
+        "private_key_encrypted": "gAAAAAB" + uuid.uuid4().hex,
+        "created_at": created_at,
+    }
+    return StoredKey(**{**values, **fields})
+
+
+# -- clients -------------------------------------------------------------------------------
+
+
+def test_client_round_trips(clients):
+    client = new_client()
+    added = clients.add(client, "argon2-hash")
+    assert_identical(without_times(added), client)
+    assert added.created_at is not None and added.created_at == added.updated_at
+    stored = clients.get(client.client_id)
+    assert_identical(stored, StoredClient(added, "argon2-hash"))
+    assert stored.client.created_at.tzinfo is not None
+    assert clients.get(unique("unknown")) is None
+
+
+def test_a_public_client_has_no_secret_hash(clients):
+    client = new_client(token_endpoint_auth_method="none")
+    clients.add(client, None)
+    assert clients.get(client.client_id).secret_hash is None
+
+
+def test_adding_a_taken_client_id_is_refused_and_the_handle_stays_usable(clients):
+    client = new_client()
+    clients.add(client, "first")
+    with pytest.raises(ClientAlreadyExists):
+        clients.add(dataclasses.replace(client, client_name="second"), "second")
+    # A PostgreSQL transaction would be aborted here without the savepoint.
+    stored = clients.get(client.client_id)
+    assert (stored.client.client_name, stored.secret_hash) == (client.client_name, "first")
+
+
+def test_replacing_a_client_keeps_or_sets_its_secret(clients):
+    client = new_client()
+    added = clients.add(client, "old-hash")
+    changed = dataclasses.replace(client, client_name=UNICODE, metadata={"v": [2]}, owner="o")
+    replaced = clients.replace(changed)
+    assert_identical(without_times(replaced), changed)
+    assert replaced.created_at == added.created_at
+    stored = clients.get(client.client_id)
+    assert_identical(stored, StoredClient(replaced, "old-hash"))
+    clients.replace(changed, "new-hash")
+    assert clients.get(client.client_id).secret_hash == "new-hash"
+    clients.replace(changed, None)
+    assert clients.get(client.client_id).secret_hash is None
+    assert clients.replace(new_client()) is None
+
+
+def test_deleting_a_client(clients):
+    client = new_client()
+    clients.add(client, None)
+    assert clients.delete(client.client_id) is True
+    assert clients.get(client.client_id) is None
+    assert clients.delete(client.client_id) is False
+
+
+def test_clients_are_paged_by_id_and_counted(clients):
+    owner, name = unique("owner"), unique(UNICODE)
+    added = [clients.add(new_client(owner=owner), None) for _ in range(5)]
+    named = clients.add(new_client(owner=owner, client_name=name), None)
+    clients.add(new_client(client_name=name), None)  # another owner
+    ids = sorted(client.client_id for client in [*added, named])
+    first = clients.page(4, owner=owner)
+    assert [stored.client.client_id for stored in first] == ids[:4]
+    assert all(isinstance(stored, StoredClient) for stored in first)
+    rest = clients.page(4, after_id=ids[3], owner=owner)
+    assert [stored.client.client_id for stored in rest] == ids[4:]
+    assert clients.page(4, after_id=ids[-1], owner=owner) == []
+    assert [s.client.client_id for s in clients.page(10, client_name=name, owner=owner)] == [
+        named.client_id
+    ]
+    assert clients.count(owner=owner) == 6
+    assert clients.count(client_name=name) == 2
+    assert clients.count(client_name=name, owner=owner) == 1
+    assert clients.count(owner=unique("nobody")) == 0
+    assert clients.count() >= 7
+
+
+# -- access tokens -------------------------------------------------------------------------
+
+
+def test_access_token_round_trips(access_tokens, client_id):
+    record = new_access_token(client_id)
+    access_tokens.add(record)
+    assert_identical(access_tokens.find(record.signature_digest), record)
+    assert access_tokens.find(new_digest()) is None
+
+
+def test_access_token_with_empty_values_round_trips(access_tokens, client_id):
+    record = new_access_token(client_id, audience=(), extra=None, scope="", format="jwt")
+    access_tokens.add(record)
+    assert_identical(access_tokens.find(record.signature_digest), record)
+
+
+def test_deactivating_an_access_token(access_tokens, client_id):
+    record = new_access_token(client_id)
+    access_tokens.add(record)
+    assert access_tokens.deactivate(record.signature_digest) is True
+    found = access_tokens.find(record.signature_digest)
+    assert_identical(found, dataclasses.replace(record, active=False))
+    assert access_tokens.deactivate(new_digest()) is False
+
+
+def test_deactivating_a_grants_access_tokens(access_tokens, client_id):
+    request_id = uuid.uuid4().hex
+    grant = [new_access_token(client_id, request_id=request_id) for _ in range(3)]
+    bystander = new_access_token(client_id)
+    for record in [*grant, bystander]:
+        access_tokens.add(record)
+    access_tokens.deactivate(grant[0].signature_digest)
+    assert access_tokens.deactivate_request(request_id) == 2  # the active ones
+    assert access_tokens.deactivate_request(request_id) == 0
+    assert [access_tokens.find(r.signature_digest).active for r in grant] == [False] * 3
+    assert access_tokens.find(bystander.signature_digest).active is True
+    assert access_tokens.deactivate_request(uuid.uuid4().hex) == 0
+
+
+# -- authorization codes -------------------------------------------------------------------
+
+
+def test_authorization_code_round_trips(codes, client_id):
+    code = new_code(client_id)
+    codes.add(code)
+    assert_identical(codes.find(code.signature_digest), code)
+    assert codes.find(new_digest()) is None
+
+
+def test_authorization_code_without_pkce_or_redirect_uri_round_trips(codes, client_id):
+    code = new_code(client_id, code_challenge="", code_challenge_method="", redirect_uri="")
+    codes.add(code)
+    assert_identical(codes.find(code.signature_digest), code)
+
+
+def test_a_code_is_consumed_once(codes, client_id):
+    code = new_code(client_id)
+    codes.add(code)
+    assert codes.consume(code.signature_digest) is True
+    assert codes.consume(code.signature_digest) is False
+    assert_identical(codes.find(code.signature_digest), dataclasses.replace(code, used=True))
+    assert codes.consume(new_digest()) is False
+
+
+def test_consuming_a_grants_codes(codes, client_id):
+    request_id = uuid.uuid4().hex
+    grant = [new_code(client_id, request_id=request_id) for _ in range(3)]
+    bystander = new_code(client_id)
+    for code in [*grant, bystander]:
+        codes.add(code)
+    codes.consume(grant[0].signature_digest)
+    assert codes.consume_request(request_id) == 2
+    assert codes.consume_request(request_id) == 0
+    assert codes.consume(grant[1].signature_digest) is False
+    assert codes.find(bystander.signature_digest).used is False
+
+
+# -- refresh tokens ------------------------------------------------------------------------
+
+
+def test_refresh_token_round_trips(refresh_tokens, client_id):
+    token = new_refresh_token(client_id)
+    refresh_tokens.add(token)
+    assert_identical(refresh_tokens.find(token.signature_digest), token)
+    assert refresh_tokens.find(new_digest()) is None
+
+
+def test_a_refresh_token_is_consumed_once(refresh_tokens, client_id):
+    token = new_refresh_token(client_id)
+    refresh_tokens.add(token)
+    assert refresh_tokens.consume(token.signature_digest) is True
+    assert refresh_tokens.consume(token.signature_digest) is False
+    found = refresh_tokens.find(token.signature_digest)
+    assert_identical(found, dataclasses.replace(token, active=False))
+    assert refresh_tokens.consume(new_digest()) is False
+
+
+def test_deactivating_a_grants_refresh_tokens(refresh_tokens, client_id):
+    request_id = uuid.uuid4().hex
+    grant = [new_refresh_token(client_id, request_id=request_id) for _ in range(2)]
+    bystander = new_refresh_token(client_id)
+    for token in [*grant, bystander]:
+        refresh_tokens.add(token)
+    assert refresh_tokens.deactivate_request(request_id) == 2
+    assert refresh_tokens.deactivate_request(request_id) == 0
+    assert refresh_tokens.consume(grant[0].signature_digest) is False
+    assert refresh_tokens.find(bystander.signature_digest).active is True
+
+
+# -- flows ---------------------------------------------------------------------------------
+
+
+def test_flow_round_trips_and_is_found_by_each_digest(flows, client_id):
+    flow = done_flow(client_id, UNICODE, NOW, consent_remember=True, consent_skip=True)
+    flows.add(flow)
+    assert_identical(flows.get(flow.id), flow)
+    assert_identical(flows.by_login_challenge(flow.login_challenge), flow)
+    assert_identical(flows.by_login_verifier(flow.login_verifier), flow)
+    assert_identical(flows.by_consent_challenge(flow.consent_challenge), flow)
+    assert_identical(flows.by_consent_verifier(flow.consent_verifier), flow)
+    unknown = new_digest()
+    assert flows.get(unknown) is None
+    assert flows.by_login_challenge(unknown) is None
+    assert flows.by_login_verifier(unknown) is None
+    assert flows.by_consent_challenge(unknown) is None
+    assert flows.by_consent_verifier(unknown) is None
+
+
+def test_a_new_flow_round_trips_with_its_empty_fields(flows, client_id):
+    flow = new_flow(client_id)
+    flows.add(flow)
+    assert_identical(flows.get(flow.id), flow)
+
+
+def test_a_flow_transitions_once_from_the_state_it_was_read_in(flows, client_id):
+    before = new_flow(client_id)
+    flows.add(before)
+    after = dataclasses.replace(
+        before,
+        state=FlowState.LOGIN_HANDLED,
+        login_verifier=new_digest(),
+        login={"subject": UNICODE, "remember": False, "amr": ["pwd"]},
+        subject=UNICODE,
+        authenticated_at=NOW + 1,
+    )
+    assert flows.transition(before, after) is True
+    assert_identical(flows.get(before.id), after)
+    # A second request that read ``before`` too: it lost the race, and writes nothing.
+    rival = dataclasses.replace(
+        before, state=FlowState.LOGIN_HANDLED, login_error={"error": "access_denied"}
+    )
+    assert flows.transition(before, rival) is False
+    assert_identical(flows.get(before.id), after)
+    onwards = dataclasses.replace(after, state=FlowState.DONE, login_verifier=None)
+    assert flows.transition(after, onwards) is True
+    assert_identical(flows.get(before.id), onwards)
+    assert flows.transition(new_flow(client_id), onwards) is False  # never stored
+
+
+def test_consent_sessions_are_the_granted_unrevoked_ones_newest_first(flows, clients):
+    subject = unique(UNICODE)
+    first, second = clients.add(new_client(), None), clients.add(new_client(), None)
+    older = done_flow(first.client_id, subject, NOW + 1)
+    newer = done_flow(second.client_id, subject, NOW + 2)
+    for flow in [
+        older,
+        newer,
+        done_flow(first.client_id, subject, NOW + 3, consent=None, consent_error={"e": 1}),
+        done_flow(first.client_id, subject, NOW + 4, consent_revoked=True),
+        done_flow(first.client_id, subject, NOW + 5, state=FlowState.CONSENT_HANDLED),
+        done_flow(first.client_id, unique("other"), NOW + 6),
+    ]:
+        flows.add(flow)
+    found = flows.consent_sessions(subject)
+    assert_identical(found, [newer, older])
+    assert_identical(flows.consent_sessions(subject, client_id=first.client_id), [older])
+    by_login = flows.consent_sessions(subject, login_session_id=newer.login_session_id)
+    assert_identical(by_login, [newer])
+    assert flows.consent_sessions(unique("nobody")) == []
+
+
+def test_remembered_consents_are_the_newest_unexpired_ones(flows, client_id):
+    subject = unique(UNICODE)
+    forever = done_flow(client_id, subject, NOW + 3, consent_remember=True)
+    until_later = done_flow(
+        client_id, subject, NOW + 2, consent_remember=True, consent_remember_until=NOW + 100
+    )
+    for flow in [
+        forever,
+        until_later,
+        done_flow(client_id, subject, NOW + 4, consent_remember=True, consent_remember_until=NOW),
+        done_flow(client_id, subject, NOW + 5, consent_remember=False),
+        done_flow(client_id, subject, NOW + 6, consent_remember=True, consent_revoked=True),
+    ]:
+        flows.add(flow)
+    assert_identical(flows.remembered_consents(subject, client_id, NOW), [forever, until_later])
+    assert flows.remembered_consents(subject, unique("client"), NOW) == []
+
+
+def test_remembered_consents_are_bounded(flows, client_id):
+    subject = unique(UNICODE)
+    for offset in range(REMEMBERED_CONSENTS_LOOKED_AT + 2):
+        flows.add(done_flow(client_id, subject, NOW + offset, consent_remember=True))
+    found = flows.remembered_consents(subject, client_id, NOW)
+    assert len(found) == REMEMBERED_CONSENTS_LOOKED_AT
+    assert found[0].consent_handled_at == NOW + REMEMBERED_CONSENTS_LOOKED_AT + 1
+
+
+def test_revoking_consent_sessions_per_client_then_all(flows, clients):
+    subject = unique(UNICODE)
+    first, second = clients.add(new_client(), None), clients.add(new_client(), None)
+    mine = [done_flow(first.client_id, subject, NOW + n) for n in range(2)]
+    theirs = done_flow(second.client_id, subject, NOW + 5)
+    for flow in [*mine, theirs]:
+        flows.add(flow)
+    revoked = flows.revoke_consent_sessions(subject, first.client_id)
+    assert sorted(revoked) == sorted(flow.id for flow in mine)
+    assert flows.get(mine[0].id).consent_revoked is True
+    assert_identical(flows.consent_sessions(subject), [theirs])
+    assert flows.revoke_consent_sessions(subject, None) == [theirs.id]
+    assert flows.revoke_consent_sessions(subject, None) == []
+
+
+# -- login sessions ------------------------------------------------------------------------
+
+
+def test_login_session_round_trips(login_sessions):
+    session = new_login_session()
+    login_sessions.save(session)
+    assert_identical(login_sessions.get(session.id), session)
+    assert_identical(login_sessions.by_cookie(session.cookie_digest), session)
+    assert login_sessions.get(uuid.uuid4().hex) is None
+    assert login_sessions.by_cookie(new_digest()) is None
+
+
+def test_a_login_session_that_is_not_remembered_round_trips(login_sessions):
+    session = new_login_session(remember=False, expires_at=None, identity_provider_session_id="")
+    login_sessions.save(session)
+    assert_identical(login_sessions.get(session.id), session)
+
+
+def test_saving_a_login_session_again_replaces_it(login_sessions):
+    session = new_login_session()
+    login_sessions.save(session)
+    renewed = dataclasses.replace(
+        session, cookie_digest=new_digest(), authenticated_at=NOW + 60, remember=False
+    )
+    login_sessions.save(renewed)
+    assert_identical(login_sessions.get(session.id), renewed)
+    assert login_sessions.by_cookie(session.cookie_digest) is None
+
+
+def test_deleting_login_sessions(login_sessions):
+    subject = unique(UNICODE)
+    alone = new_login_session()
+    shared = [new_login_session(subject=subject) for _ in range(2)]
+    for session in [alone, *shared]:
+        login_sessions.save(session)
+    assert login_sessions.delete(alone.id) == 1
+    assert login_sessions.delete(alone.id) == 0
+    assert login_sessions.get(alone.id) is None
+    assert login_sessions.delete_for_subject(subject) == 2
+    assert login_sessions.delete_for_subject(subject) == 0
+    assert login_sessions.get(shared[0].id) is None
+
+
+# -- logout requests -----------------------------------------------------------------------
+
+
+def test_logout_request_round_trips(logout_requests, client_id):
+    for request in [new_logout_request(), new_logout_request(client_id=client_id, subject="")]:
+        logout_requests.add(request)
+        assert_identical(logout_requests.by_challenge(request.challenge), request)
+    assert logout_requests.by_challenge(new_digest()) is None
+    assert logout_requests.by_verifier(new_digest()) is None
+
+
+def test_a_logout_request_transitions_once(logout_requests):
+    request = new_logout_request()
+    logout_requests.add(request)
+    accepted = dataclasses.replace(request, status=LogoutState.ACCEPTED, verifier=new_digest())
+    assert logout_requests.transition(request, accepted) is True
+    assert_identical(logout_requests.by_verifier(accepted.verifier), accepted)
+    assert_identical(logout_requests.by_challenge(request.challenge), accepted)
+    rejected = dataclasses.replace(request, status=LogoutState.REJECTED)
+    assert logout_requests.transition(request, rejected) is False  # stale
+    assert_identical(logout_requests.by_challenge(request.challenge), accepted)
+    done = dataclasses.replace(accepted, status=LogoutState.DONE)
+    assert logout_requests.transition(accepted, done) is True
+    assert logout_requests.by_challenge(request.challenge).status is LogoutState.DONE
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+def test_keys_round_trip_newest_first(keys):
+    set_id = unique("set")
+    created = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    oldest = new_key(set_id, created - timedelta(days=1))
+    same_time = [new_key(set_id, created), new_key(set_id, created, private_key_encrypted=None)]
+    for key in [oldest, *same_time]:
+        keys.add(key)
+    keys.add(new_key(unique("set"), created))
+    # Newest first; of keys made in the same second, the last added first.
+    assert_identical(keys.list_set(set_id), [same_time[1], same_time[0], oldest])
+    assert keys.list_set(unique("set")) == []
+
+
+def test_deleting_keys(keys):
+    set_id = unique("set")
+    created = datetime(2030, 1, 2, tzinfo=UTC)
+    first, second = new_key(set_id, created), new_key(set_id, created)
+    keys.add(first)
+    keys.add(second)
+    assert keys.delete_key(set_id, first.kid) is True
+    assert keys.delete_key(set_id, first.kid) is False
+    assert keys.delete_key(unique("set"), second.kid) is False
+    assert [key.kid for key in keys.list_set(set_id)] == [second.kid]
+    assert keys.delete_set(set_id) == 1
+    assert keys.delete_set(set_id) == 0
+    assert keys.list_set(set_id) == []
+
+
+# -- both handle kinds agree ---------------------------------------------------------------
+
+
+def test_what_one_handle_kind_writes_the_other_reads_alike(database, handle):
+    client = ClientRepository(handle).add(new_client(), "hash")
+    token = new_access_token(client.client_id)
+    code = new_code(client.client_id)
+    refresh = new_refresh_token(client.client_id)
+    flow = done_flow(client.client_id, UNICODE, NOW)
+    login_session = new_login_session()
+    logout = new_logout_request(client_id=client.client_id)
+    key = new_key(unique("set"), datetime(2030, 1, 1, tzinfo=UTC))
+    AccessTokenRepository(handle).add(token)
+    AuthorizationCodeRepository(handle).add(code)
+    RefreshTokenRepository(handle).add(refresh)
+    FlowRepository(handle).add(flow)
+    LoginSessionRepository(handle).save(login_session)
+    LogoutRequestRepository(handle).add(logout)
+    KeyRepository(handle).add(key)
+    with other_handle(database, handle) as other:
+        assert_identical(ClientRepository(other).get(client.client_id).client, client)
+        assert_identical(AccessTokenRepository(other).find(token.signature_digest), token)
+        assert_identical(AuthorizationCodeRepository(other).find(code.signature_digest), code)
+        assert_identical(RefreshTokenRepository(other).find(refresh.signature_digest), refresh)
+        assert_identical(FlowRepository(other).get(flow.id), flow)
+        assert_identical(LoginSessionRepository(other).get(login_session.id), login_session)
+        assert_identical(LogoutRequestRepository(other).by_challenge(logout.challenge), logout)
+        assert_identical(KeyRepository(other).list_set(key.set_id), [key])
+
+
+def test_both_handle_kinds_store_the_same_row(database):
+    """The driver path writes what SQLAlchemy writes: JSON null (not SQL NULL) for None,
+    the same JSON text, the same booleans."""
+    written = []
+    for kind in HANDLE_KINDS:
+        opened = open_handle(database, kind)
+        try:
+            client_id = ClientRepository(opened).add(new_client(), None).client_id
+            for extra in (None, {"claims": CLAIMS}):
+                record = new_access_token(client_id, extra=extra, audience=())
+                AccessTokenRepository(opened).add(record)
+                written.append(record.signature_digest)
+            commit(opened)
+        finally:
+            database.close_session(opened)
+    query = text(
+        "SELECT extra IS NULL, audience IS NULL, active FROM oauth2_access_tokens"
+        " WHERE signature_digest = :digest"
+    )
+    with database.engine.connect() as connection:
+        rows = [tuple(connection.execute(query, {"digest": d}).one()) for d in written]
+    by_session, by_driver = rows[:2], rows[2:]
+    assert by_session == by_driver
+    assert by_session[0][:2] == (False, False)  # JSON null and [], not SQL NULL
