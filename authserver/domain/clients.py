@@ -2,7 +2,10 @@
 
 ``validate_client_document`` turns an untrusted JSON object (from the admin API or the
 CLI) into a ``Client`` or raises ``InvalidClientMetadata`` with a message that names the
-field. Nothing here touches HTTP or the database.
+field. It runs the checks of ``_CHECKS``, a table that reads top to bottom: each small
+``_check_*`` function reads one field (or a few alike) of the document and fills in the
+``Client``'s value; the first failing check's message is the answer. Nothing here touches
+HTTP or the database.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -194,6 +199,322 @@ class ValidatedClient:
     secret: str | None  # the plain secret given or generated, to hash and show once
 
 
+_KNOWN_INPUT_FIELDS = (
+    {f.name for f in fields(Client)} - {"lifespans"}
+    | set(LIFESPAN_FIELDS)
+    | {"client_secret"}
+    | _ACCEPTED_IF_EMPTY
+    | _IGNORED_ON_INPUT
+)
+
+
+@dataclass
+class _Draft:
+    """A document on its way through ``_CHECKS``: each check reads its field(s) through
+    ``read`` and puts what the ``Client`` gets into ``values``."""
+
+    document: dict[str, Any]
+    read: _Reader
+    client_id: str | None
+    secret_required: bool
+    allow_client_id: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    secret: str | None = None
+
+
+def _check_client_id(draft: _Draft) -> None:
+    body_id = draft.read.string("client_id")
+    if draft.client_id is not None:
+        if body_id and body_id != draft.client_id:
+            raise InvalidClientMetadata("Field client_id cannot be changed.")
+        body_id = draft.client_id
+    elif body_id and not draft.allow_client_id:
+        raise InvalidClientMetadata("Field client_id cannot be set.")
+    resolved_id = body_id or new_client_id()
+    if (
+        len(resolved_id) > MAX_ID_LENGTH
+        or not _CLIENT_ID.fullmatch(resolved_id)
+        or resolved_id in (".", "..")  # they would be path segments in /admin/clients/{id}
+    ):
+        raise InvalidClientMetadata(
+            "Field client_id must be 1 to 255 visible ASCII characters without spaces or '/'."
+        )
+    draft.values["client_id"] = resolved_id
+
+
+def _check_auth_method(draft: _Draft) -> None:
+    auth_method = draft.read.string("token_endpoint_auth_method") or "client_secret_basic"
+    if auth_method not in TOKEN_ENDPOINT_AUTH_METHODS:
+        raise InvalidClientMetadata(
+            f"Field token_endpoint_auth_method must be one of "
+            f"{', '.join(TOKEN_ENDPOINT_AUTH_METHODS)}; got {auth_method!r}."
+        )
+    draft.values["token_endpoint_auth_method"] = auth_method
+
+
+def _check_grant_types(draft: _Draft) -> None:
+    grant_types = draft.read.string_list("grant_types") or ["authorization_code"]
+    for grant_type in grant_types:
+        if grant_type in UNSUPPORTED_GRANT_TYPES:
+            raise InvalidClientMetadata(
+                f"Field grant_types: {UNSUPPORTED_GRANT_TYPES[grant_type]}."
+            )
+        if grant_type not in SUPPORTED_GRANT_TYPES:
+            raise InvalidClientMetadata(
+                f"Field grant_types: unknown grant type {grant_type!r}; supported: "
+                f"{', '.join(SUPPORTED_GRANT_TYPES)}."
+            )
+    draft.values["grant_types"] = tuple(grant_types)
+
+
+def _check_response_types(draft: _Draft) -> None:
+    response_types = draft.read.string_list("response_types") or ["code"]
+    for response_type in response_types:
+        parts = response_type.split()
+        if not parts or any(part not in RESPONSE_TYPE_PARTS for part in parts):
+            raise InvalidClientMetadata(
+                f"Field response_types: unknown response type {response_type!r}."
+            )
+    draft.values["response_types"] = tuple(response_types)
+
+
+def _check_scope(draft: _Draft) -> None:
+    # As Hydra: an empty scope means the default scope.
+    scope = " ".join((draft.read.string("scope") or "").split()) or DEFAULT_SCOPE
+    for token in scope.split():
+        if not _SCOPE_TOKEN.fullmatch(token):
+            raise InvalidClientMetadata(f"Field scope: {token!r} is not a valid scope token.")
+    draft.values["scope"] = scope
+
+
+def _check_redirect_uris(draft: _Draft) -> None:
+    redirect_uris = draft.read.string_list("redirect_uris")
+    for uri in redirect_uris:
+        _validate_redirect_uri("redirect_uris", uri)
+    draft.values["redirect_uris"] = tuple(redirect_uris)
+
+
+def _check_post_logout_redirect_uris(draft: _Draft) -> None:
+    post_logout = draft.read.string_list("post_logout_redirect_uris")
+    origins = {_origin(uri) for uri in draft.values["redirect_uris"]}
+    for uri in post_logout:
+        _validate_redirect_uri("post_logout_redirect_uris", uri)
+        if _origin(uri) not in origins:
+            raise InvalidRedirectUri(
+                f"Field post_logout_redirect_uris: {uri!r} must have the scheme, host and port "
+                "of one of the registered redirect_uris."
+            )
+    draft.values["post_logout_redirect_uris"] = tuple(post_logout)
+
+
+def _check_client_secret(draft: _Draft) -> None:
+    """A confidential client keeps the secret given, or gets a new one on creation (on
+    update an absent secret keeps the stored one); a public client has none."""
+    secret = draft.read.string("client_secret")
+    if draft.values["token_endpoint_auth_method"] == "none":
+        _check_public_client(draft, secret)
+    elif secret:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise InvalidClientMetadata(
+                f"Field client_secret must be at least {MIN_SECRET_LENGTH} characters long."
+            )
+        draft.secret = secret
+    elif draft.secret_required:
+        draft.secret = new_client_secret()
+
+
+def _check_public_client(draft: _Draft, secret: str | None) -> None:
+    if secret:
+        raise InvalidClientMetadata(
+            "Field client_secret must be empty when token_endpoint_auth_method is "
+            "'none' (a public client has no secret)."
+        )
+    if "client_credentials" in draft.values["grant_types"]:
+        raise InvalidClientMetadata(
+            "Field grant_types: a public client (token_endpoint_auth_method 'none') "
+            "cannot use client_credentials."
+        )
+
+
+def _check_audience(draft: _Draft) -> None:
+    audience = draft.read.string_list("audience")
+    for item in audience:
+        if any(character.isspace() for character in item):
+            # Requested audiences are split on spaces: such an entry could never match.
+            raise InvalidClientMetadata(f"Field audience: {item!r} contains whitespace.")
+    draft.values["audience"] = tuple(audience)
+
+
+def _check_contacts(draft: _Draft) -> None:
+    draft.values["contacts"] = tuple(draft.read.string_list("contacts"))
+
+
+def _check_cors_origins(draft: _Draft) -> None:
+    cors = []
+    for origin in draft.read.string_list("allowed_cors_origins"):
+        parts = _split_url(origin)
+        if (
+            not parts
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.path.strip("/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise InvalidClientMetadata(
+                f"Field allowed_cors_origins: {origin!r} is not an origin like https://app.example."
+            )
+        cors.append(f"{parts.scheme}://{parts.netloc}")
+    draft.values["allowed_cors_origins"] = tuple(cors)
+
+
+def _check_web_uri(name: str, draft: _Draft) -> None:
+    """A page shown to people (policy, terms, home page, logo): absolute http(s)."""
+    value = draft.read.string(name)
+    if value:
+        parts = _split_url(value)
+        if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidClientMetadata(f"Field {name} must be an absolute http(s) URL.")
+    draft.values[name] = value
+
+
+def _check_logout_uri(name: str, draft: _Draft) -> None:
+    value = draft.read.string(name)
+    if value:
+        _validate_redirect_uri(name, value)
+    draft.values[name] = value
+
+
+def _check_subject_type(draft: _Draft) -> None:
+    subject_type = draft.read.string("subject_type") or "public"
+    if subject_type not in SUBJECT_TYPES:
+        raise InvalidClientMetadata(
+            f"Field subject_type must be 'public'; {subject_type!r} is not supported."
+        )
+    draft.values["subject_type"] = subject_type
+
+
+def _check_access_token_strategy(draft: _Draft) -> None:
+    strategy = draft.read.string("access_token_strategy")
+    if strategy and strategy not in ACCESS_TOKEN_STRATEGIES:
+        raise InvalidClientMetadata("Field access_token_strategy must be 'opaque' or 'jwt'.")
+    draft.values["access_token_strategy"] = strategy
+
+
+def _check_metadata(draft: _Draft) -> None:
+    metadata = draft.document.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise InvalidClientMetadata("Field metadata must be a JSON object.")
+    draft.values["metadata"] = metadata
+
+
+def _check_lifespans(draft: _Draft) -> None:
+    lifespans = {}
+    for name in LIFESPAN_FIELDS:
+        value = draft.read.string(name)
+        if value:
+            _check_lifespan(name, value)
+            lifespans[name] = value
+    draft.values["lifespans"] = lifespans
+
+
+def _check_lifespan(name: str, value: str) -> None:
+    try:
+        seconds = parse_duration(value)
+    except DurationError as exc:
+        raise InvalidClientMetadata(f"Field {name}: {exc}.") from None
+    if seconds < 1:
+        raise InvalidClientMetadata(f"Field {name} must be at least one second.")
+
+
+def _check_secret_expiry(draft: _Draft) -> None:
+    expires_at = draft.document.get("client_secret_expires_at", 0) or 0
+    if not isinstance(expires_at, int) or isinstance(expires_at, bool) or expires_at < 0:
+        raise InvalidClientMetadata("Field client_secret_expires_at must be a number >= 0.")
+    # Hydra's rule: secrets do not expire, the field is always 0.
+    draft.values["client_secret_expires_at"] = 0
+
+
+def _check_unsupported_fields(draft: _Draft) -> None:
+    for name in _ACCEPTED_IF_EMPTY:
+        if draft.document.get(name) not in (None, "", [], {}, {"keys": []}):
+            raise InvalidClientMetadata(f"Field {name} is not supported by this server.")
+
+
+def _check_signing_alg(name: str, draft: _Draft) -> None:
+    value = draft.read.string(name)
+    if value and value not in _JWS_ALGORITHMS:
+        raise InvalidClientMetadata(f"Field {name}: unknown algorithm {value!r}.")
+    draft.values[name] = value
+
+
+def _check_userinfo_alg(draft: _Draft) -> None:
+    userinfo_alg = draft.read.string("userinfo_signed_response_alg") or "none"
+    if userinfo_alg != "none":
+        raise InvalidClientMetadata(
+            "Field userinfo_signed_response_alg must be 'none': signed userinfo is not supported."
+        )
+    draft.values["userinfo_signed_response_alg"] = userinfo_alg
+
+
+def _check_name(name: str, draft: _Draft) -> None:
+    draft.values[name] = draft.read.string(name, max_length=MAX_ID_LENGTH)
+
+
+def _check_flag(name: str, draft: _Draft) -> None:
+    draft.values[name] = draft.read.boolean(name)
+
+
+def _check_unknown_fields(draft: _Draft) -> None:
+    unknown = set(draft.document) - _KNOWN_INPUT_FIELDS
+    if unknown:
+        raise InvalidClientMetadata(
+            f"Unknown field(s): {', '.join(sorted(unknown))}. See the oAuth2Client model."
+        )
+
+
+# The checks in the order they run: the first failing one's message is the answer, so
+# this order is part of the API (tests/unit/test_client_document_table.py pins it).
+_CHECKS: tuple[Callable[[_Draft], None], ...] = (
+    _check_client_id,
+    _check_auth_method,
+    _check_grant_types,
+    _check_response_types,
+    _check_scope,
+    _check_redirect_uris,
+    _check_post_logout_redirect_uris,  # needs redirect_uris
+    _check_client_secret,  # needs token_endpoint_auth_method and grant_types
+    _check_audience,
+    _check_contacts,
+    _check_cors_origins,
+    partial(_check_web_uri, "policy_uri"),
+    partial(_check_web_uri, "tos_uri"),
+    partial(_check_web_uri, "client_uri"),
+    partial(_check_web_uri, "logo_uri"),
+    partial(_check_logout_uri, "frontchannel_logout_uri"),
+    partial(_check_logout_uri, "backchannel_logout_uri"),
+    _check_subject_type,
+    _check_access_token_strategy,
+    _check_metadata,
+    _check_lifespans,
+    _check_secret_expiry,
+    _check_unsupported_fields,
+    partial(_check_signing_alg, "request_object_signing_alg"),
+    partial(_check_signing_alg, "token_endpoint_auth_signing_alg"),
+    _check_userinfo_alg,
+    partial(_check_name, "client_name"),
+    partial(_check_flag, "skip_consent"),
+    partial(_check_flag, "skip_logout_consent"),
+    partial(_check_name, "owner"),
+    partial(_check_flag, "frontchannel_logout_session_required"),
+    partial(_check_flag, "backchannel_logout_session_required"),
+    _check_unknown_fields,
+)
+
+
 def validate_client_document(
     document: Any,
     *,
@@ -209,219 +530,10 @@ def validate_client_document(
     """
     if not isinstance(document, dict):
         raise InvalidClientMetadata("The request body must be a JSON object.")
-    reader = _Reader(document)
-
-    body_id = reader.string("client_id")
-    if client_id is not None:
-        if body_id and body_id != client_id:
-            raise InvalidClientMetadata("Field client_id cannot be changed.")
-        body_id = client_id
-    elif body_id and not allow_client_id:
-        raise InvalidClientMetadata("Field client_id cannot be set.")
-    resolved_id = body_id or new_client_id()
-    if (
-        len(resolved_id) > MAX_ID_LENGTH
-        or not _CLIENT_ID.fullmatch(resolved_id)
-        or resolved_id in (".", "..")  # they would be path segments in /admin/clients/{id}
-    ):
-        raise InvalidClientMetadata(
-            "Field client_id must be 1 to 255 visible ASCII characters without spaces or '/'."
-        )
-
-    auth_method = reader.string("token_endpoint_auth_method") or "client_secret_basic"
-    if auth_method not in TOKEN_ENDPOINT_AUTH_METHODS:
-        raise InvalidClientMetadata(
-            f"Field token_endpoint_auth_method must be one of "
-            f"{', '.join(TOKEN_ENDPOINT_AUTH_METHODS)}; got {auth_method!r}."
-        )
-
-    grant_types = reader.string_list("grant_types") or ["authorization_code"]
-    for grant_type in grant_types:
-        if grant_type in UNSUPPORTED_GRANT_TYPES:
-            raise InvalidClientMetadata(
-                f"Field grant_types: {UNSUPPORTED_GRANT_TYPES[grant_type]}."
-            )
-        if grant_type not in SUPPORTED_GRANT_TYPES:
-            raise InvalidClientMetadata(
-                f"Field grant_types: unknown grant type {grant_type!r}; supported: "
-                f"{', '.join(SUPPORTED_GRANT_TYPES)}."
-            )
-
-    response_types = reader.string_list("response_types") or ["code"]
-    for response_type in response_types:
-        parts = response_type.split()
-        if not parts or any(part not in RESPONSE_TYPE_PARTS for part in parts):
-            raise InvalidClientMetadata(
-                f"Field response_types: unknown response type {response_type!r}."
-            )
-
-    # As Hydra: an empty scope means the default scope.
-    scope = " ".join((reader.string("scope") or "").split()) or DEFAULT_SCOPE
-    for token in scope.split():
-        if not _SCOPE_TOKEN.fullmatch(token):
-            raise InvalidClientMetadata(f"Field scope: {token!r} is not a valid scope token.")
-
-    redirect_uris = reader.string_list("redirect_uris")
-    for uri in redirect_uris:
-        _check_redirect_uri("redirect_uris", uri)
-    post_logout = reader.string_list("post_logout_redirect_uris")
-    origins = {_origin(uri) for uri in redirect_uris}
-    for uri in post_logout:
-        _check_redirect_uri("post_logout_redirect_uris", uri)
-        if _origin(uri) not in origins:
-            raise InvalidRedirectUri(
-                f"Field post_logout_redirect_uris: {uri!r} must have the scheme, host and port "
-                "of one of the registered redirect_uris."
-            )
-
-    secret = reader.string("client_secret")
-    if auth_method == "none":
-        if secret:
-            raise InvalidClientMetadata(
-                "Field client_secret must be empty when token_endpoint_auth_method is "
-                "'none' (a public client has no secret)."
-            )
-        if "client_credentials" in grant_types:
-            raise InvalidClientMetadata(
-                "Field grant_types: a public client (token_endpoint_auth_method 'none') "
-                "cannot use client_credentials."
-            )
-        secret = None
-    elif secret:
-        if len(secret) < MIN_SECRET_LENGTH:
-            raise InvalidClientMetadata(
-                f"Field client_secret must be at least {MIN_SECRET_LENGTH} characters long."
-            )
-    elif secret_required:
-        secret = new_client_secret()
-    else:
-        secret = None
-
-    audience = reader.string_list("audience")
-    for item in audience:
-        if any(character.isspace() for character in item):
-            # Requested audiences are split on spaces: such an entry could never match.
-            raise InvalidClientMetadata(f"Field audience: {item!r} contains whitespace.")
-    contacts = reader.string_list("contacts")
-    cors = []
-    for origin in reader.string_list("allowed_cors_origins"):
-        parts = _split_url(origin)
-        if (
-            not parts
-            or parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.username is not None
-            or parts.path.strip("/")
-            or parts.query
-            or parts.fragment
-        ):
-            raise InvalidClientMetadata(
-                f"Field allowed_cors_origins: {origin!r} is not an origin like https://app.example."
-            )
-        cors.append(f"{parts.scheme}://{parts.netloc}")
-
-    uris = {}
-    for name in ("policy_uri", "tos_uri", "client_uri", "logo_uri"):
-        value = reader.string(name)
-        if value:
-            parts = _split_url(value)
-            if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
-                raise InvalidClientMetadata(f"Field {name} must be an absolute http(s) URL.")
-        uris[name] = value
-    for name in ("frontchannel_logout_uri", "backchannel_logout_uri"):
-        value = reader.string(name)
-        if value:
-            _check_redirect_uri(name, value)
-        uris[name] = value
-
-    subject_type = reader.string("subject_type") or "public"
-    if subject_type not in SUBJECT_TYPES:
-        raise InvalidClientMetadata(
-            f"Field subject_type must be 'public'; {subject_type!r} is not supported."
-        )
-    strategy = reader.string("access_token_strategy")
-    if strategy and strategy not in ACCESS_TOKEN_STRATEGIES:
-        raise InvalidClientMetadata("Field access_token_strategy must be 'opaque' or 'jwt'.")
-
-    metadata = document.get("metadata")
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict):
-        raise InvalidClientMetadata("Field metadata must be a JSON object.")
-
-    lifespans = {}
-    for name in LIFESPAN_FIELDS:
-        value = reader.string(name)
-        if value:
-            try:
-                seconds = parse_duration(value)
-            except DurationError as exc:
-                raise InvalidClientMetadata(f"Field {name}: {exc}.") from None
-            if seconds < 1:
-                raise InvalidClientMetadata(f"Field {name} must be at least one second.")
-            lifespans[name] = value
-
-    expires_at = document.get("client_secret_expires_at", 0) or 0
-    if not isinstance(expires_at, int) or isinstance(expires_at, bool) or expires_at < 0:
-        raise InvalidClientMetadata("Field client_secret_expires_at must be a number >= 0.")
-
-    for name in _ACCEPTED_IF_EMPTY:
-        if document.get(name) not in (None, "", [], {}, {"keys": []}):
-            raise InvalidClientMetadata(f"Field {name} is not supported by this server.")
-    algorithms = {}
-    for name in ("request_object_signing_alg", "token_endpoint_auth_signing_alg"):
-        value = reader.string(name)
-        if value and value not in _JWS_ALGORITHMS:
-            raise InvalidClientMetadata(f"Field {name}: unknown algorithm {value!r}.")
-        algorithms[name] = value
-    userinfo_alg = reader.string("userinfo_signed_response_alg") or "none"
-    if userinfo_alg != "none":
-        raise InvalidClientMetadata(
-            "Field userinfo_signed_response_alg must be 'none': signed userinfo is not supported."
-        )
-
-    client = Client(
-        client_id=resolved_id,
-        client_name=reader.string("client_name", max_length=MAX_ID_LENGTH),
-        grant_types=tuple(grant_types),
-        response_types=tuple(response_types),
-        scope=scope,
-        redirect_uris=tuple(redirect_uris),
-        audience=tuple(audience),
-        token_endpoint_auth_method=auth_method,
-        skip_consent=reader.boolean("skip_consent"),
-        skip_logout_consent=reader.boolean("skip_logout_consent"),
-        metadata=metadata,
-        owner=reader.string("owner", max_length=MAX_ID_LENGTH),
-        contacts=tuple(contacts),
-        allowed_cors_origins=tuple(cors),
-        post_logout_redirect_uris=tuple(post_logout),
-        subject_type=subject_type,
-        access_token_strategy=strategy,
-        frontchannel_logout_session_required=reader.boolean("frontchannel_logout_session_required"),
-        backchannel_logout_session_required=reader.boolean("backchannel_logout_session_required"),
-        # Hydra's rule: secrets do not expire, the field is always 0.
-        client_secret_expires_at=0,
-        userinfo_signed_response_alg=userinfo_alg,
-        lifespans=lifespans,
-        **algorithms,
-        **uris,
-    )
-    unknown = set(document) - _KNOWN_INPUT_FIELDS
-    if unknown:
-        raise InvalidClientMetadata(
-            f"Unknown field(s): {', '.join(sorted(unknown))}. See the oAuth2Client model."
-        )
-    return ValidatedClient(client=client, secret=secret)
-
-
-_KNOWN_INPUT_FIELDS = (
-    {f.name for f in fields(Client)} - {"lifespans"}
-    | set(LIFESPAN_FIELDS)
-    | {"client_secret"}
-    | _ACCEPTED_IF_EMPTY
-    | _IGNORED_ON_INPUT
-)
+    draft = _Draft(document, _Reader(document), client_id, secret_required, allow_client_id)
+    for check in _CHECKS:
+        check(draft)
+    return ValidatedClient(client=Client(**draft.values), secret=draft.secret)
 
 
 def _split_url(value: str):
@@ -446,7 +558,7 @@ def _origin(uri: str) -> tuple[str, str, int | None] | None:
 _DANGEROUS_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob"})
 
 
-def _check_redirect_uri(name: str, uri: str) -> None:
+def _validate_redirect_uri(name: str, uri: str) -> None:
     """RFC 6749 §3.1.2: absolute, no fragment. Custom schemes are fine (native apps), not
     the ones a browser would execute or read locally. ASCII only (RFC 3986; an IRI must
     be percent-encoded): the URI becomes a Location header as it is."""

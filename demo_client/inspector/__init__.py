@@ -1,0 +1,85 @@
+"""The flow inspector: every HTTP step of the flow as a ``Step`` for the sequence diagram.
+
+Steps hold display values only: every secret (codes, tokens, the PKCE verifier, challenges
+and verifiers of the login flow, the Authorization header) is cut to its first eight
+characters and "…" here, so no template can show a whole one. No I/O, no Flask.
+
+``glossary``: what parameters and claims mean; ``redaction``: the display values;
+``model``: ``Step``, ``Param`` and the lanes; ``steps``: the steps the client records;
+``trips``: the browser's trips it cannot see, described.
+"""
+
+from __future__ import annotations
+
+from demo_client.inspector.glossary import CLAIMS, PARAMETERS, TIME_CLAIMS
+from demo_client.inspector.model import (
+    BROWSER,
+    CLIENT,
+    LANES,
+    LOGIN_APP,
+    SERVER,
+    Param,
+    Step,
+    http_step,
+    param,
+)
+from demo_client.inspector.redaction import (
+    SECRET_NAMES,
+    SHORT_LENGTH,
+    fingerprint,
+    safe_url,
+    short,
+    show,
+    show_authorization,
+)
+from demo_client.inspector.steps import (
+    authorization_request_step,
+    callback_step,
+    discovery_step,
+    id_token_step,
+    introspection_step,
+    jwks_step,
+    logged_out_step,
+    logout_request_step,
+    refresh_step,
+    revoke_step,
+    token_step,
+    userinfo_step,
+)
+from demo_client.inspector.trips import browser_trip_steps, logout_trip_steps
+
+__all__ = [
+    "BROWSER",
+    "CLAIMS",
+    "CLIENT",
+    "LANES",
+    "LOGIN_APP",
+    "PARAMETERS",
+    "SECRET_NAMES",
+    "SERVER",
+    "SHORT_LENGTH",
+    "TIME_CLAIMS",
+    "Param",
+    "Step",
+    "authorization_request_step",
+    "browser_trip_steps",
+    "callback_step",
+    "discovery_step",
+    "fingerprint",
+    "http_step",
+    "id_token_step",
+    "introspection_step",
+    "jwks_step",
+    "logged_out_step",
+    "logout_request_step",
+    "logout_trip_steps",
+    "param",
+    "refresh_step",
+    "revoke_step",
+    "safe_url",
+    "short",
+    "show",
+    "show_authorization",
+    "token_step",
+    "userinfo_step",
+]

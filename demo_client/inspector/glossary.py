@@ -1,0 +1,109 @@
+"""What the inspector says about each parameter and claim: the glossary of the flow.
+
+Plain data for the templates: a parameter's meaning and where it is defined, one line per
+standard claim, and which claims are times.
+"""
+
+from __future__ import annotations
+
+# What each parameter is for, and where it is defined.
+PARAMETERS: dict[str, tuple[str, str]] = {
+    "response_type": (
+        "code: ask for an authorization code, to be exchanged on the back channel.",
+        "RFC 6749 §4.1.1",
+    ),
+    "client_id": ("Which registered client is asking.", "RFC 6749 §4.1.1"),
+    "redirect_uri": (
+        "Where the browser brings the code back; must match a registered URI exactly.",
+        "RFC 6749 §4.1.1, §3.1.2",
+    ),
+    "scope": (
+        "What is asked for: openid (an ID token), offline_access (a refresh token), "
+        "profile and email (claims).",
+        "RFC 6749 §3.3, OIDC Core §3.1.2.1",
+    ),
+    "state": (
+        "A random value the client remembers and checks on return: protects the callback "
+        "against cross-site request forgery.",
+        "RFC 6749 §4.1.1, §10.12",
+    ),
+    "nonce": (
+        "A random value that must come back inside the ID token: binds the token to this "
+        "login and stops replays.",
+        "OIDC Core §3.1.2.1",
+    ),
+    "code_challenge": (
+        "BASE64URL(SHA-256(code_verifier)): the verifier stays secret in the client until "
+        "the token request, so a stolen code is useless.",
+        "RFC 7636 §4.3, §4.2",
+    ),
+    "code_challenge_method": ("S256: the challenge is a SHA-256 hash.", "RFC 7636 §4.3"),
+    "prompt": (
+        "login forces a new login, consent a new consent, none forbids any screen.",
+        "OIDC Core §3.1.2.1",
+    ),
+    "grant_type": ("Which grant is being redeemed.", "RFC 6749 §4.1.3, §6"),
+    "code": ("The one-time authorization code from the callback.", "RFC 6749 §4.1.2"),
+    "code_verifier": (
+        "The PKCE secret; the server hashes it and compares with the code_challenge.",
+        "RFC 7636 §4.5",
+    ),
+    "refresh_token": ("The refresh token being redeemed.", "RFC 6749 §6"),
+    "token": ("The token to revoke or introspect.", "RFC 7009 §2.1, RFC 7662 §2.1"),
+    "token_type_hint": (
+        "Which kind of token it is (only a hint).",
+        "RFC 7009 §2.1",
+    ),
+    "iss": (
+        "The issuer that sent the browser back: lets the client detect a mix-up between "
+        "authorization servers.",
+        "RFC 9207 §2",
+    ),
+    "id_token_hint": (
+        "The ID token of the session to end: tells the server who and which client.",
+        "OIDC RP-Initiated Logout §2",
+    ),
+    "post_logout_redirect_uri": (
+        "Where to send the browser after logout; must be registered for the client.",
+        "OIDC RP-Initiated Logout §2",
+    ),
+    "client_id (logout)": ("The client asking for the logout.", "OIDC RP-Initiated Logout §2"),
+    "Authorization": (
+        "Client authentication: HTTP Basic with client_id:client_secret (never shown whole).",
+        "RFC 6749 §2.3.1",
+    ),
+}
+
+# One line per standard claim (and the ID token header fields), for the decoded ID token.
+CLAIMS: dict[str, str] = {
+    "iss": "Issuer: who made the token; must be exactly the issuer the client trusts.",
+    "sub": "Subject: the user's stable, unique id at this issuer.",
+    "aud": "Audience: the client(s) the token is for; must contain this client's id.",
+    "exp": "Expiry: reject the token after this time (seconds since 1970, UTC).",
+    "iat": "Issued at: when the token was made.",
+    "auth_time": "When the user really authenticated (earlier than iat if the login was "
+    "remembered).",
+    "nonce": "The nonce this client sent, echoed back: ties the token to this login attempt.",
+    "at_hash": "Access token hash: left half of SHA-256 of the access token, base64url.",
+    "c_hash": "Code hash: left half of SHA-256 of the authorization code.",
+    "acr": "Authentication context class: how strong the login was.",
+    "amr": "Authentication methods used (pwd, otp, …).",
+    "azp": "Authorized party: the client the token was issued to.",
+    "sid": "Session id at the authorization server; used to end that session at logout.",
+    "jti": "JWT id: a unique id for this token.",
+    "rat": "Requested at: when the authorization request was made (Hydra's claim).",
+    "email": "The user's email address (scope email).",
+    "email_verified": "Whether the provider verified that email address.",
+    "name": "The user's full name (scope profile).",
+    "given_name": "First name (scope profile).",
+    "family_name": "Last name (scope profile).",
+    "preferred_username": "The name the user likes to be called by (scope profile).",
+    "picture": "A URL of the user's picture (scope profile).",
+    "locale": "The user's locale (scope profile).",
+    "updated_at": "When the user's profile last changed.",
+    "alg": "Header: the signature algorithm (RS256: RSA with SHA-256).",
+    "kid": "Header: the id of the key that signed it, to look up in the JWKS.",
+    "typ": "Header: the type of the token (JWT).",
+}
+
+TIME_CLAIMS = frozenset({"exp", "iat", "auth_time", "rat", "updated_at", "nbf"})
