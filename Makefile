@@ -24,15 +24,18 @@ demo: $(STAMP)
 # Fast tests first; the browser tests and the docker compose test last. The end-to-end
 # tests use chromium from PATH (or AUTHSERVER_E2E_BROWSER), else Playwright's own browser.
 # The integration and browser tests mostly wait on real processes: all but the compose
-# test run in one parallel session (pytest-xdist; TEST_JOBS=1 runs them one at a time).
+# test run in one parallel session (pytest-xdist; TEST_JOBS=1 runs them one at a time),
+# which ends with its 15 slowest tests. If PostgreSQL tests did not run (no
+# AUTHSERVER_TEST_POSTGRES_DSN), the notice is repeated as the very last line.
 TEST_JOBS ?= 3
 test: $(STAMP)
 	$(BIN)/ruff check .
 	@[ -n "$$AUTHSERVER_E2E_BROWSER" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 	  || command -v google-chrome >/dev/null || $(BIN)/playwright install chromium
-	$(BIN)/pytest -n $(TEST_JOBS) -m "not compose" \
+	$(BIN)/pytest -n $(TEST_JOBS) -m "not compose" --durations=15 \
 	  tests/unit tests/consent_ui tests/demo_client tests/integration e2e
 	$(BIN)/pytest e2e -m compose
+	@cat .pytest_cache/postgres-did-not-run.txt 2>/dev/null || true
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

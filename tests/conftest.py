@@ -421,18 +421,29 @@ def _did_not_run(report) -> bool:
     return "PostgreSQL tests did not run" in str(reason)
 
 
+# Where the notice is kept for `make test`, which prints it again after its last pytest run.
+NOTICE_FILE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "postgres-did-not-run.txt"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter):
+    """The notice comes last: this wrapper is the outermost, so it writes after the short
+    test summary and the slowest-tests table, where hundreds of skip lines cannot bury it."""
+    yield
     skipped = {
         report.nodeid
         for report in terminalreporter.stats.get("skipped", [])
         if _did_not_run(report)
     }
     skipped.update(_skipped_postgres)
-    if skipped:
-        terminalreporter.write_sep(
-            "!",
-            f"{len(skipped)} PostgreSQL test(s) DID NOT RUN: set {POSTGRES_ENV} "
-            "(e.g. postgresql://postgres@127.0.0.1:5432/postgres)",
-            yellow=True,
-            bold=True,
-        )
+    NOTICE_FILE.unlink(missing_ok=True)
+    if not skipped:
+        return
+    notice = (
+        f"{len(skipped)} PostgreSQL test(s) DID NOT RUN: set {POSTGRES_ENV} "
+        "(e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+    )
+    terminalreporter.write_sep("!", notice, yellow=True, bold=True)
+    with contextlib.suppress(OSError):
+        NOTICE_FILE.parent.mkdir(exist_ok=True)
+        NOTICE_FILE.write_text(notice + "\n")
