@@ -173,6 +173,17 @@ def _post(client, path: str, form, headers: dict):
     )
 
 
+def _both_ways(services) -> dict:
+    """The public and admin test clients, with (True) and without (False) hot paths."""
+    return {
+        hot: (
+            create_public_app(services, hot_paths=hot).test_client(),
+            create_admin_app(services, hot_paths=hot).test_client(),
+        )
+        for hot in (True, False)
+    }
+
+
 @pytest.fixture
 def both_ways(backend, make_database):
     database = make_database(backend)
@@ -194,13 +205,7 @@ def both_ways(backend, make_database):
         },
     ):
         assert admin.post("/admin/clients", json=document).status_code == 201
-    ways = {
-        hot: (
-            create_public_app(services, hot_paths=hot).test_client(),
-            create_admin_app(services, hot_paths=hot).test_client(),
-        )
-        for hot in (True, False)
-    }
+    ways = _both_ways(services)
     yield services, ways
     services.close()
 
@@ -247,13 +252,7 @@ def database_down():
     """Apps whose PostgreSQL refuses connections (nothing listens on its port)."""
     dsn = f"postgresql://postgres@127.0.0.1:{_closed_port()}/down?connect_timeout=2"
     services = build_services(_settings(dsn, DATABASE_CONNECT_TIMEOUT="2s"))
-    ways = {
-        hot: (
-            create_public_app(services, hot_paths=hot).test_client(),
-            create_admin_app(services, hot_paths=hot).test_client(),
-        )
-        for hot in (True, False)
-    }
+    ways = _both_ways(services)
     yield services, ways
     services.close()
 
