@@ -25,6 +25,7 @@ from pathlib import Path
 
 DEMO_USER = ("foo@bar.com", "foobar")
 HEALTH_TIMEOUT_SECONDS = 60
+DATABASE_FILE = "authserver.sqlite"
 
 
 class DemoError(Exception):
@@ -86,6 +87,24 @@ def ensure_secret(path: Path) -> str:
     return secret
 
 
+def reset_database(data_dir: Path) -> str:
+    """Delete the demo's SQLite database, with its WAL and shared-memory files, so that
+    the start migrates an empty one: clients, tokens, remembered logins and consents go.
+    The system secret stays (it encrypts only what was in the database, and a new one
+    would buy nothing); so do the logs. Returns the line to print."""
+    database = data_dir / DATABASE_FILE
+    files = [database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))]
+    removed = [path for path in files if path.exists()]
+    for path in removed:
+        path.unlink()
+    if not removed:
+        return f"reset: no database in {data_dir} yet; nothing to remove"
+    return (
+        f"reset: removed {database} (clients, tokens, remembered logins and consents); "
+        f"the system secret {data_dir / 'secret'} is kept"
+    )
+
+
 def check_port_free(port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -137,7 +156,9 @@ def start(stack: Stack, name: str, argv: list[str], env: dict, log_dir: Path) ->
     return child
 
 
-def run_demo(data_dir: Path, ports: Ports) -> int:
+def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
+    """``reset``: start from an empty database (``reset_database``), once the ports are
+    known to be free: a demo still running on them keeps its database."""
     for port, what in (
         (ports.public, "public API"),
         (ports.admin, "admin API"),
@@ -145,10 +166,12 @@ def run_demo(data_dir: Path, ports: Ports) -> int:
         (ports.client, "demo client"),
     ):
         check_port_free(port, what)
+    if reset:
+        say(reset_database(data_dir))
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     secret = ensure_secret(data_dir / "secret")
-    dsn = f"sqlite:///{(data_dir / 'authserver.sqlite').resolve()}"
+    dsn = f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}"
     public = f"http://127.0.0.1:{ports.public}"
     admin = f"http://127.0.0.1:{ports.admin}"
     consent = f"http://127.0.0.1:{ports.consent}"

@@ -21,7 +21,14 @@ from authserver.devstack import DemoError, Ports, run_demo
 @click.option("--admin-port", type=click.IntRange(1, 65535), default=9001, show_default=True)
 @click.option("--consent-port", type=click.IntRange(1, 65535), default=9020, show_default=True)
 @click.option("--client-port", type=click.IntRange(1, 65535), default=9010, show_default=True)
-def demo(data_dir, public_port, admin_port, consent_port, client_port):
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Delete the SQLite database in --data-dir first and start from an empty one "
+    "(clients, tokens, remembered logins and consents go); the system secret and the "
+    "logs are kept.",
+)
+def demo(data_dir, public_port, admin_port, consent_port, client_port, reset):
     """Run authserver, the login/consent app and the demo client on this machine (SQLite).
 
     Ctrl-C stops everything. Data (secret, database, logs) is kept in --data-dir.
@@ -30,6 +37,6 @@ def demo(data_dir, public_port, admin_port, consent_port, client_port):
     if len(set(ports.__dict__.values())) != 4:
         raise click.UsageError("the four ports must differ")
     try:
-        raise SystemExit(run_demo(data_dir, ports))
+        raise SystemExit(run_demo(data_dir, ports, reset=reset))
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None

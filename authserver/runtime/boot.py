@@ -16,7 +16,7 @@ from authserver.config import Settings, is_loopback_host
 from authserver.oauth2.keys import UndecryptableKey
 from authserver.services import Services, build_services, database_for
 from authserver.storage import migrations
-from authserver.storage.database import is_unavailable, pool_size_from_dsn
+from authserver.storage.database import connect_failure, is_unavailable, pool_size_from_dsn
 
 log = logging.getLogger("authserver.serve")
 
@@ -102,7 +102,12 @@ def plan_pool(database, dsn: str, processes: int, threads: int) -> int:
 
 
 def _wait_for_database(services: Services) -> None:
-    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+    """Wait while the database may still be starting (compose starts everything at once);
+    stop at once when waiting cannot help (a wrong role or password, a missing database or
+    SQLite directory). The driver's reason is shown on the first failure and on change."""
+    dsn = services.settings.dsn
+    started = time.monotonic()
+    shown = None
     while True:
         try:
             services.database.ping()
@@ -110,13 +115,21 @@ def _wait_for_database(services: Services) -> None:
         except SQLAlchemyError as exc:
             if not is_unavailable(exc):
                 raise
-            if time.monotonic() > deadline:
+            failure = connect_failure(exc, dsn)
+            waited = time.monotonic() - started
+            if failure.permanent or waited > DATABASE_WAIT_SECONDS:
                 services.close()
-                reason = getattr(exc, "orig", None) or exc
+                after = "" if failure.permanent else f" after {DATABASE_WAIT_SECONDS} s"
                 raise StartupError(
-                    f"cannot reach the database ({reason.__class__.__name__}); check DSN"
+                    f"cannot use the database{after}: {failure.reason} (check DSN)"
                 ) from None
-            log.warning("database not reachable yet, retrying")
+            if failure.reason != shown:
+                log.warning(
+                    "database not reachable yet, retrying for up to %d s: %s",
+                    DATABASE_WAIT_SECONDS,
+                    failure.reason,
+                )
+                shown = failure.reason
             time.sleep(1)
 
 

@@ -20,14 +20,16 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -93,6 +95,65 @@ def _unavailable_classes() -> tuple[type, ...]:
     except ImportError:
         return found
     return (*found, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+@dataclass(frozen=True)
+class ConnectFailure:
+    """Why the database could not be used, as one line without the DSN's password, and
+    whether waiting can help (``permanent``: it cannot, so a start stops at once)."""
+
+    reason: str
+    permanent: bool
+
+
+# The server answered, and will answer the same way again. psycopg leaves SQLSTATE unset
+# on connection failures (libpq reports them as text), so the message decides then.
+_PERMANENT_POSTGRES_FAILURES = (
+    ("28P01", re.compile(r"password authentication failed")),  # invalid_password
+    ("28000", re.compile(r'role "[^"]*" does not exist|no pg_hba\.conf entry')),
+    ("3D000", re.compile(r'database "[^"]*" does not exist')),  # invalid_catalog_name
+)
+
+
+def connect_failure(error: BaseException, dsn: str) -> ConnectFailure:
+    """Classify a failure to connect to the DSN's database (see ``ConnectFailure``)."""
+    driver_error = getattr(error, "orig", None) or error
+    reason = _one_line(str(driver_error)) or driver_error.__class__.__name__
+    reason = redact_password(reason.removeprefix("connection failed: "), dsn)
+    if urlsplit(dsn).scheme == "sqlite":
+        return _sqlite_failure(reason, dsn)
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    permanent = any(
+        sqlstate == code or pattern.search(reason) for code, pattern in _PERMANENT_POSTGRES_FAILURES
+    )
+    return ConnectFailure(reason, permanent)
+
+
+def _sqlite_failure(reason: str, dsn: str) -> ConnectFailure:
+    # No server to wait for: a file that cannot be opened now will not open in a second.
+    # Only a lock held by another process is worth waiting for.
+    path = Path(make_url(engine_arguments(dsn)[0]).database or "").absolute()
+    if not path.parent.is_dir():
+        return ConnectFailure(f"SQLite file {path}: directory {path.parent} does not exist", True)
+    if "locked" in reason:
+        return ConnectFailure(reason, False)
+    return ConnectFailure(f"{reason}: {path}", True)
+
+
+def redact_password(text: str, dsn: str) -> str:
+    """``text`` without the DSN's password (from the user part or a ``password=`` option),
+    as written or percent-decoded."""
+    parts = urlsplit(dsn)
+    options = (pair.partition("=") for pair in parts.query.split("&"))
+    written = {parts.password or ""} | {value for key, _, value in options if key == "password"}
+    for password in sorted(written | {unquote(p) for p in written}, key=len, reverse=True):
+        if password:
+            text = text.replace(password, "***")
+    return text
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def pool_size_from_dsn(dsn: str) -> int | None:

@@ -36,18 +36,52 @@ def test_the_services_of_the_guide_are_there():
 @pytest.mark.parametrize(
     ("service", "ports"),
     [
-        ("authserver", ["9000:4444", "127.0.0.1:9001:4445"]),
-        ("consent", ["9020:3000"]),
-        ("demo-client", ["9010:4446"]),
+        ("authserver", ["127.0.0.1:9000:4444", "127.0.0.1:9001:4445"]),
+        ("consent", ["127.0.0.1:9020:3000"]),
+        ("demo-client", ["127.0.0.1:9010:4446"]),
     ],
 )
 def test_host_ports_are_the_guides(service, ports):
     assert SERVICES[service]["ports"] == ports
 
 
-def test_the_admin_port_is_published_on_loopback_only():
-    admin = [port for port in SERVICES["authserver"]["ports"] if port.endswith(":4445")]
-    assert admin == ["127.0.0.1:9001:4445"]
+def host_ip(port) -> str | None:
+    """The host address of a published port, in compose's short ("IP:HOST:CONTAINER") or
+    long ({host_ip: …}) syntax; None when it binds every interface."""
+    if isinstance(port, dict):
+        return port.get("host_ip")
+    parts = str(port).rsplit("/", 1)[0].rsplit(":", 2)
+    return parts[0] if len(parts) == 3 else None
+
+
+def test_every_published_port_binds_loopback_only():
+    # The stack runs with --dev, a public demo secret and a known password.
+    published = [
+        (name, port) for name, service in SERVICES.items() for port in service.get("ports", [])
+    ]
+    assert len(published) == 4
+    exposed = [(name, port) for name, port in published if host_ip(port) != "127.0.0.1"]
+    assert not exposed, f"published beyond 127.0.0.1: {exposed}"
+
+
+@pytest.mark.parametrize(
+    ("port", "ip"),
+    [
+        ("9000:4444", None),
+        ("127.0.0.1:9000:4444", "127.0.0.1"),
+        ("192.0.2.7:9000:4444/tcp", "192.0.2.7"),
+        ("4444", None),
+        ({"target": 4444, "published": 9000}, None),
+        ({"target": 4444, "published": 9000, "host_ip": "127.0.0.1"}, "127.0.0.1"),
+    ],
+)
+def test_host_ip_reads_both_port_syntaxes(port, ip):
+    assert host_ip(port) == ip
+
+
+def test_no_service_uses_the_host_network():
+    # network_mode: host would publish every listening port without a ports entry
+    assert all(service.get("network_mode") != "host" for service in SERVICES.values())
 
 
 def test_postgres_is_current_with_a_volume_and_a_health_check():
