@@ -91,7 +91,7 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
-        if request.endpoint != "static":
+        if request.endpoint not in ("static", "icon.favicon"):
             response.headers["Cache-Control"] = "no-store"  # pages carry tokens
         return response
 

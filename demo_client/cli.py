@@ -1,9 +1,10 @@
 """``demo-client [--register] [--host H] [--port P]``: serve the demo client with waitress.
 
 Settings come from the environment (see ``demo_client.config``); ``--register`` (or
-``DEMO_CLIENT_REGISTER=true``) first creates or updates the client on the admin API, with a
-freshly generated secret kept in memory when ``DEMO_CLIENT_SECRET`` is unset. SIGTERM and
-Ctrl-C stop it cleanly (exit 0); every failure is one line on stderr.
+``DEMO_CLIENT_REGISTER=true``) first creates or updates this app's client on the admin API
+(never another running demo client's, unless ``--overwrite``), with a freshly generated
+secret kept in memory when ``DEMO_CLIENT_SECRET`` is unset. SIGTERM and Ctrl-C stop it
+cleanly (exit 0); every failure is one line on stderr.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from waitress.server import create_server
 
 from demo_client import create_app
-from demo_client.config import ConfigError, load_config
+from demo_client.config import Config, ConfigError, load_config
 from demo_client.logs import configure_logging
 from demo_client.register import RegistrationError, register_client
 
@@ -35,6 +36,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="create or update the client on the admin API first (env DEMO_CLIENT_REGISTER)",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --register, replace the client even if it has other redirect URIs "
+        "(env DEMO_CLIENT_OVERWRITE)",
+    )
     parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, help="port to listen on (env PORT, default 4446)", default=None
@@ -42,9 +49,21 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _fail(message: str, code: int = 1) -> int:
+def _say(message: str) -> None:
     print(f"demo-client: {message}", file=sys.stderr, flush=True)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    _say(message)
     return code
+
+
+def _register(config: Config, generated: bool) -> Config:
+    """Register the client; the config under the id it got. Raises RegistrationError."""
+    registration = register_client(config, say=_say)
+    note = " with a new secret kept in memory" if generated else ""
+    _say(f"{registration.outcome} client {registration.client_id!r}{note}")
+    return config.with_client_id(registration.client_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,22 +72,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.port is not None and not 1 <= args.port <= 65535:
         return _fail(f"--port must be between 1 and 65535, not {args.port}", 2)
     try:
-        config = load_config(host=args.host, port=args.port, register=args.register or None)
+        config = load_config(
+            host=args.host,
+            port=args.port,
+            register=args.register or None,
+            overwrite=args.overwrite or None,
+        )
     except ConfigError as exc:
         return _fail(str(exc), 2)
     if config.register and not config.admin_url:
         return _fail(
-            "--register needs DEMO_CLIENT_ADMIN_URL, the admin API (e.g. http://127.0.0.1:4445)", 2
+            "--register needs DEMO_CLIENT_ADMIN_URL, the admin API "
+            "(http://127.0.0.1:9001 with make demo, http://127.0.0.1:4445 natively)",
+            2,
         )
     generated = False
     if config.register and not config.client_secret:
         config = config.with_secret(secrets.token_urlsafe(32))
         generated = True
 
-    app = create_app(config)
-    try:
+    app = None  # made once registration has chosen the client id
+
+    def application(environ, start_response):
+        return app(environ, start_response)
+
+    try:  # listen first: a busy port fails before anything is registered
         server = create_server(
-            app, host=config.host, port=config.port, ident="demo-client", threads=8
+            application, host=config.host, port=config.port, ident="demo-client", threads=8
         )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
@@ -77,25 +107,20 @@ def main(argv: list[str] | None = None) -> int:
 
     if config.register:
         try:
-            outcome = register_client(config)
+            config = _register(config, generated)
         except RegistrationError as exc:
             server.close()
             return _fail(str(exc))
-        note = " with a new secret kept in memory" if generated else ""
-        print(
-            f"demo-client: {outcome} client {config.client_id!r}{note}", file=sys.stderr, flush=True
-        )
+    app = create_app(config)
 
     def _stop(signum, _frame):
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(
-        f"demo-client: listening on http://{config.host}:{config.port}/ "
-        f"(redirect URI {config.redirect_uri}; Ctrl-C stops)",
-        file=sys.stderr,
-        flush=True,
+    _say(
+        f"listening on http://{config.host}:{config.port}/ "
+        f"(redirect URI {config.redirect_uri}; Ctrl-C stops)"
     )
     try:
         server.run()  # returns after SIGTERM/SIGINT, once the worker threads are stopped

@@ -42,6 +42,8 @@ class Config:
     scope: str = DEFAULT_SCOPE
     secret_key: str = field(default="", repr=False)
     register: bool = False
+    client_id_given: bool = False  # DEMO_CLIENT_ID was set: register under exactly that id
+    overwrite: bool = False  # --register may replace a client registered for other URIs
     http_timeout: float = 10.0
 
     @property
@@ -56,8 +58,20 @@ class Config:
         parts = urlsplit(self.redirect_uri)
         return f"{parts.scheme}://{parts.netloc}"
 
+    @property
+    def redirect_port(self) -> int:
+        """The redirect URI's port (this app's port as browsers see it)."""
+        parts = urlsplit(self.redirect_uri)
+        try:
+            return parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return self.port
+
     def with_secret(self, secret: str) -> Config:
         return replace(self, client_secret=secret)
+
+    def with_client_id(self, client_id: str) -> Config:
+        return replace(self, client_id=client_id)
 
 
 def load_config(
@@ -66,6 +80,7 @@ def load_config(
     host: str | None = None,
     port: int | None = None,
     register: bool | None = None,
+    overwrite: bool | None = None,
 ) -> Config:
     """Build the settings from ``environ`` (default: ``os.environ``) and command-line overrides.
 
@@ -87,22 +102,26 @@ def load_config(
     scope = " ".join(env.get("DEMO_CLIENT_SCOPE", DEFAULT_SCOPE).split())
     if not scope:
         raise ConfigError("DEMO_CLIENT_SCOPE is empty; the default is " + DEFAULT_SCOPE)
-    client_id = env.get("DEMO_CLIENT_ID", "").strip() or DEFAULT_CLIENT_ID
+    given_id = env.get("DEMO_CLIENT_ID", "").strip()
     if register is None:
         register = _flag(env, "DEMO_CLIENT_REGISTER")
+    if overwrite is None:
+        overwrite = _flag(env, "DEMO_CLIENT_OVERWRITE")
     return Config(
         host=host,
         port=port,
         issuer=issuer,
         backchannel_url=backchannel,
         admin_url=admin_url,
-        client_id=client_id,
+        client_id=given_id or DEFAULT_CLIENT_ID,
+        client_id_given=bool(given_id),
         client_secret=env.get("DEMO_CLIENT_SECRET", ""),
         redirect_uri=redirect_uri,
         post_logout_redirect_uri=post_logout,
         scope=scope,
         secret_key=env.get("DEMO_CLIENT_SECRET_KEY") or secrets.token_urlsafe(32),
         register=register,
+        overwrite=overwrite,
     )
 
 

@@ -1,27 +1,39 @@
 """``demo-client --register``: create or update this app's own OAuth2 client through the
 admin API, so that nobody copies client ids and secrets by hand.
 
-PUT ``/admin/clients/{id}`` when the client exists (a full replace, which also sets the new
-secret), POST ``/admin/clients`` when it does not. While the admin API is still starting
-(``docker compose up``), the registration retries for a while, then fails with one line.
+A client is this app's when its redirect URIs are this app's: then it is updated (PUT
+``/admin/clients/{id}``, a full replace that also sets the new secret). A client that
+another demo client registered for other redirect URIs is never changed unless
+``--overwrite`` says so: without ``DEMO_CLIENT_ID`` the app takes ``demo-client``, or else
+``demo-client-<port>``; with ``DEMO_CLIENT_ID`` it fails in one line. While the admin API is
+still starting (``docker compose up``), the registration says so and retries for a while.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
 
 from demo_client.config import Config
+from demo_client.logs import printable
 
 RETRY_SECONDS = 30.0
+REPORT_EVERY = 5.0  # seconds between "still waiting" lines
 REQUEST_TIMEOUT = 10.0
 
 
 class RegistrationError(Exception):
     """Why the client could not be registered, in one line."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    outcome: str  # "created" or "updated"
+    client_id: str
 
 
 def client_document(config: Config) -> dict:
@@ -39,13 +51,22 @@ def client_document(config: Config) -> dict:
     }
 
 
+def candidate_ids(config: Config) -> list[str]:
+    """The ids this app may register under, in order of preference."""
+    if config.client_id_given or config.overwrite:
+        return [config.client_id]
+    return [config.client_id, f"{config.client_id}-{config.redirect_port}"]
+
+
 def register_client(
     config: Config,
     http: requests.Session | None = None,
     retry_seconds: float = RETRY_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
-) -> str:
-    """Create or update the client; return "created" or "updated".
+    say: Callable[[str], None] = lambda _line: None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Registration:
+    """Create or update the client; ``say`` reports the wait for the admin API.
 
     Raises RegistrationError (after retrying connection failures and 5xx answers for
     ``retry_seconds``) with a one-line reason.
@@ -56,21 +77,46 @@ def register_client(
         raise RegistrationError("registering needs a client secret")
     http = http or requests.Session()
     base = config.admin_url.rstrip("/") + "/admin/clients"
-    deadline = time.monotonic() + retry_seconds
+    waiting = _Waiting(config.admin_url, say, clock, retry_seconds)
     while True:
         try:
-            return _register_once(http, base, client_document(config))
+            return _register_once(http, base, config)
         except _Retry as exc:
-            if time.monotonic() >= deadline:
+            if waiting.expired():
                 raise RegistrationError(
                     f"cannot register the client at {base}: {exc} "
                     f"(gave up after {retry_seconds:g} s)"
                 ) from None
+            waiting.report(str(exc))
             sleep(1.0)
 
 
 class _Retry(Exception):
     pass
+
+
+class _Waiting:
+    """Says once that the admin API is awaited, then a line every REPORT_EVERY seconds."""
+
+    def __init__(self, url: str, say: Callable[[str], None], clock, limit: float):
+        self.url, self.say, self.clock = url, say, clock
+        self.start = clock()
+        self.deadline = self.start + limit
+        self.next_report: float | None = None
+
+    def expired(self) -> bool:
+        return self.clock() >= self.deadline
+
+    def report(self, reason: str) -> None:
+        now = self.clock()
+        if self.next_report is None:
+            limit = self.deadline - self.start
+            self.say(f"waiting for the admin API at {self.url}: {reason}; retrying for {limit:g} s")
+        elif now >= self.next_report:
+            self.say(f"still waiting for the admin API at {self.url} ({now - self.start:.0f} s)")
+        else:
+            return
+        self.next_report = now + REPORT_EVERY
 
 
 def _send(http: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
@@ -85,21 +131,59 @@ def _send(http: requests.Session, method: str, url: str, **kwargs) -> requests.R
     return response
 
 
-def _register_once(http: requests.Session, base: str, document: dict) -> str:
+def _register_once(http: requests.Session, base: str, config: Config) -> Registration:
+    taken: dict[str, list] = {}
+    for client_id in candidate_ids(config):
+        document = client_document(config.with_client_id(client_id))
+        outcome = _claim(http, base, document, config.overwrite)
+        if isinstance(outcome, str):
+            return Registration(outcome, client_id)
+        taken[client_id] = outcome
+    raise RegistrationError(_taken_message(config, taken))
+
+
+def _claim(http: requests.Session, base: str, document: dict, overwrite: bool) -> str | list:
+    """Create or update the client; when another app's client holds the id, its redirect
+    URIs instead."""
     url = f"{base}/{quote(document['client_id'], safe='')}"
     existing = _send(http, "GET", url)
     if existing.status_code == 404:
         created = _send(http, "POST", base, json=document)
         if created.status_code == 201:
             return "created"
-        if created.status_code != 409:  # 409: created meanwhile; update it below
+        if created.status_code != 409:  # 409: created meanwhile; look at it again
             raise RegistrationError(_refusal(created, "create"))
-    elif existing.status_code != 200:
+        existing = _send(http, "GET", url)
+    if existing.status_code != 200:
         raise RegistrationError(_refusal(existing, "read"))
+    theirs = _redirect_uris(existing)
+    if not overwrite and sorted(theirs) != sorted(document["redirect_uris"]):
+        return theirs
     updated = _send(http, "PUT", url, json=document)
     if updated.status_code != 200:
         raise RegistrationError(_refusal(updated, "update"))
     return "updated"
+
+
+def _redirect_uris(response: requests.Response) -> list:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    uris = body.get("redirect_uris") if isinstance(body, dict) else None
+    return [printable(uri) for uri in uris] if isinstance(uris, list) else []
+
+
+def _taken_message(config: Config, taken: dict[str, list]) -> str:
+    """One line: which ids are taken, for what, and the two ways out."""
+    held = "; ".join(
+        f"{client_id!r} has redirect URIs {', '.join(uris) or '(none)'}"
+        for client_id, uris in taken.items()
+    )
+    return (
+        f"will not change a client another app uses: {held}, not {config.redirect_uri} "
+        f"(set DEMO_CLIENT_ID to a new id, or pass --overwrite to replace {config.client_id!r})"
+    )
 
 
 def _refusal(response: requests.Response, action: str) -> str:

@@ -133,14 +133,83 @@ def _verify_id_token(config: FlowConfig, flow: FlowState, id_token: str) -> None
         raise CliError("the ID token has expired")
 
 
-_HOME = """<!doctype html><html><head><meta charset="utf-8"><title>authserver example client</title>
-</head><body><h1>An example OAuth 2.0 client</h1>
+# The pages carry their own CSS (no external assets): the home page and the outcome.
+_STYLE = """<style>
+:root { color-scheme: light; --ink: #1d2330; --muted: #5a6172; --line: #d5d9e2;
+  --accent: #2454c5; --pass: #17733a; --pass-bg: #e6f4ea; --fail: #b3261e; --fail-bg: #fbe3e1; }
+* { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1rem;
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--ink); background: #f4f5f8; }
+main { width: 100%; max-width: 36rem; background: #fff; border: 1px solid var(--line);
+  border-radius: 10px; padding: 1.5rem 1.75rem; box-shadow: 0 2px 10px rgb(0 0 0 / 6%); }
+h1 { font-size: 1.5rem; line-height: 1.25; margin: .25rem 0 .75rem; }
+p { margin: .5rem 0; }
+.muted { color: var(--muted); font-size: .9rem; }
+.badge { display: inline-block; font-weight: 700; font-size: .85rem; padding: .2rem .7rem;
+  border-radius: 1rem; }
+.success .badge { color: var(--pass); background: var(--pass-bg); }
+.failure .badge { color: var(--fail); background: var(--fail-bg); }
+.success { border-top: 6px solid var(--pass); }
+.failure { border-top: 6px solid var(--fail); }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 1rem 0; }
+dt { font-weight: 600; }
+dd { margin: 0; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em;
+  overflow-wrap: anywhere; }
+a.button { display: inline-block; margin-top: .75rem; padding: .55rem 1.1rem; border-radius: 6px;
+  background: var(--accent); color: #fff; font-weight: 600; text-decoration: none; }
+a.button:focus-visible { outline: 3px solid #f0b400; outline-offset: 2px; }
+</style>"""
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · authserver example client</title>{style}</head>
+<body><main class="{outcome}" data-outcome="{outcome}">{body}</main></body></html>"""
+_HOME = """<h1>An example OAuth 2.0 client</h1>
 <p>This little client asks the authorization server for an access token, a refresh token and
 an OpenID Connect ID token, with the authorization code flow (PKCE, state and nonce).</p>
-<p><a href="{url}">Authorize application</a></p></body></html>"""
-_RESULT = """<!doctype html><html><head><meta charset="utf-8"><title>Tokens</title></head>
-<body><h1>{title}</h1><p>{message}</p><p>The tokens are printed in the terminal.</p>
-{back}</body></html>"""
+<p><a class="button" href="{url}">Authorize application</a></p>"""
+_TOKEN_KINDS = (("access_token", "Access token"), ("refresh_token", "Refresh token"))
+
+
+def _document(title: str, body: str, outcome: str = "start") -> str:
+    return _PAGE.format(title=html.escape(title), style=_STYLE, outcome=outcome, body=body)
+
+
+def _home_page(url: str) -> str:
+    return _document("Authorize", _HOME.format(url=html.escape(url)))
+
+
+def _issued_page(token: dict, back: str) -> str:
+    """The tokens' kinds, scope and lifetime; the tokens themselves go to the terminal."""
+    rows = [
+        (label, "received" if token.get(name) else "not issued") for name, label in _TOKEN_KINDS
+    ]
+    rows.append(("ID token", "received and verified" if token.get("id_token") else "not issued"))
+    rows.append(("Scope", str(token.get("scope") or "(as requested)")))
+    if token.get("expires_in"):
+        rows.append(("Expires in", f"{token['expires_in']} s"))
+    facts = "".join(
+        f"<dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd>" for name, value in rows
+    )
+    body = (
+        '<span class="badge">✓ Success</span><h1>Tokens issued</h1>'
+        "<p>The authorization server issued tokens to this client.</p>"
+        f'<dl>{facts}</dl><p class="muted">The tokens are printed in the terminal.</p>{back}'
+    )
+    return _document("Tokens issued", body, "success")
+
+
+def _failed_page(message: str, back: str) -> str:
+    error, _, description = message.partition(": ")
+    detail = f"<dd>{html.escape(description)}</dd>" if description else ""
+    body = (
+        '<span class="badge">✗ Failed</span><h1>No tokens were issued</h1>'
+        f"<dl><dt>Error</dt><dd><code>{html.escape(error)}</code></dd>"
+        f"{'<dt>Description</dt>' + detail if detail else ''}</dl>"
+        f'<p class="muted">The terminal shows the same error.</p>{back}'
+    )
+    return _document("No tokens were issued", body, "failure")
 
 
 def _handler(config: FlowConfig, flow: FlowState, keep_running: bool):
@@ -160,42 +229,32 @@ def _handler(config: FlowConfig, flow: FlowState, keep_running: bool):
         def do_GET(self):  # noqa: N802 (http.server API)
             path = urlsplit(self.path).path
             if path == "/":
-                self._page(200, _HOME.format(url=html.escape(flow.url)))
+                self._page(200, _home_page(flow.url))
             elif path == urlsplit(config.redirect_uri).path:
                 self._callback()
+            elif path == "/favicon.ico":
+                self.send_response(204)  # no icon, and no 404 in the browser's console
+                self.end_headers()
             else:
-                self._page(404, "<h1>Not found</h1>")
+                self._page(404, _document("Not found", "<h1>Not found</h1>", "failure"))
 
         def _callback(self):
             params = parse_qs(urlsplit(self.path).query)
-            back = '<p><a href="/">Start again</a></p>' if keep_running else ""
+            back = '<p><a class="button" href="/">Start again</a></p>' if keep_running else ""
             error = params.get("error", [""])[0]
             if error:
                 description = params.get("error_description", [""])[0]
                 flow.error = f"{error}: {description}".rstrip(": ")
-                self._page(
-                    400,
-                    _RESULT.format(
-                        title="An error occurred", message=html.escape(flow.error), back=back
-                    ),
-                )
+                self._page(400, _failed_page(flow.error, back))
             else:
                 try:
                     flow.result = _exchange(
                         config, flow, config.redirect_uri + "?" + urlsplit(self.path).query
                     )
-                    self._page(
-                        200,
-                        _RESULT.format(title="Done", message="The tokens were issued.", back=back),
-                    )
+                    self._page(200, _issued_page(flow.result, back))
                 except CliError as exc:
                     flow.error = exc.message
-                    self._page(
-                        400,
-                        _RESULT.format(
-                            title="An error occurred", message=html.escape(exc.message), back=back
-                        ),
-                    )
+                    self._page(400, _failed_page(exc.message, back))
             if keep_running:
                 _report(flow)
                 _new_request(config, flow)
@@ -234,7 +293,13 @@ def run_authorization_code(
     home = f"http://127.0.0.1:{port}/"
     click.echo(f"Setting up home route on {home}", err=True)
     click.echo(f"Setting up callback listener on {config.redirect_uri}", err=True)
-    click.echo("Press Ctrl+C to end the process.", err=True)
+    # Hydra says "Press Ctrl+C" in both cases; ours ends by itself unless --no-shutdown.
+    ending = (
+        "Press Ctrl+C to end the process."
+        if keep_running
+        else "The command ends after one flow (Ctrl+C ends it sooner)."
+    )
+    click.echo(ending, err=True)
     click.echo(f"If your browser does not open automatically, navigate to:\n\n\t{home}\n", err=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

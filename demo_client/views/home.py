@@ -1,6 +1,6 @@
 """``/``: what this app is and a Log in button; after login the tokens, the decoded ID
-token, userinfo, introspection, the buttons and the flow inspector. ``/inspector``: the
-flow inspector alone (no full token on it)."""
+token, userinfo, introspection, the buttons and a short summary of the flow.
+``/inspector``: the flow inspector (no full token on it)."""
 
 from __future__ import annotations
 
@@ -24,4 +24,8 @@ def index():
 @bp.get("/inspector")
 def inspector():
     state = browser_state()
-    return page("inspector.html", steps=state.steps if state else [])
+    return page(
+        "inspector.html",
+        steps=state.steps if state else [],
+        logged_in=bool(state and state.tokens),
+    )

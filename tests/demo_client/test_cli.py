@@ -80,3 +80,47 @@ def test_serves_and_stops_cleanly_on_sigterm(tmp_path):
             process.kill()
             process.wait(5)
         log.close()
+
+
+class _FakeServer:
+    """Stands in for waitress: records the WSGI app, serves one request, returns."""
+
+    def __init__(self, app, **_kwargs):
+        self.app = app
+        self.home = None
+
+    def run(self):
+        from werkzeug.test import Client
+
+        self.home = Client(self.app).get("/", base_url="http://127.0.0.1:4446").text
+
+    def close(self):
+        pass
+
+
+def test_register_says_what_it_waits_for_and_serves_under_the_id_it_got(monkeypatch, capsys):
+    from demo_client import cli
+    from demo_client.register import Registration
+
+    servers: list[_FakeServer] = []
+
+    def fake_create_server(app, **kwargs):
+        servers.append(_FakeServer(app, **kwargs))
+        return servers[-1]
+
+    monkeypatch.setattr(cli, "create_server", fake_create_server)
+    monkeypatch.setattr(cli.signal, "signal", lambda *_args: None)
+
+    def fake_register(config, say):
+        say(f"waiting for the admin API at {config.admin_url}")
+        return Registration("created", "demo-client-4446")
+
+    monkeypatch.setattr(cli, "register_client", fake_register)
+    for name in [k for k in os.environ if k.startswith("DEMO_CLIENT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DEMO_CLIENT_ADMIN_URL", "http://127.0.0.1:9001")
+    assert cli.main(["--register", "--port", "4446"]) == 0
+    err = capsys.readouterr().err
+    assert "http://127.0.0.1:9001" in err.splitlines()[0]
+    assert "'demo-client-4446'" in err
+    assert "demo-client-4446" in servers[0].home  # the app uses the registered id

@@ -6,7 +6,12 @@ import pytest
 import requests
 
 from demo_client.config import ConfigError, load_config
-from demo_client.register import RegistrationError, client_document, register_client
+from demo_client.register import (
+    Registration,
+    RegistrationError,
+    client_document,
+    register_client,
+)
 from tests.demo_client.fake_server import FakeTransport
 
 
@@ -21,6 +26,9 @@ def test_defaults():
     assert config.scope == "openid offline_access profile email"
     assert config.register is False
     assert config.token_endpoint_auth_method == "none"
+    assert (config.client_id_given, config.overwrite) == (False, False)
+    named = load_config({"DEMO_CLIENT_ID": " mine ", "DEMO_CLIENT_OVERWRITE": "yes"})
+    assert (named.client_id, named.client_id_given, named.overwrite) == ("mine", True, True)
 
 
 def test_the_port_moves_the_redirect_uri_and_a_random_secret_key_is_made():
@@ -103,21 +111,21 @@ class FakeAdmin:
         return session
 
 
+def _registering_env() -> dict:
+    return {
+        "DEMO_CLIENT_ADMIN_URL": "http://admin.internal:4445",
+        "DEMO_CLIENT_SECRET": "first-secret-0123456789",
+    }
+
+
 def registering(**env) -> object:
-    return load_config(
-        {
-            "DEMO_CLIENT_ADMIN_URL": "http://admin.internal:4445",
-            "DEMO_CLIENT_SECRET": "first-secret-0123456789",
-            **env,
-        },
-        register=True,
-    )
+    return load_config({**_registering_env(), **env}, register=True)
 
 
 def test_register_creates_then_updates():
     admin = FakeAdmin()
     config = registering()
-    assert register_client(config, admin.session()) == "created"
+    assert register_client(config, admin.session()) == Registration("created", "demo-client")
     assert admin.calls == ["GET", "POST"]
     stored = admin.clients["demo-client"]
     assert stored == client_document(config)
@@ -130,7 +138,7 @@ def test_register_creates_then_updates():
     assert stored["scope"] == "openid offline_access profile email"
 
     second = registering(DEMO_CLIENT_SECRET="second-secret-0123456789")
-    assert register_client(second, admin.session()) == "updated"
+    assert register_client(second, admin.session()) == Registration("updated", "demo-client")
     assert admin.calls == ["GET", "POST", "GET", "PUT"]
     assert admin.clients["demo-client"]["client_secret"] == "second-secret-0123456789"
 
@@ -145,9 +153,8 @@ def test_register_retries_while_the_admin_api_starts_then_fails_in_one_line():
         if len(naps) == 2:
             admin.reachable = {"http://admin.internal:4445"}
 
-    assert register_client(registering(), admin.session(), retry_seconds=60, sleep=nap) == (
-        "created"
-    )
+    registration = register_client(registering(), admin.session(), retry_seconds=60, sleep=nap)
+    assert registration.outcome == "created"
     assert len(naps) == 2
 
     admin.reachable = set()
@@ -161,7 +168,7 @@ def test_register_retries_while_the_admin_api_starts_then_fails_in_one_line():
 def test_register_reports_a_refusal():
     admin = FakeAdmin()
     register_client(registering(), admin.session())
-    bad = registering(DEMO_CLIENT_REDIRECT_URI="http://x/cb")
+    bad = registering(DEMO_CLIENT_OVERWRITE="true")
     object.__setattr__(bad, "redirect_uri", "bad")
     with pytest.raises(RegistrationError) as error:
         register_client(bad, admin.session())
@@ -172,3 +179,98 @@ def test_register_reports_a_refusal():
 def test_register_needs_an_admin_url():
     with pytest.raises(RegistrationError, match="DEMO_CLIENT_ADMIN_URL"):
         register_client(load_config({"DEMO_CLIENT_SECRET": "s" * 20}))
+
+
+def test_the_wait_for_the_admin_api_is_said_once_then_every_few_seconds():
+    admin = FakeAdmin()
+    admin.reachable = set()
+    now = [0.0]
+    lines: list[str] = []
+
+    def nap(seconds):
+        now[0] += seconds
+        if now[0] >= 12:
+            admin.reachable = {"http://admin.internal:4445"}
+
+    registration = register_client(
+        registering(), admin.session(), sleep=nap, say=lines.append, clock=lambda: now[0]
+    )
+    assert registration.outcome == "created"
+    assert "http://admin.internal:4445" in lines[0]
+    assert 2 <= len(lines) <= 4  # not one line per attempt (12 attempts)
+    assert all("\n" not in line for line in lines)
+
+
+def test_a_second_demo_client_gets_its_own_id_and_leaves_the_first_alone():
+    admin = FakeAdmin()
+    first = registering(DEMO_CLIENT_REDIRECT_URI="http://127.0.0.1:9010/callback")
+    register_client(first, admin.session())
+    before = dict(admin.clients["demo-client"])
+
+    second = registering(DEMO_CLIENT_SECRET="second-secret-0123456789")
+    registration = register_client(second, admin.session())
+    assert registration == Registration("created", "demo-client-4446")
+    assert admin.clients["demo-client"] == before
+    assert admin.clients["demo-client-4446"]["redirect_uris"] == [second.redirect_uri]
+
+    again = register_client(second, admin.session())  # a restart: the same id again
+    assert again == Registration("updated", "demo-client-4446")
+    assert admin.clients["demo-client"] == before
+
+
+def test_a_named_id_held_for_other_redirect_uris_is_one_line_unless_overwrite():
+    admin = FakeAdmin()
+    register_client(registering(DEMO_CLIENT_ID="shared"), admin.session())
+    before = dict(admin.clients["shared"])
+    other = registering(DEMO_CLIENT_ID="shared", DEMO_CLIENT_REDIRECT_URI="http://h:5/callback")
+    with pytest.raises(RegistrationError) as error:
+        register_client(other, admin.session())
+    message = str(error.value)
+    assert "\n" not in message
+    assert "shared" in message and "--overwrite" in message and "DEMO_CLIENT_ID" in message
+    assert admin.clients["shared"] == before
+    assert "PUT" not in admin.calls
+
+    overwrite = load_config(
+        {
+            **_registering_env(),
+            "DEMO_CLIENT_ID": "shared",
+            "DEMO_CLIENT_REDIRECT_URI": "http://h:5/callback",
+        },
+        register=True,
+        overwrite=True,
+    )
+    assert register_client(overwrite, admin.session()) == Registration("updated", "shared")
+    assert admin.clients["shared"]["redirect_uris"] == ["http://h:5/callback"]
+
+
+def test_overwrite_without_an_id_replaces_demo_client():
+    admin = FakeAdmin()
+    register_client(registering(DEMO_CLIENT_REDIRECT_URI="http://h:5/callback"), admin.session())
+    config = registering(DEMO_CLIENT_OVERWRITE="true")
+    assert config.overwrite is True
+    assert register_client(config, admin.session()) == Registration("updated", "demo-client")
+    assert admin.clients["demo-client"]["redirect_uris"] == [config.redirect_uri]
+    assert "demo-client-4446" not in admin.clients
+
+
+def test_when_both_default_ids_are_taken_it_fails_in_one_line():
+    admin = FakeAdmin()
+    for uri in ("http://h:1/callback", "http://h:2/callback"):
+        document = client_document(registering(DEMO_CLIENT_REDIRECT_URI=uri))
+        admin.clients[{"http://h:1/callback": "demo-client"}.get(uri, "demo-client-4446")] = (
+            document
+        )
+    with pytest.raises(RegistrationError) as error:
+        register_client(registering(), admin.session())
+    message = str(error.value)
+    assert "demo-client-4446" in message and "http://h:2/callback" in message
+    assert "\n" not in message
+
+
+def test_odd_redirect_uris_from_the_admin_api_stay_on_one_line():
+    admin = FakeAdmin()
+    admin.clients["x"] = {"client_id": "x", "redirect_uris": ["http://h/\r\nforged"]}
+    with pytest.raises(RegistrationError) as error:
+        register_client(registering(DEMO_CLIENT_ID="x"), admin.session())
+    assert "\n" not in str(error.value) and "\r" not in str(error.value)

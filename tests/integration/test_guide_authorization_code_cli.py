@@ -107,6 +107,7 @@ def test_2024_guide_perform_authorization_code(dev_server):
         assert "code_challenge_method=S256" in link and "nonce=" in link and "state=" in link
         page = click_through(server, link, "guide-user@example.com")
         assert page.status_code == 200
+        assert "<style>" in page.text and 'data-outcome="success"' in page.text  # the done page
         output, errors = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
@@ -195,6 +196,8 @@ def test_denied_consent_ends_the_cli_with_the_error(dev_server):
     try:
         page = click_through(server, home_link(port, process), "deny@example.com", deny=True)
         assert page.status_code == 400
+        assert "<style>" in page.text and 'data-outcome="failure"' in page.text
+        assert "access_denied" in page.text
         _, errors = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
