@@ -22,7 +22,7 @@ from consent_ui.proxies import TrustedProxies, parse_networks
 from consent_ui.services import Services
 from consent_ui.throttle import LoginThrottle
 from consent_ui.users import SingleUserStore, UserStore
-from consent_ui.views import consent, health, login, logout
+from consent_ui.views import apps, consent, favicon, health, index, login, logout
 from consent_ui.views.common import web_url
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def create_app(config: dict | None = None, user_store=None, admin_api=None, thro
     headers.init_app(app)
     errors.init_app(app)
     app.add_template_filter(web_url)
-    for blueprint in (login.bp, consent.bp, logout.bp, health.bp):
+    for blueprint in (login.bp, consent.bp, logout.bp, apps.bp, index.bp, favicon.bp, health.bp):
         app.register_blueprint(blueprint)
     return app
 

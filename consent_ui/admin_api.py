@@ -6,7 +6,8 @@ and a PUT (accept or reject it). Every answer that moves the flow on is a ``redi
 send the browser there and nowhere else.
 
 Reading requests gives small dataclasses (``LoginRequest``, ``ConsentRequest``,
-``LogoutRequest``) instead of raw JSON, so the views never depend on Hydra's field names.
+``LogoutRequest``, ``ConsentSession``) instead of raw JSON, so the views never depend on
+Hydra's field names.
 Failures are typed exceptions; ``consent_ui.errors`` turns each into an error page.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -23,6 +25,9 @@ log = logging.getLogger(__name__)
 # Seconds to open a connection, then to wait for an answer. The browser is waiting too.
 TIMEOUT = (3, 10)
 REQUESTS = "/admin/oauth2/auth/requests"
+SESSIONS = "/admin/oauth2/auth/sessions"
+PAGE_SIZE = 500  # Hydra's largest page of consent sessions
+MAX_PAGES = 20  # a subject with more than 10,000 grants is listed in part, not forever
 
 
 # -- failures ----------------------------------------------------------------------------
@@ -155,6 +160,35 @@ class LogoutRequest:
         )
 
 
+@dataclass(frozen=True)
+class ConsentSession:
+    """Hydra's ``oAuth2ConsentSession``: ``client`` was granted these scopes (one login)."""
+
+    client: Client | None
+    grant_scope: tuple[str, ...]
+    remember: bool
+    handled_at: str  # RFC 3339, as the server wrote it
+
+    @classmethod
+    def from_json(cls, data) -> ConsentSession | None:
+        if not isinstance(data, dict):
+            return None
+        consent_request = data.get("consent_request")
+        client = consent_request.get("client") if isinstance(consent_request, dict) else None
+        scopes = data.get("grant_scope")
+        return cls(
+            client=Client.from_json(client if isinstance(client, dict) else None),
+            grant_scope=tuple(_strings(scopes)),
+            remember=bool(data.get("remember")),
+            handled_at=str(data.get("handled_at") or ""),
+        )
+
+
+def _strings(value) -> list[str]:
+    """The strings of a JSON array (anything else in it, or a non-array, is ignored)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
 # -- the client ----------------------------------------------------------------------------
 
 
@@ -240,6 +274,32 @@ class AdminApi:
         """The user stays logged in; the server answers 204 and there is nowhere to go."""
         self._call("PUT", "logout/reject", "logout_challenge", challenge)
 
+    # Sessions (what the user granted and where they are remembered) -------------------
+
+    def list_consent_sessions(self, subject: str) -> list[ConsentSession]:
+        """Every consent ``subject`` granted and did not revoke, newest first (all pages)."""
+        sessions: list[ConsentSession] = []
+        params = {"subject": subject, "page_size": str(PAGE_SIZE)}
+        for _ in range(MAX_PAGES):
+            response = self._send("GET", f"{SESSIONS}/consent", params, "list consent sessions")
+            data = _answer_list(response)
+            sessions += [s for s in map(ConsentSession.from_json, data) if s is not None]
+            token = _next_page_token(response)
+            if not token or not data:
+                break
+            params = {**params, "page_token": token}
+        return sessions
+
+    def revoke_consent_sessions(self, subject: str, client_id: str) -> None:
+        """Forget what ``subject`` granted ``client_id``; the server revokes its tokens too."""
+        params = {"subject": subject, "client": client_id}
+        _answer(self._send("DELETE", f"{SESSIONS}/consent", params, "revoke consent sessions"))
+
+    def revoke_login_sessions(self, subject: str) -> None:
+        """Forget every remembered login of ``subject``: every browser logs in again."""
+        params = {"subject": subject}
+        _answer(self._send("DELETE", f"{SESSIONS}/login", params, "revoke login sessions"))
+
     # Plumbing ---------------------------------------------------------------------------
 
     def _redirect(self, action: str, param: str, challenge: str, body: dict | None) -> str:
@@ -252,17 +312,23 @@ class AdminApi:
     def _call(
         self, method: str, action: str, param: str, challenge: str, body: dict | None = None
     ) -> dict:
-        url = f"{self.base_url}{REQUESTS}/{action}"
+        path = f"{REQUESTS}/{action}"
+        return _answer(self._send(method, path, {param: challenge}, action, body))
+
+    def _send(
+        self, method: str, path: str, params: dict, action: str, body: dict | None = None
+    ) -> requests.Response:
         try:
             response = self.http.request(
-                method, url, params={param: challenge}, json=body, timeout=TIMEOUT
+                method, self.base_url + path, params=params, json=body, timeout=TIMEOUT
             )
         except requests.RequestException as exc:
-            # Log the kind of failure, not the URL: its query string carries the challenge.
+            # Log the kind of failure, not the URL: its query string carries the challenge
+            # (or the subject).
             log.warning("admin API %s %s unreachable: %s", method, action, type(exc).__name__)
             raise AdminApiUnreachable(str(type(exc).__name__)) from None
         log.info("admin API %s %s -> %s", method, action, response.status_code)
-        return _answer(response)
+        return response
 
 
 def _answer(response: requests.Response) -> dict:
@@ -286,6 +352,30 @@ def _answer(response: requests.Response) -> dict:
     raise AdminApiError(
         status, str(data.get("error") or ""), str(data.get("error_description") or "")
     )
+
+
+def _answer_list(response: requests.Response) -> list:
+    """The JSON array of a listing, or the matching exception."""
+    if not 200 <= response.status_code < 300:
+        _answer(response)  # raises the error's exception
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, list):
+        raise AdminApiError(response.status_code, "invalid_response", "The answer was not a list.")
+    return _without_surrogates(data)
+
+
+def _next_page_token(response: requests.Response) -> str:
+    """The ``page_token`` of the ``Link: <…>; rel="next"`` header, or "" on the last page.
+    Only the token is taken: the next request goes to our own base URL, not the link's."""
+    try:
+        url = response.links.get("next", {}).get("url", "")
+    except (TypeError, ValueError):
+        return ""
+    tokens = parse_qs(urlsplit(url).query).get("page_token") or [""]
+    return tokens[0]
 
 
 def _json(response: requests.Response) -> dict | None:

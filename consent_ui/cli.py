@@ -1,7 +1,9 @@
-"""``consent-ui [--host H] [--port P]``: serve the app with waitress.
+"""``consent-ui [--host H] [--port P] [--user-store M:F]``: serve the app with waitress.
+``consent-ui add-user EMAIL [--name N] [--db PATH]``: add a user to the SQLite example store.
 
 Settings come from the environment (see README.md). SIGTERM and SIGINT stop it cleanly with
-exit status 0; a missing setting or a busy port is one line on stderr and a non-zero exit.
+exit status 0; a missing setting, a user store that does not load or a busy port is one line
+on stderr and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from waitress.server import create_server
 from consent_ui import create_app
 from consent_ui.config import ConfigError, from_env
 from consent_ui.logs import configure_logging
+from consent_ui.store_loader import load_user_store
+from consent_ui.users_cli import add_user, add_user_arguments
 
 log = logging.getLogger("consent_ui.cli")
 THREADS = 4
@@ -24,15 +28,19 @@ THREADS = 4
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "add-user":
+        return add_user(args)
     try:
         config = from_env()
+        spec = args.user_store or config["USER_STORE"]
+        user_store = load_user_store(spec) if spec else None  # None: the single user
     except ConfigError as exc:
         print(f"consent-ui: {exc}", file=sys.stderr)
         return 2
     host = args.host or config["HOST"]
     port = args.port or config["PORT"]
     configure_logging(config["LOG_LEVEL"])
-    app = create_app(config)
+    app = create_app(config, user_store=user_store)
     try:
         server = create_server(app, host=host, port=port, threads=THREADS, ident="consent-ui")
     except OSError as exc:
@@ -52,6 +60,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 3000)")
+    parser.add_argument(
+        "--user-store",
+        metavar="MODULE:FACTORY",
+        help="load your user store, e.g. consent_ui.sqlite_users:from_env "
+        "(env CONSENT_UI_USER_STORE; default: the single user of CONSENT_UI_USER_*)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_user_arguments(
+        commands.add_parser(
+            "add-user",
+            help="add a user to the SQLite example store (the password is asked, or read "
+            "from stdin)",
+        )
+    )
     return parser.parse_args(argv)
 
 

@@ -41,6 +41,8 @@ DEFAULTS: dict = {
     "THROTTLE_MAX_DELAY": 60,  # seconds: the longest wait between attempts on an account
     "DEVICE_COOKIE_MAX_AGE": 90 * 24 * 3600,  # seconds a browser stays a known device
     "LOG_LEVEL": "info",
+    "DEMO_CLIENT_URL": None,  # an http(s) link shown on the index and "still logged in" pages
+    "USER_STORE": None,  # "package.module:factory": the user store to load (store_loader.py)
 }
 
 
@@ -66,6 +68,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict:
     for key in _POSITIVE_INTEGERS:
         config[key] = _integer(env, "CONSENT_UI_" + key, DEFAULTS[key], 1)
     config["LOG_LEVEL"] = env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"]
+    config["DEMO_CLIENT_URL"] = link(env.get("CONSENT_UI_DEMO_CLIENT_URL", ""))
+    config["USER_STORE"] = env.get("CONSENT_UI_USER_STORE", "").strip() or None
     return config
 
 
@@ -90,6 +94,17 @@ _POSITIVE_INTEGERS = (
     "THROTTLE_MAX_DELAY",
     "DEVICE_COOKIE_MAX_AGE",
 )
+
+
+def link(value: str) -> str | None:
+    """CONSENT_UI_DEMO_CLIENT_URL: an http(s) URL, or none."""
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not value.isprintable():
+        raise ConfigError(f"CONSENT_UI_DEMO_CLIENT_URL must be an http(s) URL, got {value!r}")
+    return value
 
 
 def trusted_proxies(value: str | Iterable[str]) -> tuple[str, ...]:

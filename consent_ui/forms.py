@@ -1,8 +1,9 @@
-"""The three forms. Flask-WTF adds a CSRF token to each; ``CSRFProtect`` (see ``create_app``)
+"""The forms. Flask-WTF adds a CSRF token to each; ``CSRFProtect`` (see ``create_app``)
 refuses any POST without a valid one before a view runs.
 
-Each form carries the challenge in a hidden field and has two submit buttons with different
-names: the view checks which one was pressed (``form.deny.data`` is True for "Deny access").
+Each form of the flow carries the challenge in a hidden field and has two submit buttons
+with different names: the view checks which one was pressed (``form.deny.data`` is True for
+"Deny access"). The forms of ``/apps`` carry no challenge: who they act for is in the session.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from wtforms import (
     SelectMultipleField,
     SubmitField,
 )
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -50,5 +51,39 @@ class ConsentForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     challenge = HiddenField()
+    # Hydra's logout ends this browser's session; this also ends every other browser's.
+    forget = BooleanField("Also forget my remembered login on every device")
     yes = SubmitField("Yes, log me out")
     no = SubmitField("No, stay logged in")
+
+
+def printable_text(_form, field) -> None:
+    """No control characters (NUL, CR, LF ...): nothing like them is an id or an email."""
+    if field.data and not field.data.isprintable():
+        raise ValidationError("This field holds characters it cannot hold.")
+
+
+class AppsSignInForm(FlaskForm):
+    """Sign in to see and forget the apps you allowed (``/apps``)."""
+
+    email = EmailField(
+        "Email",
+        validators=[InputRequired("Enter your email."), Length(max=254), printable_text],
+    )
+    password = PasswordField(
+        "Password", validators=[InputRequired("Enter your password."), Length(max=1024)]
+    )
+    sign_in = SubmitField("Sign in")
+
+
+class ForgetAppForm(FlaskForm):
+    """One per app on ``/apps``: its client id in a hidden field."""
+
+    client_id = HiddenField(
+        validators=[InputRequired(), Length(max=255), printable_text],
+    )
+    forget = SubmitField("Forget")
+
+
+class SignOutForm(FlaskForm):
+    sign_out = SubmitField("Sign out")

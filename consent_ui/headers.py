@@ -33,6 +33,9 @@ HEADERS = {
 }
 
 
+CACHEABLE = ("static", "favicon.favicon")  # the same for everyone, and nothing personal
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_add_headers)
 
@@ -40,7 +43,7 @@ def init_app(app: Flask) -> None:
 def _add_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers[name] = value
-    if request.endpoint != "static":
+    if request.endpoint not in CACHEABLE:
         # Pages show personal data and one-time forms: never keep them in a cache.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"

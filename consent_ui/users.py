@@ -3,8 +3,10 @@
 The views need three things from your user database, described by ``UserStore``:
 check a password, find a user by id, and say which claims a scope releases. The default,
 ``SingleUserStore``, holds one user from the environment (``foo@bar.com`` / ``foobar`` unless
-you change it). To use your own database, write a class with the same three methods and pass
-it to ``create_app(user_store=...)``; README.md has a short example.
+you change it). To use your own database, write a class with the same three methods and
+name a factory for it in ``CONSENT_UI_USER_STORE=module:factory`` (``store_loader.py``), or
+pass it to ``create_app(user_store=...)``; README.md has a short example, and
+``sqlite_users.py`` a second store (a SQLite table) to copy.
 
 Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher``). Nothing here imports
 Flask: this module is plain Python you can test on its own.

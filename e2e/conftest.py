@@ -142,7 +142,13 @@ def _stop(apps: list[App]) -> None:
             app.stop()
 
 
-def start_stack(database: TestDatabase, log_dir: Path, extra_env: dict | None = None) -> Stack:
+def start_stack(
+    database: TestDatabase,
+    log_dir: Path,
+    extra_env: dict | None = None,
+    consent_env: dict | None = None,
+) -> Stack:
+    """``extra_env`` goes to authserver; ``consent_env`` to consent-ui (e.g. its user store)."""
     public_port, admin_port, consent_port, client_port = (free_port() for _ in range(4))
     public = f"http://127.0.0.1:{public_port}"
     admin = f"http://127.0.0.1:{admin_port}"
@@ -181,6 +187,8 @@ def start_stack(database: TestDatabase, log_dir: Path, extra_env: dict | None = 
                     "PORT": str(consent_port),
                     "HOST": "127.0.0.1",
                     "CONSENT_UI_SECRET_KEY": "e2e-consent-secret-key",
+                    "CONSENT_UI_DEMO_CLIENT_URL": client + "/",  # linked from its pages
+                    **(consent_env or {}),
                 },
                 consent,
                 "/healthz",

@@ -8,24 +8,24 @@ The authorization server sends the browser here with ``?login_challenge=…``.
    accepts with the user's subject; "Deny access" rejects the login instead.
 3. Accept and reject both answer with ``redirect_to``: send the browser there.
 
-Throttling (``throttle.py``) comes before the password check: too many recent failures get
-429 with ``Retry-After`` and the password is not even looked at. A successful login marks
-the browser as a known device for the account (``devices.py``), so its owner is never
-slowed down by someone guessing from elsewhere.
+Throttling (``throttle.py``, through ``signin.py``) comes before the password check: too
+many recent failures get 429 with ``Retry-After`` and the password is not even looked at.
+A successful login marks the browser as a known device for the account (``devices.py``),
+so its owner is never slowed down by someone guessing from elsewhere.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 from flask_login import login_user
 
 from consent_ui.admin_api import LoginRequest
 from consent_ui.devices import remember_device, trusted_device
 from consent_ui.forms import LoginForm
 from consent_ui.services import services
+from consent_ui.signin import Attempt, check_password
 from consent_ui.views.common import challenge_from_form, challenge_from_query, follow
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,6 @@ bp = Blueprint("login", __name__)
 # How the user authenticated, for the ID token's acr and amr claims (RFC 8176: "pwd").
 ACR = "urn:consent-ui:password"
 AMR = ["pwd"]
-# One message for every failure: it must not tell a wrong email from a wrong password.
-WRONG_CREDENTIALS = "The email or password is incorrect."
-TOO_MANY = "Too many failed attempts. Wait {} second{}, then try again."
 
 
 @bp.get("/login")
@@ -70,19 +67,13 @@ def submit_form():
 
 def log_in(form: LoginForm, challenge: str, login_request: LoginRequest):
     email, password = form.email.data.strip(), form.password.data
-    address = request.remote_addr or "unknown"  # a proxy's? see CONSENT_UI_TRUSTED_PROXIES
-    device = trusted_device(email)  # "" unless this browser logged in to it before
-    throttle = services().throttle
-    wait = throttle.retry_after(email, address, device)
-    if wait:
-        log.warning("login refused without checking: too many recent failures")
-        return too_many_attempts(form, login_request, wait)
-    user = services().users.authenticate(email, password)
-    if user is None:
-        throttle.record_failure(email, address, device)
-        log.info("login failed: wrong email or password")
-        return render_login(form, login_request, WRONG_CREDENTIALS)
-    throttle.record_success(email, address, device)
+    # The device id is "" unless this browser logged in to this account before.
+    attempt = check_password(email, password, trusted_device(email))
+    if attempt.wait:
+        return too_many_attempts(form, login_request, attempt)
+    if attempt.user is None:
+        return render_login(form, login_request, attempt.message())
+    user = attempt.user
 
     remember = bool(form.remember.data)
     redirect_to = services().admin_api.accept_login(
@@ -100,12 +91,10 @@ def log_in(form: LoginForm, challenge: str, login_request: LoginRequest):
     return response
 
 
-def too_many_attempts(form: LoginForm, login_request: LoginRequest, wait: float):
+def too_many_attempts(form: LoginForm, login_request: LoginRequest, attempt: Attempt):
     """429 with Retry-After (whole seconds, rounded up); the form stays usable."""
-    seconds = math.ceil(wait)
-    message = TOO_MANY.format(seconds, "" if seconds == 1 else "s")
-    page, status = render_login(form, login_request, message, 429)
-    return page, status, {"Retry-After": str(seconds)}
+    page, status = render_login(form, login_request, attempt.message(), 429)
+    return page, status, {"Retry-After": str(attempt.retry_after)}
 
 
 def render_login(form: LoginForm, login_request: LoginRequest, error: str = "", status=200):

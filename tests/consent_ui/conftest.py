@@ -25,6 +25,7 @@ from consent_ui.admin_api import (
     ChallengeNotFound,
     Client,
     ConsentRequest,
+    ConsentSession,
     LoginRequest,
     LogoutRequest,
 )
@@ -55,6 +56,8 @@ class FakeAdminApi:
         self.gone: dict[str, str] = {}  # challenge -> redirect_to of its 410
         self.calls: list[Call] = []
         self.down = False
+        self.consent_sessions: dict[str, list[ConsentSession]] = {}  # subject -> newest first
+        self.login_sessions: set[str] = set()  # subjects with a remembered login
 
     # -- set-up helpers -------------------------------------------------------------------
 
@@ -84,6 +87,16 @@ class FakeAdminApi:
         )
         return challenge
 
+    def add_grant(
+        self, subject="foo@bar.com", scopes=("openid", "profile"), remember=True, **client
+    ):
+        """A consent session: ``subject`` allowed this client these scopes."""
+        granted = ConsentSession(
+            make_client(**client), tuple(scopes), remember, "2026-12-01T10:00:00Z"
+        )
+        self.consent_sessions.setdefault(subject, []).insert(0, granted)
+        return granted
+
     def expire(self, challenge: str, redirect_to: str = AUTH + "/oauth2/auth?restart=1"):
         self.gone[challenge] = redirect_to
 
@@ -91,8 +104,8 @@ class FakeAdminApi:
         return [call for call in self.calls if call.method == method]
 
     def answers(self) -> list[Call]:
-        """The calls that change something (accept or reject)."""
-        return [call for call in self.calls if not call.method.startswith("get_")]
+        """The calls that change something (accept, reject or revoke)."""
+        return [call for call in self.calls if not call.method.startswith(("get_", "list_"))]
 
     # -- the AdminApi interface ----------------------------------------------------------
 
@@ -159,7 +172,28 @@ class FakeAdminApi:
         self._find("reject_logout", challenge, LogoutRequest)
         self._handled(challenge, "logout_verifier")
 
+    def list_consent_sessions(self, subject):
+        self._session_call("list_consent_sessions", subject)
+        return list(self.consent_sessions.get(subject, []))
+
+    def revoke_consent_sessions(self, subject, client_id):
+        self._session_call("revoke_consent_sessions", subject, client_id=client_id)
+        kept = [
+            s for s in self.consent_sessions.get(subject, []) if s.client.client_id != client_id
+        ]
+        self.consent_sessions[subject] = kept
+
+    def revoke_login_sessions(self, subject):
+        self._session_call("revoke_login_sessions", subject)
+        self.login_sessions.discard(subject)
+
     # -- plumbing --------------------------------------------------------------------------
+
+    def _session_call(self, method, subject, **arguments):
+        """Sessions are looked up by subject: recorded with it in place of a challenge."""
+        self.calls.append(Call(method, subject, arguments))
+        if self.down:
+            raise AdminApiUnreachable("ConnectionError")
 
     def _find(self, method, challenge, kind, **arguments):
         self.calls.append(Call(method, challenge, arguments))

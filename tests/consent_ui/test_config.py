@@ -30,6 +30,8 @@ def test_defaults():
     assert (config["THROTTLE_WINDOW"], config["THROTTLE_LOCKOUT"]) == (900, 300)
     assert config["THROTTLE_MAX_DELAY"] == 60
     assert config["DEVICE_COOKIE_MAX_AGE"] == 90 * 86400
+    assert config["DEMO_CLIENT_URL"] is None
+    assert config["USER_STORE"] is None
 
 
 def test_every_variable():
@@ -52,6 +54,8 @@ def test_every_variable():
             "CONSENT_UI_THROTTLE_LOCKOUT": "120",
             "CONSENT_UI_THROTTLE_MAX_DELAY": "30",
             "CONSENT_UI_DEVICE_COOKIE_MAX_AGE": "86400",
+            "CONSENT_UI_DEMO_CLIENT_URL": "http://127.0.0.1:9010/",
+            "CONSENT_UI_USER_STORE": " my_users:store ",
         }
     )
 
@@ -66,6 +70,8 @@ def test_every_variable():
     assert (config["THROTTLE_WINDOW"], config["THROTTLE_LOCKOUT"]) == (600, 120)
     assert config["THROTTLE_MAX_DELAY"] == 30
     assert config["DEVICE_COOKIE_MAX_AGE"] == 86400
+    assert config["DEMO_CLIENT_URL"] == "http://127.0.0.1:9010/"
+    assert config["USER_STORE"] == "my_users:store"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +88,8 @@ def test_every_variable():
         ({**ADMIN, "CONSENT_UI_TRUSTED_PROXIES": "10.0.0.0/8,proxy"}, "'proxy' is not an IP"),
         ({**ADMIN, "CONSENT_UI_THROTTLE_LOCKOUT": "0"}, "THROTTLE_LOCKOUT must be at least 1"),
         ({**ADMIN, "CONSENT_UI_THROTTLE_MAX_FAILURES": "x"}, "MAX_FAILURES must be a whole"),
+        ({**ADMIN, "CONSENT_UI_DEMO_CLIENT_URL": "javascript:x"}, "must be an http(s) URL"),
+        ({**ADMIN, "CONSENT_UI_DEMO_CLIENT_URL": "http://a/\x00"}, "must be an http(s) URL"),
     ],
 )
 def test_bad_settings_are_one_clear_line(env, message):
