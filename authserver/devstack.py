@@ -220,7 +220,12 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
             stack,
             "consent-ui",
             command("consent-ui"),
-            {"HYDRA_ADMIN_URL": admin, "PORT": str(ports.consent), "HOST": "127.0.0.1"},
+            {
+                "HYDRA_ADMIN_URL": admin,
+                "PORT": str(ports.consent),
+                "HOST": "127.0.0.1",
+                "CONSENT_UI_DEMO_CLIENT_URL": client + "/",  # linked from its pages
+            },
             log_dir,
         )
         say(f"[4/5] login & consent app: {consent}/ (starting)")

@@ -128,11 +128,15 @@ class LogoutRequest:
         self.require(LogoutState.REQUESTED, now)
         return replace(self, status=LogoutState.REJECTED)
 
-    def redeem(self, browser_session_id: str | None, now: int) -> LogoutRequest:
+    def redeem(
+        self, browser_session_id: str | None, now: int, session_gone: bool = False
+    ) -> LogoutRequest:
         """The browser is back from the logout app: only the browser whose session this is
-        may complete it (a logout without a session has nothing to bind to)."""
+        may complete it. A logout without a session has nothing to bind to, nor has one
+        whose session is gone (revoked meanwhile, e.g. by the logout app forgetting every
+        login of the subject): completing it can end nothing, as in Hydra."""
         self.require(LogoutState.ACCEPTED, now)
-        if self.session_id and browser_session_id != self.session_id:
+        if self.session_id and not session_gone and browser_session_id != self.session_id:
             raise CsrfMismatch("This logout belongs to another browser session.")
         return replace(self, status=LogoutState.DONE)
 

@@ -111,8 +111,11 @@ class LogoutFlow:
         browser_session = None
         if session_cookie:
             browser_session = self.login_sessions.by_cookie(digest(session_cookie))
+        gone = bool(request.session_id) and self.login_sessions.get(request.session_id) is None
         try:
-            done = request.redeem(browser_session.id if browser_session else None, self.now)
+            done = request.redeem(
+                browser_session.id if browser_session else None, self.now, session_gone=gone
+            )
         except CsrfMismatch as exc:
             raise ErrorPage("request_forbidden", str(exc), status=403) from None
         except FlowError as exc:

@@ -260,3 +260,12 @@ def test_redeem_from_another_browser_session(browser_session):
 def test_redeem_without_a_bound_session(browser_session):
     accepted, _ = logout(session_id="").accept(NOW)
     assert accepted.redeem(browser_session, NOW).status == LogoutState.DONE
+
+
+@pytest.mark.parametrize("browser_session", [None, "", "sid-2"])
+def test_redeem_when_the_bound_session_is_gone(browser_session):
+    """A session revoked meanwhile (the logout app forgot every login of the subject):
+    there is nothing left to protect, so any browser may finish the logout (as Hydra)."""
+    accepted, _ = logout().accept(NOW)
+    done = accepted.redeem(browser_session, NOW, session_gone=True)
+    assert done.status == LogoutState.DONE
