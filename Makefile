@@ -71,7 +71,8 @@ TEST_JOBS ?= 3
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	@[ -n "$$AUTHSERVER_E2E_BROWSER" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
-	  || command -v google-chrome >/dev/null || $(BIN)/playwright install chromium
+	  || command -v google-chrome >/dev/null || $(BIN)/playwright install chromium >/dev/null 2>&1 \
+	  || echo "make: no Chromium, and Playwright could not download one: the browser tests will be skipped (apt-get install chromium, or set AUTHSERVER_E2E_BROWSER)"
 	$(BIN)/pytest -n $(TEST_JOBS) -m "not compose" --durations=15 \
 	  tests/unit tests/consent_ui tests/demo_client tests/integration e2e
 	$(BIN)/pytest e2e -m compose

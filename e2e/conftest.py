@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import (
     POSTGRES_ENV,
@@ -56,13 +57,26 @@ def browser_executable() -> str | None:
     return None  # Playwright's own browser, if `playwright install chromium` worked
 
 
+NO_BROWSER = (
+    "browser tests did not run: no Chromium found; install it (Debian/Ubuntu: apt-get "
+    "install chromium) or name one in AUTHSERVER_E2E_BROWSER"
+)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         executable = browser_executable()
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=CHROMIUM_ARGS
+            )
+        except PlaywrightError as exc:
+            # No browser on PATH and none downloaded (`playwright install` needs the
+            # internet): one line at the end of the run, not Playwright's stack trace.
+            if executable is None and "Executable doesn't exist" in str(exc):
+                pytest.skip(NO_BROWSER)
+            raise
         yield browser
         browser.close()
 
@@ -90,11 +104,19 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter):
-    """Say loudly what did not run (no PostgreSQL, no Docker engine)."""
+    """Say loudly what did not run (no PostgreSQL, no browser, no Docker engine), after
+    the short test summary, where the skip lines cannot bury it. (The notice about the
+    PostgreSQL tests under tests/ is tests/conftest.py's, and `make test` repeats it last.)"""
+    yield
     skipped = terminalreporter.stats.get("skipped", [])
-    for reason in sorted({str(report.longrepr[2]) for report in skipped if report.longrepr}):
-        terminalreporter.write_sep("!", reason.removeprefix("Skipped: "), yellow=True, bold=True)
+    reasons = {
+        str(report.longrepr[2]).removeprefix("Skipped: ") for report in skipped if report.longrepr
+    }
+    for reason in sorted(reasons - {""}):
+        if not reason.startswith("PostgreSQL tests did not run"):  # tests/conftest.py's
+            terminalreporter.write_sep("!", reason, yellow=True, bold=True)
 
 
 # -- the stack ---------------------------------------------------------------------------
