@@ -65,6 +65,6 @@ def hot_route(services) -> HotRoute:
         if not token:
             return None  # the view explains what is missing
         body = introspect(services, hot.db.get(), token, hot.form.get("scope"))
-        return HotResponse(200, body, compact=True)
+        return HotResponse(200, body)
 
     return HotRoute(introspect_token)

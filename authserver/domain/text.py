@@ -21,3 +21,7 @@ def text_problem(text: str) -> str | None:
     if _UNSTORABLE.search(text):
         return "A string contains a NUL character or a lone UTF-16 surrogate."
     return None
+
+
+# The one JSON style of every answer (as Hydra's): no spaces, no trailing newline.
+COMPACT_SEPARATORS = (",", ":")

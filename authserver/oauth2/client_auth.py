@@ -9,7 +9,9 @@ base64 of UTF-8 escape as an exception. Here the request says which one method i
 * else only ``client_id``: ``none`` (a public client).
 
 Sending credentials both ways is ``invalid_request`` (§2.3: one method per request); any
-failure after that is ``invalid_client`` (401), whatever the reason.
+failure after that is ``invalid_client`` (401, with ``WWW-Authenticate: Basic``): a
+malformed ``Authorization`` header is named as such, and every other failure says what
+was expected, never which client ids exist.
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ class Credentials:
     method: str
     client_id: str
     secret: str | None
+
+
+MALFORMED_BASIC = (
+    "The Authorization header is malformed: Basic credentials are base64 of "
+    "'client_id:client_secret', each form-urlencoded UTF-8 (RFC 6749 section 2.3.1)."
+)
+
+
+def listed(names) -> str:
+    """Names as words: ``a``, ``a or b``, ``a, b or c`` (never a Python list)."""
+    names = list(names)
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _refused(description: str) -> InvalidClientError:
@@ -59,16 +75,17 @@ def decode_basic(header: str) -> tuple[str, str]:
     """``Basic base64(urlencode(id) ":" urlencode(secret))`` (RFC 6749 §2.3.1), strictly."""
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
-        raise _refused("Only the HTTP Basic scheme authenticates clients here.")
+        raise _refused(
+            "The Authorization header does not use the Basic scheme, the only one that "
+            "authenticates clients here (RFC 6749 section 2.3.1)."
+        )
     try:
         decoded = base64.b64decode(value.strip().encode("ascii"), validate=True)
         client_id, secret = (_form_decoded(part) for part in decoded.split(b":", 1))
     except (UnicodeError, binascii.Error, ValueError):
-        raise _refused(
-            "The HTTP Basic credentials are not base64 of 'client_id:client_secret' in UTF-8."
-        ) from None
+        raise _refused(MALFORMED_BASIC) from None
     if not client_id or not secret:
-        raise _refused("The HTTP Basic credentials lack the client id or the secret.")
+        raise _refused("The Authorization header's Basic credentials lack the id or the secret.")
     return client_id, secret
 
 
@@ -83,7 +100,10 @@ def authenticate(query_client, request, methods, endpoint: str):
     """The authenticated client (an Authlib ``ClientMixin``), or ``InvalidClientError``."""
     credentials = presented_credentials(request.headers, request.form)
     if credentials.method not in methods:
-        raise _refused(f"This endpoint does not accept {credentials.method} authentication.")
+        used = "no secret (none)" if credentials.method == "none" else credentials.method
+        raise _refused(
+            f"The client must authenticate with {listed(methods)} here; the request used {used}."
+        )
     if not credentials.client_id:
         raise _refused("The client did not say who it is (no client_id, no HTTP Basic).")
     client = query_client(credentials.client_id)

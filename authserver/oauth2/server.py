@@ -6,17 +6,18 @@ The way in (a Flask view or the hot path) passes the request's database handle
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2 import AuthorizationServer as CoreAuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Request, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from flask import request as flask_request
 
-from authserver.domain.text import safe_description
+from authserver.domain.text import COMPACT_SEPARATORS, safe_description
 from authserver.oauth2 import client_auth
 from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
@@ -75,7 +76,10 @@ class _OurClients:
 
     def handle_error_response(self, request, error):
         # Some of Authlib's errors carry no description; every error of ours has one.
-        if not error.description:
+        if isinstance(error, UnsupportedGrantTypeError):
+            supported = [grant.GRANT_TYPE for grant, _ in self._token_grants]
+            error.description = unsupported_grant_type(error.grant_type, supported)
+        elif not error.description:
             error.description = safe_description(_describe(error))
         return super().handle_error_response(request, error)
 
@@ -97,10 +101,28 @@ _DESCRIPTIONS = {
         "issued to another client."
     ),
     "unauthorized_client": "The client may not use this grant type.",
-    "unsupported_grant_type": "This grant type is not supported.",
     "invalid_scope": "The requested scope is invalid, unknown or not allowed.",
     "unsupported_token_type": "This token type cannot be revoked here.",
 }
+
+
+MAX_SHOWN_GRANT_TYPE = 60
+
+
+def unsupported_grant_type(asked: str | None, supported: list[str]) -> str:
+    """Names the grant type asked for (cleaned and shortened: it is the client's input)
+    and the ones this server has."""
+    shown = (asked or "")[:MAX_SHOWN_GRANT_TYPE]
+    if len(asked or "") > MAX_SHOWN_GRANT_TYPE:
+        shown += "..."
+    return safe_description(
+        f"The grant type '{shown}' is not supported; use {client_auth.listed(supported)}."
+    )
+
+
+def compact(body: dict) -> str:
+    """Authlib's answers as compact JSON, as every other answer of the server."""
+    return json.dumps(body, separators=COMPACT_SEPARATORS)
 
 
 def _describe(error) -> str:
@@ -124,6 +146,11 @@ class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
 
     def create_oauth2_request(self, database: SessionHandle):
         return _TransportCheckedRequest(flask_request, database)
+
+    def handle_response(self, status_code, payload, headers):
+        if isinstance(payload, dict):
+            payload = compact(payload)
+        return super().handle_response(status_code, payload, headers)
 
 
 class FormPayload(OAuth2Payload):
@@ -181,7 +208,7 @@ class ClientCredentialsServer(_OurClients, CoreAuthorizationServer):
         return _HotRequest(headers, FormPayload(first, lists), database)
 
     def handle_response(self, status, body, headers):
-        return status, body, headers
+        return status, body, headers  # the hot path encodes the body, compact too
 
     def send_signal(self, name, *args, **kwargs):
         pass  # nobody subscribes (the Flask server's blinker signals are unused too)

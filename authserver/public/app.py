@@ -9,6 +9,7 @@ from authserver.public import (
     authorize,
     discovery,
     fallbacks,
+    index,
     jwks,
     logout,
     revoke,
@@ -27,7 +28,7 @@ def create_public_app(services: Services, hot_paths: bool = True) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
     transport = install_transport_check(app, services.settings)
     app.extensions["authorization_server"] = AuthorizationServer(services)
-    for module in (authorize, token, revoke, userinfo, logout, discovery, jwks, fallbacks):
+    for module in (index, authorize, token, revoke, userinfo, logout, discovery, jwks, fallbacks):
         app.register_blueprint(module.bp)
     app.register_blueprint(health_blueprint())
     hot_routes = {"/oauth2/token": token.hot_route(services)}

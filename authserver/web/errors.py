@@ -15,7 +15,7 @@ from http import HTTPStatus
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
-from authserver.domain.text import safe_description
+from authserver.domain.text import COMPACT_SEPARATORS, safe_description
 from authserver.repeats import RepeatedLog
 from authserver.storage.database import is_unavailable
 
@@ -71,7 +71,7 @@ def error_body(error: str, description: str, hint: str | None = None) -> dict:
 def compact_json(document) -> bytes:
     """The one JSON encoding of answers built outside Flask's ``jsonify`` (the hot paths,
     the WSGI layers, the views they share): no spaces, no trailing newline."""
-    return stdlib_json.dumps(document, separators=(",", ":")).encode()
+    return stdlib_json.dumps(document, separators=COMPACT_SEPARATORS).encode()
 
 
 def error_json(error: str, description: str) -> bytes:

@@ -19,7 +19,6 @@ request's database handle (a plain autocommit connection, opened on first use).
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +48,6 @@ class HotResponse:
     status: int
     body: dict
     headers: list[tuple[str, str]] = field(default_factory=list)
-    compact: bool = False  # Flask's jsonify style (no spaces) instead of Authlib's
 
 
 # A handler returns None to decline (before touching the database): Flask serves it.
@@ -92,7 +90,7 @@ class HotPaths:
             request.db.close()
         if response is None:
             return self._app(environ, start_response)
-        body = _encode(response)
+        body = compact_json(response.body)
         headers = list(response.headers)  # Authlib's responses carry a Content-Type
         if not any(name.lower() == "content-type" for name, _ in headers):
             headers.append(("Content-Type", "application/json"))
@@ -147,10 +145,4 @@ class HotPaths:
         except Exception as exc:  # noqa: BLE001 (mapped like the Flask apps' errors)
             parts = parts_for(exc, request.environ.get(REQUEST_ID_KEY, "-"))
             headers = [("Content-Type", "application/json"), *parts.headers.items()]
-            return HotResponse(parts.status, parts.body, headers, compact=True)
-
-
-def _encode(response: HotResponse) -> bytes:
-    if response.compact:
-        return compact_json(response.body)
-    return json.dumps(response.body).encode()
+            return HotResponse(parts.status, parts.body, headers)

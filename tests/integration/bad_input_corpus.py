@@ -539,14 +539,21 @@ def _demo_form(**fields: str):
     return make
 
 
+def _index(v: Mapping[str, str], method: str) -> list[Template]:
+    """The API roots: JSON by default, HTML for a browser (the Accept header decides)."""
+    return [Template(), Template(name="html", headers={"Accept": "text/html"})]
+
+
 TemplateMaker = Callable[[Mapping[str, str], str], list[Template]]
 TEMPLATES: dict[tuple[str, str], TemplateMaker] = {
+    ("public", "index.index"): _index,
     ("public", "authorize.authorize"): _authorize,
     ("public", "token.token"): _token,
     ("public", "revoke.revoke"): _revoke,
     ("public", "userinfo.userinfo"): _userinfo,
     ("public", "logout.logout"): _logout,
     ("public", "fallbacks.error"): _fallback_error,
+    ("admin", "index.index"): _index,
     ("admin", "clients.create_client"): _client_write,
     ("admin", "clients.replace_client"): _client_write,
     ("admin", "clients.patch_client"): _client_patch,

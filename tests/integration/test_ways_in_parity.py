@@ -128,9 +128,58 @@ TOKEN_REQUESTS = [
         {"grant_type": "client_credentials"},
         {"Authorization": _basic("codes-only", SECRET)},
     ),
+    # Malformed Basic headers (issue #12): named as such, invalid_client, 401.
+    (
+        "basic not utf-8",
+        {"grant_type": "client_credentials"},
+        {"Authorization": "Basic " + base64.b64encode(b"\xffparity:\xfe").decode()},
+    ),
+    (
+        "basic with control character",
+        {"grant_type": "client_credentials"},
+        {"Authorization": _basic("par\x01ity", SECRET)},
+    ),
+    (
+        "basic empty secret",
+        {"grant_type": "client_credentials"},
+        {"Authorization": _basic("parity", "")},
+    ),
+    ("basic scheme alone", {"grant_type": "client_credentials"}, {"Authorization": "Basic"}),
+    # The grant type asked for is named in the description, cleaned and shortened.
+    (
+        "unknown grant, odd characters",
+        {"grant_type": '"\\<script>' + "x" * 300},
+        {"Authorization": GOOD},
+    ),
+    (
+        "unknown grant, control characters",
+        {"grant_type": "urn:\x01\x7f\u00e9"},
+        {"Authorization": GOOD},
+    ),
 ]
 
 ISSUED = {"basic", "basic with scope", "audience twice"}
+
+# (status, error) of the refusals whose message issue #12 is about.
+REFUSED = {
+    "wrong secret": (401, "invalid_client"),
+    "unknown client": (401, "invalid_client"),
+    "no credentials": (401, "invalid_client"),
+    "public client id only": (401, "invalid_client"),
+    "basic not base64": (401, "invalid_client"),
+    "basic without colon": (401, "invalid_client"),
+    "basic not utf-8": (401, "invalid_client"),
+    "basic with control character": (401, "invalid_client"),
+    "basic empty secret": (401, "invalid_client"),
+    "basic scheme alone": (401, "invalid_client"),
+    "bearer instead of basic": (401, "invalid_client"),
+    "both methods": (400, "invalid_request"),
+    "other grant": (400, "unsupported_grant_type"),
+    "unknown grant": (400, "unsupported_grant_type"),
+    "unknown grant, odd characters": (400, "unsupported_grant_type"),
+    "unknown grant, control characters": (400, "unsupported_grant_type"),
+    "no grant type": (400, "invalid_request"),
+}
 
 # (name, form): introspection requests, sent to /admin/oauth2/introspect. "{token}" is
 # replaced with an active access token.
@@ -215,10 +264,50 @@ def both_ways(backend, make_database):
 )
 def test_token_endpoint_answers_alike_both_ways(both_ways, name, form, headers):
     _services, ways = both_ways
-    hot = _answer(_post(ways[True][0], "/oauth2/token", form, headers))
+    response = _post(ways[True][0], "/oauth2/token", form, headers)
+    hot = _answer(response)
     flask = _answer(_post(ways[False][0], "/oauth2/token", form, headers))
     assert hot == flask
     assert (hot[0] == 200) == (name in ISSUED), hot
+    _check_token_answer(response, REFUSED.get(name))
+
+
+def _check_token_answer(response, refused: tuple[int, str] | None) -> None:
+    """Compact JSON, as every answer of the server; a refusal with its status and code,
+    a description that lists nothing as a Python list, and a Basic challenge with 401."""
+    body = response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    document = json.loads(body)
+    assert body == json.dumps(document, separators=(",", ":")), body
+    if refused is None:
+        return
+    assert (response.status_code, document["error"]) == refused, body
+    assert document["error_description"]
+    assert not re.search(r"\[\s*'", document["error_description"]), body
+    if response.status_code == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Basic"), response.headers
+
+
+# (name, form, headers, status): revocation has one way in (Flask), Authlib renders it.
+REVOCATION_REQUESTS = [
+    ("revoked", {"token": "ory_at_bogus.bogus"}, {"Authorization": GOOD}, 200),
+    ("no token", {}, {"Authorization": GOOD}, 400),
+    ("basic not base64", {"token": "x"}, {"Authorization": "Basic %%%"}, 401),
+    ("wrong secret", {"token": "x"}, {"Authorization": _basic("parity", "x" * 24)}, 401),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "form", "headers", "status"),
+    REVOCATION_REQUESTS,
+    ids=[r[0] for r in REVOCATION_REQUESTS],
+)
+def test_revocation_answers_compact_json(both_ways, name, form, headers, status):
+    _services, ways = both_ways
+    response = _post(ways[True][0], "/oauth2/revoke", form, headers)
+    assert response.status_code == status
+    refused = (status, "invalid_client" if status == 401 else "invalid_request")
+    _check_token_answer(response, None if status == 200 else refused)
 
 
 @pytest.mark.parametrize(
