@@ -24,7 +24,8 @@ SECTIONS = (
 VOLATILE = re.compile(
     r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # client ids
     r"|ory_[a-z]{2}_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"  # tokens
-    r"|[A-Za-z0-9_-]{32}"  # generated client secrets
+    r"|[A-Za-z0-9_-]{32,64}"  # generated client secrets, challenges, session ids
+    r"|eyJ[A-Za-z0-9_.-]+…?"  # JWTs (the README abbreviates them)
     r"|\d{10}"  # UNIX times
     r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \w+)$"  # expiry as the CLI prints it
 )
