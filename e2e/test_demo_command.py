@@ -19,8 +19,8 @@ from e2e.conftest import DEMO_USER
 from tests.conftest import authserver_command, free_port
 
 
-def start_demo(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
-    args = []
+def start_demo(data_dir: Path, ports: dict[str, int], *extra: str) -> subprocess.Popen:
+    args = list(extra)
     for name, port in ports.items():
         args += [f"--{name}-port", str(port)]
     return subprocess.Popen(
@@ -85,7 +85,9 @@ def test_demo_runs_the_stack_and_a_browser_completes_the_flow(page: Page, tmp_pa
         page.get_by_role("link", name="Log in", exact=True).click()
         page.get_by_label("Email").fill(DEMO_USER[0])
         page.get_by_label("Password").fill(DEMO_USER[1])
+        page.get_by_label("Remember me").check()
         page.get_by_role("button", name="Log in").click()
+        page.get_by_label("Remember this decision").check()
         page.get_by_role("button", name="Allow").click()
         page.wait_for_url(client + "/**")
         expect(page.get_by_role("heading", name="You are logged in")).to_be_visible()
@@ -100,10 +102,21 @@ def test_demo_runs_the_stack_and_a_browser_completes_the_flow(page: Page, tmp_pa
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     secret = secret_file.read_text()
 
-    # A second start keeps the secret (so the data stays readable) and starts again.
-    again = start_demo(data_dir, ports)
+    # `make demo-reset`: a second start on an empty database keeps the secret, and the
+    # remembered login and consent are gone: the same browser sees both pages again.
+    again = start_demo(data_dir, ports, "--reset")
     try:
-        wait_for_ready(again)
+        lines = wait_for_ready(again)
+        assert "removed" in lines[0], lines
+        page.goto(client + "/login")
+        page.wait_for_url(re.compile(r".*/login\?login_challenge="))
+        page.get_by_label("Email").fill(DEMO_USER[0])
+        page.get_by_label("Password").fill(DEMO_USER[1])
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(re.compile(r".*/consent\?consent_challenge="))
+        page.get_by_role("button", name="Allow").click()
+        page.wait_for_url(client + "/**")
+        expect(page.get_by_role("heading", name="You are logged in")).to_be_visible()
     finally:
         status, _ = stop(again)
     assert status == 0

@@ -48,10 +48,14 @@ def test_reset_starts_the_demo_on_an_empty_database(tmp_path):
         env={key: value for key, value in os.environ.items() if key != "DSN"},
     )
     try:
-        lines = read_until(process, "[3/5]")  # migrated: the server is starting
+        lines = read_until(process, "Ready.")  # migrated, and the whole stack started
     finally:
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
+        try:
+            rest, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never left running for the next test
+            rest, _ = process.communicate()
     assert process.returncode == 0, "".join(lines) + rest
     reset_lines = [line for line in lines if "removed" in line]
     assert len(reset_lines) == 1 and DATABASE_FILE in reset_lines[0], lines
