@@ -60,7 +60,7 @@ def test_issued_tokens_page_shows_success(example_client, monkeypatch):
     assert_self_contained(response.text)
     assert 'data-outcome="success"' in response.text
     assert "at" not in re.findall(r"<dd>([^<]*)</dd>", response.text)  # no token on the page
-    assert flow.done.is_set() and flow.result == token
+    assert flow.done.wait(5) and flow.result == token  # set once the page is sent
 
 
 def test_a_denied_request_shows_failure_with_the_error(example_client):
