@@ -72,6 +72,11 @@ class Settings:
     pkce_enforced: bool
     pkce_enforced_for_public_clients: bool
     tls_allow_termination_from: tuple[str, ...]
+    device_verification_url: str | None = None
+    device_success_url: str | None = None
+    device_user_code_ttl: int = 900
+    device_polling_interval: int = 5
+    device_user_code_entropy_preset: str = "high"
     clients_cache_ttl: float = 5.0
     database_connect_timeout: float = 5.0
     database_statement_timeout: float = 10.0
@@ -200,11 +205,20 @@ _OPTIONS = (
     _Option("urls.logout", _optional_text),
     _Option("urls.error", _optional_text),
     _Option("urls.post_logout_redirect", _optional_text),
+    _Option("urls.device.verification", _optional_text),
+    _Option("urls.device.success", _optional_text),
     _Option("ttl.access_token", _duration, 3600),
     _Option("ttl.refresh_token", _duration, 720 * 3600),
     _Option("ttl.id_token", _duration, 3600),
     _Option("ttl.auth_code", _duration, 600),
     _Option("ttl.login_consent_request", _duration, 1800),
+    _Option("ttl.device_user_code", _duration, 900),
+    _Option("oauth2.device_authorization.token_polling_interval", _duration, 5),
+    _Option(
+        "oauth2.device_authorization.user_code.entropy_preset",
+        _choice("high", "medium", "low"),
+        "high",
+    ),
     _Option("strategies.access_token", _choice("opaque", "jwt"), "opaque"),
     _Option("serve.public.host", _text, "127.0.0.1"),
     _Option("serve.public.port", _port, 4444),
@@ -255,10 +269,18 @@ def load_settings(
     public_url = values["urls.self.public"] or issuer
     if values["urls.self.public"]:  # when derived from the issuer it was checked just above
         _validate_public_url("URLS_SELF_PUBLIC", public_url, dev, problems)
-    for name in ("login", "consent", "logout", "error", "post_logout_redirect"):
+    for name in (
+        "login",
+        "consent",
+        "logout",
+        "error",
+        "post_logout_redirect",
+        "device.verification",
+        "device.success",
+    ):
         url = values[f"urls.{name}"]
         if url is not None:
-            _validate_absolute_url(f"URLS_{name.upper()}", url, problems)
+            _validate_absolute_url(f"URLS_{name.upper().replace('.', '_')}", url, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -274,6 +296,13 @@ def load_settings(
         logout_url=values["urls.logout"],
         error_url=values["urls.error"],
         post_logout_redirect_url=values["urls.post_logout_redirect"],
+        device_verification_url=values["urls.device.verification"],
+        device_success_url=values["urls.device.success"],
+        device_user_code_ttl=values["ttl.device_user_code"],
+        device_polling_interval=values["oauth2.device_authorization.token_polling_interval"],
+        device_user_code_entropy_preset=values[
+            "oauth2.device_authorization.user_code.entropy_preset"
+        ],
         access_token_ttl=values["ttl.access_token"],
         refresh_token_ttl=values["ttl.refresh_token"],
         id_token_ttl=values["ttl.id_token"],

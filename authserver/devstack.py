@@ -211,6 +211,8 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
                 "URLS_LOGIN": consent + "/login",
                 "URLS_CONSENT": consent + "/consent",
                 "URLS_LOGOUT": consent + "/logout",
+                "URLS_DEVICE_VERIFICATION": consent + "/device",
+                "URLS_DEVICE_SUCCESS": consent + "/device/success",
             },
             log_dir,
         )

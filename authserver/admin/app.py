@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from authserver.admin import clients, consent, index, introspect, keys, login, logout, sessions
+from authserver.admin import (
+    clients,
+    consent,
+    device,
+    index,
+    introspect,
+    keys,
+    login,
+    logout,
+    sessions,
+)
 from authserver.services import Services
 from authserver.web.app import create_base_app, install_ways_in
 from authserver.web.health import health_blueprint
@@ -17,7 +27,8 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def create_admin_app(services: Services, hot_paths: bool = True) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
-    for module in (index, clients, introspect, keys, login, consent, logout, sessions):
+    modules = (index, clients, introspect, keys, login, consent, device, logout, sessions)
+    for module in modules:
         app.register_blueprint(module.bp, url_prefix="/admin")
         app.register_blueprint(module.bp, name=f"{module.bp.name}_unprefixed")
     app.register_blueprint(health_blueprint("health"), url_prefix="/admin")

@@ -11,8 +11,15 @@ import click
 @click.argument("dsn", required=False)
 @click.option("-e", "--read-from-env", is_flag=True, help="Read the DSN from the environment.")
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False))
-@click.option("--tokens", is_flag=True, help="Only expired access/refresh tokens and codes.")
-@click.option("--requests", "requests_", is_flag=True, help="Only finished or expired flows.")
+@click.option(
+    "--tokens", is_flag=True, help="Only expired access/refresh tokens, codes and device codes."
+)
+@click.option(
+    "--requests",
+    "requests_",
+    is_flag=True,
+    help="Only finished or expired flows and device challenges.",
+)
 @click.option("--sessions", is_flag=True, help="Only expired login sessions.")
 @click.option(
     "--batch-size",

@@ -22,14 +22,19 @@ from urllib.parse import urlsplit
 
 from authserver.domain.durations import DurationError, parse_duration
 
-SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+SUPPORTED_GRANT_TYPES = (
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE_GRANT,
+)
 # Grant types Hydra knows that we deliberately do not offer; named in the error message.
 UNSUPPORTED_GRANT_TYPES = {
     "implicit": "the implicit grant is not offered (OAuth 2.0 Security BCP); use "
     "authorization_code with PKCE",
     "password": "the resource owner password grant is not offered (OAuth 2.0 Security BCP)",
     "urn:ietf:params:oauth:grant-type:jwt-bearer": "the JWT bearer grant is not supported",
-    "urn:ietf:params:oauth:grant-type:device_code": "the device grant is not supported",
 }
 # Response types may be registered as the 2019 guide does ("token,code,id_token"); the
 # authorization endpoint itself only answers "code".

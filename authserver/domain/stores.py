@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from authserver.domain.access_tokens import AccessTokenRecord
 from authserver.domain.clients import Client
+from authserver.domain.device import DeviceChallenge, DeviceCodeRecord
 from authserver.domain.flows import Flow
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
 from authserver.domain.sessions import LoginSession, LogoutRequest
@@ -120,6 +121,51 @@ class RefreshTokenStore(Protocol):
         ...
 
     def deactivate_request(self, request_id: str) -> int: ...
+
+
+@runtime_checkable
+class DeviceCodeStore(Protocol):
+    def add(self, record: DeviceCodeRecord) -> None: ...
+
+    def find(self, signature_digest: str) -> DeviceCodeRecord | None: ...
+
+    def by_user_code(self, user_code_digest: str) -> DeviceCodeRecord | None: ...
+
+    def claim_user_code(self, signature_digest: str) -> bool:
+        """Mark the user code taken by a browser: True for the one caller that did it."""
+        ...
+
+    def record_poll(self, signature_digest: str, polled_at: int, interval: int) -> None:
+        """Remember when the device polled and the interval it must keep from now on."""
+        ...
+
+    def settle(self, record: DeviceCodeRecord) -> bool:
+        """Store a pending code's outcome (``status`` approved with its ``session`` and
+        ``request_id``, or denied) only if it is still pending: True for the one caller
+        that did it."""
+        ...
+
+    def redeem(self, signature_digest: str) -> bool:
+        """Approved -> redeemed: True for the one caller that did it (compare-and-set)."""
+        ...
+
+
+@runtime_checkable
+class DeviceChallengeStore(Protocol):
+    def add(self, challenge: DeviceChallenge) -> None: ...
+
+    def by_challenge(self, challenge_digest: str) -> DeviceChallenge | None: ...
+
+    def by_verifier(self, verifier_digest: str) -> DeviceChallenge | None: ...
+
+    def transition(self, before: DeviceChallenge, after: DeviceChallenge) -> bool:
+        """Store ``after`` only if the challenge still has ``before``'s state and failed
+        attempts (compare-and-set): True for the one caller that moved it on."""
+        ...
+
+    def failed_attempts_of_browser(self, csrf_digest: str, since: int) -> int:
+        """Wrong user codes entered by one browser (its CSRF cookie) since ``since``."""
+        ...
 
 
 # -- the login and consent flow, sessions, logout ----------------------------------------

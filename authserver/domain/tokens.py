@@ -37,6 +37,7 @@ class TokenKind(enum.Enum):
     ACCESS_TOKEN = "at"
     REFRESH_TOKEN = "rt"
     AUTHORIZATION_CODE = "ac"
+    DEVICE_CODE = "dc"
 
     @property
     def prefix(self) -> str:

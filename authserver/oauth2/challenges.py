@@ -8,17 +8,24 @@ unknown challenge is ``FlowNotFound`` whatever else is wrong with the call. Read
 request gives the flow, answering it gives ``Answered`` (where the app sends the browser
 next); both give ``Gone`` instead when the request was already handled or has expired
 (Hydra's 410: its ``request_url`` starts the flow again). Anything else wrong is a
-``FlowError``. No Flask here.
+``FlowError``. The device flow's user-code page answers its device challenge with
+``accept_user_code`` (a wrong code is ``Refused``, counted against the challenge). No
+Flask here.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
+from authserver.domain.device import (
+    ChallengeState,
+    DeviceStatus,
+    user_code_digest,
+)
 from authserver.domain.flows import (
     ConsentAcceptance,
     Flow,
@@ -30,9 +37,11 @@ from authserver.domain.flows import (
     LoginAcceptance,
     Rejection,
     digest,
+    new_secret,
 )
 from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
-from authserver.oauth2.login_consent import add_query
+from authserver.oauth2.login_consent import DEVICE_VERIFY_PATH, add_query, is_device_flow
+from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.flows import FlowRepository
 
 
@@ -41,6 +50,15 @@ class Answered:
     """The answer was recorded: the app sends the browser to ``redirect_to``."""
 
     redirect_to: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The answer was refused but counted (a wrong user code): a 4xx the app shows."""
+
+    error: str
+    description: str
+    status: int = 400
 
 
 @dataclass(frozen=True)
@@ -108,7 +126,58 @@ class FlowChallenges:
                 f"grant_access_token_audience is not allowed for the client: {' '.join(outside)}."
             )
 
+    # -- the device user code (RFC 8628 §3.3) --------------------------------------------
+
+    def accept_user_code(self, challenge: str, user_code: object) -> Answered | Gone | Refused:
+        """The user-code page sends what the user typed. A right code (of a pending,
+        unexpired device flow whose code no browser took yet) is taken by this challenge
+        and the browser goes on to the login; a wrong one counts against the challenge,
+        which dies after ``MAX_FAILED_ATTEMPTS`` (then, as once accepted: ``Gone``)."""
+        challenges = DeviceChallengeRepository(self.session)
+        found = challenges.by_challenge(digest(challenge))
+        if found is None:
+            raise FlowNotFound("The device challenge is unknown.")
+        restart = Gone(self._public(DEVICE_VERIFY_PATH))
+        if found.state != ChallengeState.OPEN or found.is_expired(self.now):
+            return restart
+        if user_code is None or user_code == "":
+            raise FlowError("Field user_code is required.")
+        if not isinstance(user_code, str):
+            raise FlowError("Field user_code must be a string.")
+        codes = DeviceCodeRepository(self.session)
+        code_digest = user_code_digest(user_code)
+        record = codes.by_user_code(code_digest) if code_digest else None
+        usable = (
+            record is not None
+            and record.status == DeviceStatus.PENDING
+            and not record.user_code_used
+            and not record.is_expired(self.now)
+            and codes.claim_user_code(record.signature_digest)
+        )
+        if not usable:
+            if not challenges.transition(found, found.failed()):
+                return restart  # a concurrent answer changed the challenge
+            # Returned, not raised: the counted attempt must be committed.
+            return Refused(
+                "invalid_grant",
+                "The user code is wrong, has expired, or was already used; check it on "
+                "the device and try again.",
+            )
+        verifier = new_secret()
+        accepted = replace(
+            found,
+            state=ChallengeState.ACCEPTED,
+            verifier_digest=digest(verifier),
+            device_signature_digest=record.signature_digest,
+        )
+        if not challenges.transition(found, accepted):
+            return restart
+        return Answered(add_query(self._public(DEVICE_VERIFY_PATH), {"device_verifier": verifier}))
+
     # -- helpers -------------------------------------------------------------------------
+
+    def _public(self, path: str) -> str:
+        return self.settings.public_url.rstrip("/") + path
 
     def _pending(self, flow: Flow, state: FlowState) -> Flow | Gone:
         try:
@@ -126,8 +195,9 @@ class FlowChallenges:
             return Gone(flow.request_url)
         if not self.flows.transition(flow, after):
             return Gone(flow.request_url)  # a concurrent answer won
-        authorize = self.settings.public_url.rstrip("/") + "/oauth2/auth"
-        return Answered(add_query(authorize, {verifier_param: verifier}))
+        # A device flow's browser returns to the verification URI (as Hydra's).
+        path = DEVICE_VERIFY_PATH if is_device_flow(flow) else "/oauth2/auth"
+        return Answered(add_query(self._public(path), {verifier_param: verifier}))
 
 
 def _found(flow: Flow | None, step: str) -> Flow:

@@ -8,6 +8,13 @@
 3. ``after_consent``: the browser returns with the consent verifier; an authorization code
    is issued and the browser goes back to the client.
 
+The device flow (RFC 8628) enters the same flow at ``/oauth2/device/verify``:
+``start_device`` gives the browser a device challenge for the user-code page; once the
+login app accepted the user code (``challenges.FlowChallenges.accept_user_code``),
+``after_device`` starts a flow for the device's client and scope, which then runs steps 2
+and 3; instead of a code, the consent approves (a rejection denies) the device code, and
+the browser ends at ``URLS_DEVICE_SUCCESS``.
+
 The outcome of each step is a ``Redirect`` (with cookie changes) or an exception: an
 ``ErrorPage`` (the client or redirect URI cannot be trusted, or the browser is not the one
 that started the flow) or a ``ClientError`` (sent to the client's redirect URI). No Flask here.
@@ -31,6 +38,13 @@ from authserver.domain.authorization import (
     validate_authorization_request,
 )
 from authserver.domain.clients import Client
+from authserver.domain.device import (
+    MAX_BROWSER_FAILURES,
+    ChallengeState,
+    DeviceChallenge,
+    DeviceStatus,
+    user_code_digest,
+)
 from authserver.domain.flows import (
     ConsentAcceptance,
     CsrfMismatch,
@@ -41,10 +55,12 @@ from authserver.domain.flows import (
     Rejection,
     digest,
     new_secret,
+    same_secret,
 )
 from authserver.domain.grants import AuthorizationCodeRecord
 from authserver.domain.sessions import GrantSession, LoginSession
 from authserver.domain.tokens import TokenKind
+from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.flows import FlowRepository, LoginSessionRepository
 from authserver.storage.grants import AuthorizationCodeRepository
 
@@ -53,6 +69,8 @@ log = logging.getLogger(__name__)
 LOGIN_CSRF_COOKIE = "authserver_login_csrf"
 CONSENT_CSRF_COOKIE = "authserver_consent_csrf"
 SESSION_COOKIE = "authserver_session"
+DEVICE_CSRF_COOKIE = "authserver_device_csrf"
+DEVICE_VERIFY_PATH = "/oauth2/device/verify"
 # A login the user did not ask to remember still gets a server-side session (it is the
 # ID token's "sid" and what logout ends); it simply has no cookie and ends with this TTL.
 UNREMEMBERED_SESSION_SECONDS = 24 * 3600
@@ -134,18 +152,30 @@ class AuthorizationFlow:
                 request, "login_required", "The user is not logged in, and prompt=none was sent."
             )
 
+        # The raw hint is a token: only its verified claims are stored.
+        stored = {
+            **request.to_json(),
+            "id_token_hint": "",
+            "id_token_hint_claims": hint_claims or {},
+        }
+        return self._new_flow(client, stored, request_url, login_session, skip)
+
+    def _new_flow(
+        self,
+        client: Client,
+        stored_request: dict,
+        request_url: str,
+        login_session: LoginSession | None,
+        skip: bool,
+    ) -> Redirect:
+        """Store a new flow and send the browser to the login app."""
         challenge, csrf = new_secret(), new_secret()
         flow = Flow(
             id=uuid.uuid4().hex,
             state=FlowState.LOGIN_REQUESTED,
             client_id=client.client_id,
             request_url=request_url,
-            # The raw hint is a token: only its verified claims are stored.
-            request={
-                **request.to_json(),
-                "id_token_hint": "",
-                "id_token_hint_claims": hint_claims or {},
-            },
+            request=stored_request,
             requested_at=self.now,
             expires_at=self.now + self.settings.login_consent_request_ttl,
             login_challenge=digest(challenge),
@@ -166,6 +196,91 @@ class AuthorizationFlow:
             add_query(self._app_url("login"), {"login_challenge": challenge}),
             [CookieChange(LOGIN_CSRF_COOKIE, csrf, self.settings.login_consent_request_ttl)],
         )
+
+    # -- 0. a device flow (RFC 8628): the browser at the verification URI ----------------
+
+    def start_device(self, user_code: str | None, csrf_cookie: str | None) -> Redirect:
+        """A browser opens the verification URI: a device challenge for the user-code page,
+        bound to this browser by a CSRF cookie (kept across challenges: it also counts the
+        browser's wrong user codes, ``MAX_BROWSER_FAILURES``)."""
+        challenges = DeviceChallengeRepository(self.session)
+        ttl = self.settings.login_consent_request_ttl
+        csrf = csrf_cookie if csrf_cookie and len(csrf_cookie) <= 128 else new_secret()
+        if challenges.failed_attempts_of_browser(digest(csrf), self.now - ttl) >= (
+            MAX_BROWSER_FAILURES
+        ):
+            raise ErrorPage(
+                "request_forbidden",
+                "Too many wrong user codes were entered in this browser; try again later.",
+                status=429,
+            )
+        challenge = new_secret()
+        challenges.add(
+            DeviceChallenge(
+                id=uuid.uuid4().hex,
+                challenge_digest=digest(challenge),
+                csrf_digest=digest(csrf),
+                state=ChallengeState.OPEN,
+                requested_at=self.now,
+                expires_at=self.now + ttl,
+            )
+        )
+        params = {"device_challenge": challenge}
+        if user_code and user_code_digest(user_code) is not None:
+            params["user_code"] = user_code
+        return Redirect(
+            add_query(self._app_url("device"), params),
+            [CookieChange(DEVICE_CSRF_COOKIE, csrf, ttl)],
+        )
+
+    def after_device(
+        self, verifier: str, csrf_cookie: str | None, session_cookie: str | None
+    ) -> Redirect:
+        """The browser is back from the user-code page: the login flow for the device's
+        client and scope starts (with the same remember/skip rules as ``start``)."""
+        challenges = DeviceChallengeRepository(self.session)
+        challenge = challenges.by_verifier(digest(verifier))
+        if challenge is None:
+            raise ErrorPage(
+                "invalid_request", "The device verifier is unknown or was already used."
+            )
+        if challenge.state != ChallengeState.ACCEPTED or challenge.is_expired(self.now):
+            raise ErrorPage(
+                "request_already_handled",
+                "This device verification was already used or has expired; start again.",
+                status=410,
+            )
+        if not same_secret(csrf_cookie, challenge.csrf_digest):
+            raise ErrorPage(
+                "request_forbidden",
+                "The device CSRF cookie is missing or does not match this request.",
+                COOKIE_HOST_HINT,
+                403,
+            )
+        record = DeviceCodeRepository(self.session).find(challenge.device_signature_digest or "")
+        if record is None or record.status != DeviceStatus.PENDING or record.is_expired(self.now):
+            raise ErrorPage(
+                "expired_token", "The device code has expired; start on the device again."
+            )
+        if not challenges.transition(challenge, replace(challenge, state=ChallengeState.DONE)):
+            raise ErrorPage("request_already_handled", "This step of the flow was already done.")
+        client = self._client(record.client_id)
+        if client is None:
+            raise ErrorPage("invalid_client", "The client no longer exists.")
+        request = AuthorizationRequest(
+            client_id=client.client_id,
+            redirect_uri="",
+            scope=record.scope,
+            audience=record.audience,
+            redirect_uri_given=False,
+        )
+        login_session = self._browser_session(session_cookie)
+        skip = self._can_skip_login(request, login_session, None)
+        stored = {**request.to_json(), "device_code": record.signature_digest}
+        request_url = self.settings.public_url.rstrip("/") + DEVICE_VERIFY_PATH
+        result = self._new_flow(client, stored, request_url, login_session, skip)
+        result.cookies.append(CookieChange(DEVICE_CSRF_COOKIE, None))
+        return result
 
     def _client(self, client_id: str) -> Client | None:
         stored = self.services.clients.find(self.session, client_id)
@@ -226,7 +341,7 @@ class AuthorizationFlow:
         cookies = [CookieChange(LOGIN_CSRF_COOKIE, None, path="/")]
         if after.login_rejection is not None:
             self._save(flow, after)
-            error = _rejected(request, after.login_rejection)
+            error = self._rejected(after, request, after.login_rejection)
             error.cookies = cookies
             raise error
 
@@ -328,9 +443,12 @@ class AuthorizationFlow:
         self._save(flow, after)
         cookies = [CookieChange(CONSENT_CSRF_COOKIE, None)]
         if after.consent_rejection is not None:
-            error = _rejected(request, after.consent_rejection)
+            error = self._rejected(after, request, after.consent_rejection)
             error.cookies = cookies
             raise error
+        if is_device_flow(after):
+            self._settle_device(after, self._grant_session(after, request))
+            return Redirect(self._device_success_url(), cookies)
 
         code = self._issue_code(after, request)
         params = {"code": code, "scope": " ".join(after.granted_scope)}
@@ -339,10 +457,10 @@ class AuthorizationFlow:
         params["iss"] = self.settings.issuer  # RFC 9207: lets the client detect mix-ups
         return Redirect(add_query(request.redirect_uri, params), cookies)
 
-    def _issue_code(self, flow: Flow, request: AuthorizationRequest) -> str:
+    def _grant_session(self, flow: Flow, request: AuthorizationRequest) -> GrantSession:
         login = flow.accepted_login or _NO_LOGIN
         consent = flow.accepted_consent or _NO_CONSENT
-        grant = GrantSession(
+        return GrantSession(
             subject=flow.subject,
             scope=flow.granted_scope,
             audience=flow.granted_audience,
@@ -355,6 +473,9 @@ class AuthorizationFlow:
             access_token_claims=consent.access_token_claims,
             id_token_claims=consent.id_token_claims,
         )
+
+    def _issue_code(self, flow: Flow, request: AuthorizationRequest) -> str:
+        grant = self._grant_session(flow, request)
         minted = self.services.codec.mint(TokenKind.AUTHORIZATION_CODE)
         AuthorizationCodeRepository(self.session).add(
             AuthorizationCodeRecord(
@@ -372,6 +493,36 @@ class AuthorizationFlow:
         log.info("issued an authorization code to client %s", flow.client_id)
         return minted.value
 
+    # -- the end of a device flow --------------------------------------------------------
+
+    def _settle_device(self, flow: Flow, grant: GrantSession | None) -> None:
+        """Approve (with the granted session) or deny the flow's device code."""
+        codes = DeviceCodeRepository(self.session)
+        record = codes.find(flow.request["device_code"])
+        if record is None or record.status != DeviceStatus.PENDING:
+            raise ErrorPage("expired_token", "The device code has expired or was already used.")
+        settled = record.approved(grant, flow.id) if grant is not None else record.denied()
+        if not codes.settle(settled):
+            raise ErrorPage("request_already_handled", "This device flow was already finished.")
+        log.info("device code of client %s %s", flow.client_id, settled.status.value)
+
+    def _device_success_url(self) -> str:
+        return self.settings.device_success_url or fallback_url(self.settings, "device/done")
+
+    def _rejected(self, flow: Flow, request: AuthorizationRequest, rejection: Rejection):
+        """The error of a rejected login or consent: for the client's redirect URI, or for a
+        device flow, the device code denied and the browser at the device success page."""
+        if not is_device_flow(flow):
+            return _rejected(request, rejection)
+        self._settle_device(flow, None)
+        return ClientError(
+            self._device_success_url(),
+            "",
+            rejection.error,
+            rejection.error_description,
+            rejection.error_hint,
+        )
+
     # -- helpers -------------------------------------------------------------------------
 
     def _save(self, before: Flow, after: Flow) -> None:
@@ -380,14 +531,27 @@ class AuthorizationFlow:
 
     @staticmethod
     def _request_fields(flow: Flow) -> dict:
-        return {key: value for key, value in flow.request.items() if key != "id_token_hint_claims"}
+        return {key: value for key, value in flow.request.items() if key not in _NOT_REQUEST_FIELDS}
 
     def _client_error(self, request: AuthorizationRequest, error: str, description: str):
         return ClientError(request.redirect_uri, request.state, error, description)
 
     def _app_url(self, step: str) -> str:
-        configured = {"login": self.settings.login_url, "consent": self.settings.consent_url}[step]
+        configured = {
+            "login": self.settings.login_url,
+            "consent": self.settings.consent_url,
+            "device": self.settings.device_verification_url,
+        }[step]
         return configured or fallback_url(self.settings, step)
+
+
+# What a flow's stored request holds besides the authorization request itself.
+_NOT_REQUEST_FIELDS = frozenset({"id_token_hint_claims", "device_code"})
+
+
+def is_device_flow(flow: Flow) -> bool:
+    """A flow started at the device verification URI (its request names the device code)."""
+    return bool(flow.request.get("device_code"))
 
 
 def fallback_url(settings, step: str) -> str:

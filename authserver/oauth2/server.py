@@ -22,6 +22,8 @@ from authserver.oauth2 import client_auth
 from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
 from authserver.oauth2.client_model import AuthlibClient
+from authserver.oauth2.device_authorization import DeviceAuthorizationEndpoint
+from authserver.oauth2.device_code import DeviceCodeGrant
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
 
@@ -97,8 +99,8 @@ _DESCRIPTIONS = {
     "invalid_request": "The request is missing a parameter, or is otherwise malformed.",
     "invalid_client": "Client authentication failed.",
     "invalid_grant": (
-        "The authorization code or refresh token is invalid, expired, revoked, or was "
-        "issued to another client."
+        "The authorization code, device code or refresh token is invalid, expired, revoked, "
+        "or was issued to another client."
     ),
     "unauthorized_client": "The client may not use this grant type.",
     "invalid_scope": "The requested scope is invalid, unknown or not allowed.",
@@ -142,7 +144,9 @@ class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
+        self.register_grant(DeviceCodeGrant)
         self.register_endpoint(RevocationEndpoint)
+        self.register_endpoint(DeviceAuthorizationEndpoint)
 
     def create_oauth2_request(self, database: SessionHandle):
         return _TransportCheckedRequest(flask_request, database)

@@ -7,6 +7,8 @@ from flask import Flask
 from authserver.oauth2.server import AuthorizationServer
 from authserver.public import (
     authorize,
+    device_auth,
+    device_verify,
     discovery,
     fallbacks,
     index,
@@ -28,7 +30,20 @@ def create_public_app(services: Services, hot_paths: bool = True) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
     transport = install_transport_check(app, services.settings)
     app.extensions["authorization_server"] = AuthorizationServer(services)
-    for module in (index, authorize, token, revoke, userinfo, logout, discovery, jwks, fallbacks):
+    modules = (
+        index,
+        authorize,
+        token,
+        revoke,
+        device_auth,
+        device_verify,
+        userinfo,
+        logout,
+        discovery,
+        jwks,
+        fallbacks,
+    )
+    for module in modules:
         app.register_blueprint(module.bp)
     app.register_blueprint(health_blueprint())
     hot_routes = {"/oauth2/token": token.hot_route(services)}

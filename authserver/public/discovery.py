@@ -18,6 +18,7 @@ _ENDPOINTS = {
     "revocation_endpoint": "/oauth2/revoke",
     "userinfo_endpoint": "/userinfo",
     "end_session_endpoint": "/oauth2/sessions/logout",
+    "device_authorization_endpoint": "/oauth2/device/auth",
 }
 
 
@@ -54,6 +55,9 @@ def server_metadata() -> dict:
             ],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
+            # Hydra's names (Ory's SDK requires them): the algorithms it signs with.
+            "id_token_signed_response_alg": ["RS256"],
+            "userinfo_signed_response_alg": ["RS256"],
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
             "claims_parameter_supported": False,

@@ -1,5 +1,6 @@
-"""Pages shown when ``URLS_LOGIN``, ``URLS_CONSENT``, ``URLS_LOGOUT``, ``URLS_ERROR`` or
-``URLS_POST_LOGOUT_REDIRECT`` are not configured (Hydra's ``/oauth2/fallbacks/*``)."""
+"""Pages shown when ``URLS_LOGIN``, ``URLS_CONSENT``, ``URLS_LOGOUT``, ``URLS_ERROR``,
+``URLS_POST_LOGOUT_REDIRECT``, ``URLS_DEVICE_VERIFICATION`` or ``URLS_DEVICE_SUCCESS`` are
+not configured (Hydra's ``/oauth2/fallbacks/*``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ _APPS = {
     "login": ("URLS_LOGIN", "sign users in"),
     "consent": ("URLS_CONSENT", "ask users for consent"),
     "logout": ("URLS_LOGOUT", "confirm logouts"),
+    "device": ("URLS_DEVICE_VERIFICATION", "ask users for the user code of a device"),
 }
 
 
@@ -42,6 +44,24 @@ def consent():
 @bp.get("/oauth2/fallbacks/logout")
 def logout():
     return _not_configured("logout")
+
+
+@bp.get("/oauth2/fallbacks/device")
+def device():
+    return _not_configured("device")
+
+
+@bp.get("/oauth2/fallbacks/device/done")
+def device_done():
+    if request.args.get("error"):
+        return error_page(
+            request.args.get("error", "")[:200],
+            request.args.get("error_description", "")[:2000],
+        )
+    return render_page(
+        "Your device is connected",
+        ["You can close this window and go back to your device."],
+    )
 
 
 @bp.get("/oauth2/fallbacks/logout/callback")

@@ -18,6 +18,8 @@ from authserver.storage.database import Database
 from authserver.storage.models import (
     AccessTokenRow,
     AuthorizationCodeRow,
+    DeviceChallengeRow,
+    DeviceCodeRow,
     FlowRow,
     LoginSessionRow,
     LogoutRequestRow,
@@ -78,6 +80,12 @@ CATEGORIES = {
             AuthorizationCodeRow.signature_digest,
             lambda now: AuthorizationCodeRow.expires_at < now,
         ),
+        Category(
+            "device codes",
+            DeviceCodeRow,
+            DeviceCodeRow.signature_digest,
+            lambda now: DeviceCodeRow.expires_at < now,
+        ),
     ),
     "requests": (
         Category("login/consent flows", FlowRow, FlowRow.id, _flow_removable),
@@ -86,6 +94,12 @@ CATEGORIES = {
             LogoutRequestRow,
             LogoutRequestRow.id,
             lambda now: LogoutRequestRow.expires_at < now,
+        ),
+        Category(
+            "device challenges",
+            DeviceChallengeRow,
+            DeviceChallengeRow.id,
+            lambda now: DeviceChallengeRow.expires_at < now,
         ),
     ),
     "sessions": (

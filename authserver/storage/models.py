@@ -230,3 +230,43 @@ class LogoutRequestRow(Base):
     rp_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
     requested_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class DeviceCodeRow(Base):
+    """A device authorization (RFC 8628): the device code's signature digest, the user
+    code's digest, and once the user approved, the granted session. Kept after redemption
+    (``redeemed``) so that a second redemption is recognised and revokes the first's tokens."""
+
+    __tablename__ = "oauth2_device_codes"
+
+    signature_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[list[str]] = mapped_column(JSON)
+    audience: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    interval: Mapped[int] = mapped_column(Integer)
+    last_polled_at: Mapped[int | None] = mapped_column(BigInteger)
+    user_code_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    session: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DeviceChallengeRow(Base):
+    """A browser at the device verification page (challenge, CSRF and verifier as digests)."""
+
+    __tablename__ = "oauth2_device_challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    challenge_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_digest: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[int] = mapped_column(Integer)
+    requested_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    verifier_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    device_signature_digest: Mapped[str | None] = mapped_column(String(64))

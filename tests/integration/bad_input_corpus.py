@@ -65,7 +65,8 @@ def challenge(kind: str) -> str:
 def is_browser_endpoint(app: str, rule: str) -> bool:
     """authserver's pages for browsers: an HTML page or a redirect is fine there."""
     return app == "public" and (
-        rule in ("/oauth2/auth", "/oauth2/sessions/logout") or rule.startswith("/oauth2/fallbacks/")
+        rule in ("/oauth2/auth", "/oauth2/sessions/logout", "/oauth2/device/verify")
+        or rule.startswith("/oauth2/fallbacks/")
     )
 
 
@@ -307,6 +308,38 @@ def _revoke(v: Mapping[str, str], method: str) -> list[Template]:
             headers={"Authorization": basic(v["client_id"], v["client_secret"])},
             extra=("client_id", "client_secret"),
         )
+    ]
+
+
+def _device_auth(v: Mapping[str, str], method: str) -> list[Template]:
+    return [
+        Template(
+            "basic",
+            form={"scope": "openid offline_access"},
+            headers={"Authorization": basic(v["client_id"], v["client_secret"])},
+            extra=("audience",),
+        ),
+        Template("public_client", form={"client_id": v["public_client_id"], "scope": "openid"}),
+    ]
+
+
+def _device_verify(v: Mapping[str, str], method: str) -> list[Template]:
+    return [
+        Template(
+            query={"user_code": "ABCD-EFGH"},
+            extra=("device_verifier", "login_verifier", "consent_verifier"),
+        )
+    ]
+
+
+def _device_done(v: Mapping[str, str], method: str) -> list[Template]:
+    return [Template(query={"error": "access_denied", "error_description": "d"})]
+
+
+def _accept_user_code(v: Mapping[str, str], method: str) -> list[Template]:
+    # A challenge of no browser: the probes reach the lookup and the body's checks.
+    return [
+        Template(query={"device_challenge": "bad-input-challenge"}, json={"user_code": "ABCDEFGH"})
     ]
 
 
@@ -553,6 +586,9 @@ TEMPLATES: dict[tuple[str, str], TemplateMaker] = {
     ("public", "userinfo.userinfo"): _userinfo,
     ("public", "logout.logout"): _logout,
     ("public", "fallbacks.error"): _fallback_error,
+    ("public", "device_auth.device_authorization"): _device_auth,
+    ("public", "device_verify.verify"): _device_verify,
+    ("public", "fallbacks.device_done"): _device_done,
     ("admin", "index.index"): _index,
     ("admin", "clients.create_client"): _client_write,
     ("admin", "clients.replace_client"): _client_write,
@@ -570,6 +606,7 @@ TEMPLATES: dict[tuple[str, str], TemplateMaker] = {
     ("admin", "logout_requests.get_logout_request"): _get_flow("logout"),
     ("admin", "logout_requests.accept_logout_request"): _answer_logout,
     ("admin", "logout_requests.reject_logout_request"): _answer_logout,
+    ("admin", "device_requests.accept_user_code_request"): _accept_user_code,
     ("admin", "sessions.list_consent_sessions"): _list_consent_sessions,
     ("admin", "sessions.revoke_consent_sessions"): _revoke_consent_sessions,
     ("admin", "sessions.revoke_login_sessions"): _revoke_login_sessions,

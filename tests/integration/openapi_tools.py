@@ -139,6 +139,9 @@ class Seed:
     used_consent_verifier: str = ""
     logout_verifier: str = ""  # accepted, never redeemed
     used_logout_verifier: str = ""
+    # Device challenges waiting for a user code, and one dead after too many wrong ones.
+    device_challenges: list[str] = field(default_factory=list)
+    handled_device_challenge: str = ""
 
 
 class SeedMaker:
@@ -158,7 +161,12 @@ class SeedMaker:
             "client_id": f"openapi-stable-{self.tag}",
             "client_secret": secret,
             "client_name": "openapi stable client",
-            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types": [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code",
+            ],
             "response_types": ["code"],
             "redirect_uris": [REDIRECT_URI],
             "post_logout_redirect_uris": [POST_LOGOUT_URI],
@@ -183,7 +191,26 @@ class SeedMaker:
         seed.consent_challenges = [self._pending_consent(seed) for _ in range(PENDING)]
         self._unredeemed_login_verifier(seed)
         self._logouts(seed, browser)
+        seed.device_challenges = [self._device_challenge(Browser()) for _ in range(PENDING)]
+        seed.handled_device_challenge = self._dead_device_challenge()
         return seed
+
+    def _device_challenge(self, browser: Browser) -> str:
+        location = self._follow(
+            browser, self.public_url + "/oauth2/device/verify", "device_challenge="
+        )
+        return query(location)["device_challenge"]
+
+    def _dead_device_challenge(self) -> str:
+        challenge = self._device_challenge(Browser())
+        for _ in range(5):
+            self.admin(
+                "PUT",
+                "/admin/oauth2/auth/requests/device/accept",
+                params={"device_challenge": challenge},
+                json={"user_code": "WRONGCOD"},
+            )
+        return challenge
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -463,6 +490,14 @@ def apply_seed(case, seed: Seed, choice: int):
             elif choice == 5:
                 body.update(grant_type="client_credentials", scope="openid offline")
                 body.pop("audience", None)
+    elif path == "/oauth2/device/auth":
+        _headers(case)["Authorization"] = seed.client.authorization
+        if body is not None:
+            body.pop("client_secret", None)
+            body.pop("client_id", None)
+            if choice == 2:
+                body["scope"] = "openid offline"
+                body.pop("audience", None)
     elif path == "/oauth2/revoke":
         _headers(case)["Authorization"] = seed.client.authorization
         if body is not None:
@@ -496,6 +531,7 @@ def apply_seed(case, seed: Seed, choice: int):
             "login": (seed.handled_login_challenge, *seed.login_challenges),
             "consent": (seed.handled_consent_challenge, *seed.consent_challenges),
             "logout": (seed.handled_logout_challenge, seed.logout_challenge),
+            "device": (seed.handled_device_challenge, *seed.device_challenges),
         }[step]
         if query is not None:
             query[f"{step}_challenge"] = handled if choice == 1 else pending[choice % len(pending)]
@@ -519,6 +555,7 @@ SEED_CHOICES = {
     "/oauth2/sessions/logout": 4,
     "/oauth2/token": 5,
     "/oauth2/revoke": 3,
+    "/oauth2/device/auth": 2,
     "/userinfo": 3,
     "/admin/oauth2/introspect": 3,
     "/admin/oauth2/auth/sessions/consent": 2,

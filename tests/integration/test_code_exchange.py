@@ -564,17 +564,22 @@ def test_discovery_lists_what_is_implemented_and_nothing_else(dev_server):
     assert metadata["token_endpoint"] == base + "/oauth2/token"
     assert metadata["userinfo_endpoint"] == base + "/userinfo"
     assert metadata["end_session_endpoint"] == base + "/oauth2/sessions/logout"
+    assert metadata["device_authorization_endpoint"] == base + "/oauth2/device/auth"
     assert metadata["jwks_uri"] == base + "/.well-known/jwks.json"
-    assert {"authorization_code", "refresh_token", "client_credentials"} <= set(
-        metadata["grant_types_supported"]
-    )
+    assert {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    } <= set(metadata["grant_types_supported"])
+    assert metadata["id_token_signed_response_alg"] == ["RS256"]
+    assert metadata["userinfo_signed_response_alg"] == ["RS256"]
     assert metadata["response_types_supported"] == ["code"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert "RS256" in metadata["id_token_signing_alg_values_supported"]
     assert metadata["request_parameter_supported"] is False
     for absent in (
         "registration_endpoint",
-        "device_authorization_endpoint",
         "pushed_authorization_request_endpoint",
     ):
         assert absent not in metadata

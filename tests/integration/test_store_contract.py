@@ -27,6 +27,12 @@ from sqlalchemy.orm import Session
 
 from authserver.domain.access_tokens import AccessTokenRecord
 from authserver.domain.clients import Client
+from authserver.domain.device import (
+    ChallengeState,
+    DeviceChallenge,
+    DeviceCodeRecord,
+    DeviceStatus,
+)
 from authserver.domain.flows import Flow, FlowState
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
 from authserver.domain.sessions import GrantSession, LoginSession, LogoutRequest, LogoutState
@@ -35,6 +41,8 @@ from authserver.domain.stores import (
     AuthorizationCodeStore,
     ClientAlreadyExists,
     ClientStore,
+    DeviceChallengeStore,
+    DeviceCodeStore,
     FlowStore,
     KeyStore,
     LoginSessionStore,
@@ -44,6 +52,7 @@ from authserver.domain.stores import (
     StoredKey,
 )
 from authserver.storage.database import Database
+from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.driver import DriverConnection
 from authserver.storage.executor import Executor
 from authserver.storage.flows import (
@@ -150,6 +159,20 @@ def codes(handle: Executor) -> AuthorizationCodeStore:
 def refresh_tokens(handle: Executor) -> RefreshTokenStore:
     store: RefreshTokenStore = RefreshTokenRepository(handle)
     assert isinstance(store, RefreshTokenStore)
+    return store
+
+
+@pytest.fixture
+def device_codes(handle: Executor) -> DeviceCodeStore:
+    store: DeviceCodeStore = DeviceCodeRepository(handle)
+    assert isinstance(store, DeviceCodeStore)
+    return store
+
+
+@pytest.fixture
+def device_challenges(handle: Executor) -> DeviceChallengeStore:
+    store: DeviceChallengeStore = DeviceChallengeRepository(handle)
+    assert isinstance(store, DeviceChallengeStore)
     return store
 
 
@@ -281,6 +304,34 @@ def new_code(client_id: str, **fields) -> AuthorizationCodeRecord:
         "expires_at": NOW + 60,
     }
     return AuthorizationCodeRecord(**{**values, **fields})
+
+
+def new_device_code(client_id: str, **fields) -> DeviceCodeRecord:
+    values = {
+        "signature_digest": new_digest(),
+        "user_code_digest": new_digest(),
+        "request_id": uuid.uuid4().hex,
+        "client_id": client_id,
+        "scope": ("openid", UNICODE),
+        "audience": ("https://api.example.com",),
+        "status": DeviceStatus.PENDING,
+        "requested_at": NOW,
+        "expires_at": NOW + 900,
+        "interval": 5,
+    }
+    return DeviceCodeRecord(**{**values, **fields})
+
+
+def new_device_challenge(**fields) -> DeviceChallenge:
+    values = {
+        "id": uuid.uuid4().hex,
+        "challenge_digest": new_digest(),
+        "csrf_digest": new_digest(),
+        "state": ChallengeState.OPEN,
+        "requested_at": NOW,
+        "expires_at": NOW + 1800,
+    }
+    return DeviceChallenge(**{**values, **fields})
 
 
 def new_refresh_token(client_id: str, **fields) -> RefreshTokenRecord:
@@ -522,6 +573,96 @@ def test_consuming_a_grants_codes(codes, client_id):
     assert codes.consume_request(request_id) == 0
     assert codes.consume(grant[1].signature_digest) is False
     assert codes.find(bystander.signature_digest).used is False
+
+
+# -- device codes and device challenges ----------------------------------------------------
+
+
+def test_device_code_round_trips_and_is_found_by_its_user_code(device_codes, client_id):
+    pending = new_device_code(client_id)
+    approved = new_device_code(
+        client_id,
+        status=DeviceStatus.APPROVED,
+        session=new_grant_session(),
+        last_polled_at=NOW + 5,
+        user_code_used=True,
+        scope=(),
+        audience=(),
+    )
+    for record in (pending, approved):
+        device_codes.add(record)
+        assert_identical(device_codes.find(record.signature_digest), record)
+        assert_identical(device_codes.by_user_code(record.user_code_digest), record)
+    assert device_codes.find(new_digest()) is None
+    assert device_codes.by_user_code(new_digest()) is None
+
+
+def test_a_user_code_is_claimed_once(device_codes, client_id):
+    record = new_device_code(client_id)
+    device_codes.add(record)
+    assert device_codes.claim_user_code(record.signature_digest) is True
+    assert device_codes.claim_user_code(record.signature_digest) is False
+    assert device_codes.find(record.signature_digest).user_code_used is True
+    assert device_codes.claim_user_code(new_digest()) is False
+
+
+def test_a_poll_is_recorded(device_codes, client_id):
+    record = new_device_code(client_id)
+    device_codes.add(record)
+    device_codes.record_poll(record.signature_digest, NOW + 7, 10)
+    found = device_codes.find(record.signature_digest)
+    assert (found.last_polled_at, found.interval) == (NOW + 7, 10)
+
+
+def test_a_device_code_is_settled_once_then_redeemed_once(device_codes, client_id):
+    record = new_device_code(client_id)
+    device_codes.add(record)
+    assert device_codes.redeem(record.signature_digest) is False  # not approved yet
+    approved = record.approved(new_grant_session(), uuid.uuid4().hex)
+    assert device_codes.settle(approved) is True
+    assert device_codes.settle(record.denied()) is False
+    assert_identical(device_codes.find(record.signature_digest), approved)
+    assert device_codes.redeem(record.signature_digest) is True
+    assert device_codes.redeem(record.signature_digest) is False
+    assert device_codes.find(record.signature_digest).status is DeviceStatus.REDEEMED
+
+    denied = new_device_code(client_id)
+    device_codes.add(denied)
+    assert device_codes.settle(denied.denied()) is True
+    assert_identical(device_codes.find(denied.signature_digest), denied.denied())
+    assert device_codes.redeem(denied.signature_digest) is False
+
+
+def test_device_challenge_round_trips_and_transitions_once(device_challenges):
+    challenge = new_device_challenge()
+    device_challenges.add(challenge)
+    assert_identical(device_challenges.by_challenge(challenge.challenge_digest), challenge)
+    failed = challenge.failed()
+    assert device_challenges.transition(challenge, failed) is True
+    assert device_challenges.transition(challenge, failed) is False  # stale attempts
+    accepted = dataclasses.replace(
+        failed,
+        state=ChallengeState.ACCEPTED,
+        verifier_digest=new_digest(),
+        device_signature_digest=new_digest(),
+    )
+    assert device_challenges.transition(failed, accepted) is True
+    assert device_challenges.transition(failed, accepted) is False
+    assert_identical(device_challenges.by_verifier(accepted.verifier_digest), accepted)
+    assert device_challenges.by_challenge(new_digest()) is None
+    assert device_challenges.by_verifier(new_digest()) is None
+
+
+def test_a_browsers_failed_attempts_are_counted(device_challenges):
+    csrf = new_digest()
+    for attempts, requested_at in ((2, NOW), (3, NOW + 10), (4, NOW - 100)):
+        device_challenges.add(
+            new_device_challenge(
+                csrf_digest=csrf, failed_attempts=attempts, requested_at=requested_at
+            )
+        )
+    assert device_challenges.failed_attempts_of_browser(csrf, NOW) == 5
+    assert device_challenges.failed_attempts_of_browser(new_digest(), NOW) == 0
 
 
 # -- refresh tokens ------------------------------------------------------------------------

@@ -422,17 +422,25 @@ ROWS = [
         id="grants-jwt-bearer",
     ),
     pytest.param(
-        {"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]},
+        {
+            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
+            "token_endpoint_auth_method": "none",
+        },
         {},
-        bad("Field grant_types: the device grant is not supported."),
-        id="grants-device",
+        ok(
+            secret=None,
+            grant_types=("urn:ietf:params:oauth:grant-type:device_code",),
+            token_endpoint_auth_method="none",
+        ),
+        id="grants-device-public",
     ),
     pytest.param(
         {"grant_types": ["magic"]},
         {},
         bad(
             "Field grant_types: unknown grant type 'magic'; supported: "
-            "authorization_code, refresh_token, client_credentials."
+            "authorization_code, refresh_token, client_credentials, "
+            "urn:ietf:params:oauth:grant-type:device_code."
         ),
         id="grants-unknown",
     ),
@@ -441,7 +449,8 @@ ROWS = [
         {},
         bad(
             "Field grant_types: unknown grant type 'magic'; supported: "
-            "authorization_code, refresh_token, client_credentials."
+            "authorization_code, refresh_token, client_credentials, "
+            "urn:ietf:params:oauth:grant-type:device_code."
         ),
         id="grants-unknown-then-implicit",
     ),
@@ -460,7 +469,7 @@ ROWS = [
         bad(
             "Field grant_types: unknown grant type 'Authorization_Code'; "
             "supported: authorization_code, refresh_token, "
-            "client_credentials."
+            "client_credentials, urn:ietf:params:oauth:grant-type:device_code."
         ),
         id="grants-case",
     ),
@@ -506,7 +515,7 @@ ROWS = [
         bad(
             "Field grant_types: unknown grant type 'refresh\\x00token'; "
             "supported: authorization_code, refresh_token, "
-            "client_credentials."
+            "client_credentials, urn:ietf:params:oauth:grant-type:device_code."
         ),
         id="grants-nul",
     ),
@@ -1677,7 +1686,8 @@ ROWS = [
         {},
         bad(
             "Field grant_types: unknown grant type 'magic'; supported: "
-            "authorization_code, refresh_token, client_credentials."
+            "authorization_code, refresh_token, client_credentials, "
+            "urn:ietf:params:oauth:grant-type:device_code."
         ),
         id="unknown-after-value-errors",
     ),

@@ -127,7 +127,7 @@ def test_apps_start_after_what_they_need():
 def test_urls_fit_the_published_ports():
     server = SERVICES["authserver"]["environment"]
     assert server["URLS_SELF_ISSUER"] == "http://127.0.0.1:9000/"
-    for name in ("LOGIN", "CONSENT", "LOGOUT"):
+    for name in ("LOGIN", "CONSENT", "LOGOUT", "DEVICE_VERIFICATION", "DEVICE_SUCCESS"):
         assert server[f"URLS_{name}"].startswith("http://127.0.0.1:9020/")
     assert SERVICES["consent"]["environment"]["HYDRA_ADMIN_URL"] == "http://authserver:4445"
     client = SERVICES["demo-client"]["environment"]

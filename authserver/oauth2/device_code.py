@@ -1,0 +1,107 @@
+"""RFC 8628 §3.4-3.5: the device polls the token endpoint with its device code.
+
+What a poll answers is ``domain.device.poll``'s table (pending, slow_down, access_denied,
+expired_token, invalid_grant). A pending poll is recorded (its time, and the interval,
+which grows by 5 s on each slow_down). An approved code is redeemed with a compare-and-set
+from approved to redeemed in the transaction that issues the tokens: of concurrent polls
+exactly one gets tokens; a code presented after it was redeemed fails with
+``invalid_grant`` and revokes every token of the first redemption (as for authorization
+codes, RFC 6749 §4.1.2). Which tokens are issued is ``token_sets``' rule, shared with the
+authorization-code grant: a refresh token with offline/offline_access, an ID token with
+openid.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from authlib.oauth2.rfc6749 import (
+    AccessDeniedError,
+    InvalidGrantError,
+    InvalidRequestError,
+    UnauthorizedClientError,
+)
+from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
+from authlib.oauth2.rfc8628 import (
+    AuthorizationPendingError,
+    ExpiredTokenError,
+    SlowDownError,
+)
+
+from authserver.domain.clients import DEVICE_CODE_GRANT
+from authserver.domain.device import PollOutcome, interval_after, poll
+from authserver.domain.tokens import TokenKind
+from authserver.oauth2.revocation import revoke_grant
+from authserver.oauth2.token_sets import issue_token_set
+from authserver.storage.device import DeviceCodeRepository
+
+log = logging.getLogger(__name__)
+
+_INVALID = "The device code is invalid, expired, was issued to another client, or was used."
+
+# The refusals of the poll table: each outcome's error (the ISSUE row issues tokens).
+_REFUSALS = {
+    PollOutcome.INVALID_GRANT: lambda: InvalidGrantError(_INVALID),
+    PollOutcome.REPLAYED: lambda: InvalidGrantError("The device code was already used."),
+    PollOutcome.EXPIRED: lambda: ExpiredTokenError(
+        "The device code has expired; start the device flow again."
+    ),
+    PollOutcome.DENIED: lambda: AccessDeniedError("The user denied the authorization request."),
+    PollOutcome.SLOW_DOWN: lambda: SlowDownError(
+        "The device polls faster than its interval; wait 5 seconds longer between polls."
+    ),
+    PollOutcome.PENDING: lambda: AuthorizationPendingError(
+        "The user has not completed the authorization yet."
+    ),
+}
+
+
+class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
+    GRANT_TYPE = DEVICE_CODE_GRANT
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def validate_token_request(self):
+        device_code = self.request.form.get("device_code")
+        if not device_code:
+            raise InvalidRequestError("The 'device_code' parameter is missing.")
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError(
+                f"The client is not allowed to use the grant type '{self.GRANT_TYPE}'."
+            )
+        self.request.client = client
+        digest = self.server.services.codec.verify(device_code, TokenKind.DEVICE_CODE)
+        codes = DeviceCodeRepository(self.request.db)
+        record = codes.find(digest) if digest is not None else None
+        now = int(time.time())
+        outcome = poll(record, client.get_client_id(), now)
+        if outcome in (PollOutcome.PENDING, PollOutcome.SLOW_DOWN):
+            codes.record_poll(record.signature_digest, now, interval_after(record, outcome))
+        if outcome is PollOutcome.REPLAYED:
+            _replayed(self.request.db, record)
+        if outcome is not PollOutcome.ISSUE:
+            raise _REFUSALS[outcome]()
+        self.request.device_code = record
+
+    def create_token_response(self):
+        record = self.request.device_code
+        if not DeviceCodeRepository(self.request.db).redeem(record.signature_digest):
+            _replayed(self.request.db, record)  # a concurrent poll won the compare-and-set
+            raise InvalidGrantError("The device code was already used.")
+        response = issue_token_set(
+            self.server.services,
+            self.request.db,
+            client=self.request.client.client,
+            grant=record.session,
+            request_id=record.request_id,
+            grant_type="device_authorization",
+            with_nonce=False,
+        )
+        log.info("issued tokens for a device code to client %s", record.client_id)
+        return 200, response, self.TOKEN_RESPONSE_HEADER
+
+
+def _replayed(session, record) -> None:
+    log.warning("device code replayed: revoking the tokens of its grant")
+    revoke_grant(session, record.request_id)
