@@ -22,7 +22,7 @@ from consent_ui.proxies import TrustedProxies, parse_networks
 from consent_ui.services import Services
 from consent_ui.throttle import LoginThrottle
 from consent_ui.users import SingleUserStore, UserStore
-from consent_ui.views import apps, consent, favicon, health, index, login, logout
+from consent_ui.views import apps, consent, device, favicon, health, index, login, logout
 from consent_ui.views.common import web_url
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def create_app(config: dict | None = None, user_store=None, admin_api=None, thro
         admin_api=admin_api or AdminApi(admin_url(settings["HYDRA_ADMIN_URL"])),
         users=users,
         throttle=throttle or default_throttle(settings),
+        code_throttle=code_throttle(settings),
     )
     app.wsgi_app = wrappers.RejectBadHost(app.wsgi_app, app.url_map)
     # Outermost, so every part of the app sees the client's own address and scheme.
@@ -54,8 +55,9 @@ def create_app(config: dict | None = None, user_store=None, admin_api=None, thro
     headers.init_app(app)
     errors.init_app(app)
     app.add_template_filter(web_url)
-    for blueprint in (login.bp, consent.bp, logout.bp, apps.bp, index.bp, favicon.bp, health.bp):
-        app.register_blueprint(blueprint)
+    blueprints = (login, consent, logout, device, apps, index, favicon, health)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint.bp)
     return app
 
 
@@ -74,6 +76,18 @@ def default_throttle(settings: dict) -> LoginThrottle:
     """The in-memory throttle of CONSENT_UI_THROTTLE_* (see throttle.py)."""
     return LoginThrottle(
         max_failures=settings["THROTTLE_MAX_FAILURES"],
+        window=settings["THROTTLE_WINDOW"],
+        lockout=settings["THROTTLE_LOCKOUT"],
+        address_max_failures=settings["THROTTLE_ADDRESS_MAX_FAILURES"],
+        max_delay=settings["THROTTLE_MAX_DELAY"],
+    )
+
+
+def code_throttle(settings: dict) -> LoginThrottle:
+    """Wrong device codes from one address (CONSENT_UI_THROTTLE_ADDRESS_MAX_FAILURES). The
+    server ends each challenge after a few, so only the per-address count is used here."""
+    return LoginThrottle(
+        max_failures=2**31,  # per challenge: the server's limit, then its 410 starts again
         window=settings["THROTTLE_WINDOW"],
         lockout=settings["THROTTLE_LOCKOUT"],
         address_max_failures=settings["THROTTLE_ADDRESS_MAX_FAILURES"],

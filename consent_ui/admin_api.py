@@ -7,7 +7,7 @@ send the browser there and nowhere else.
 
 Reading requests gives small dataclasses (``LoginRequest``, ``ConsentRequest``,
 ``LogoutRequest``, ``ConsentSession``) instead of raw JSON, so the views never depend on
-Hydra's field names.
+Hydra's field names. The device flow (RFC 8628) adds one call: ``accept_user_code``.
 Failures are typed exceptions; ``consent_ui.errors`` turns each into an error page.
 """
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 TIMEOUT = (3, 10)
 REQUESTS = "/admin/oauth2/auth/requests"
 SESSIONS = "/admin/oauth2/auth/sessions"
+# A login or consent request whose request_url has this path comes from the device flow.
+DEVICE_VERIFY_PATH = "/oauth2/device/verify"
 PAGE_SIZE = 500  # Hydra's largest page of consent sessions
 MAX_PAGES = 20  # a subject with more than 10,000 grants is listed in part, not forever
 
@@ -60,6 +62,15 @@ class AdminApiError(AdminApiException):
         super().__init__(f"admin API answered {status}: {error} {description}".strip())
         self.status = status
         self.error = error
+        self.description = description
+
+
+class UserCodeRejected(AdminApiException):
+    """400 invalid_grant on a user code: wrong, expired or already used. The user may retry
+    (the server ends the challenge itself after a few wrong codes: then ``ChallengeGone``)."""
+
+    def __init__(self, description: str = ""):
+        super().__init__(description or "The user code was not accepted.")
         self.description = description
 
 
@@ -104,6 +115,11 @@ class LoginRequest:
     client: Client | None
     login_hint: str = ""  # OpenID Connect login_hint, e.g. an email address
     requested_scope: tuple[str, ...] = ()
+    request_url: str = ""  # the authorization request that started this flow
+
+    @property
+    def from_device(self) -> bool:
+        return is_device_url(self.request_url)
 
     @classmethod
     def from_json(cls, data: dict) -> LoginRequest:
@@ -115,6 +131,7 @@ class LoginRequest:
             client=Client.from_json(data.get("client")),
             login_hint=context.get("login_hint") or "",
             requested_scope=tuple(data.get("requested_scope") or ()),
+            request_url=_string(data.get("request_url")),
         )
 
 
@@ -128,6 +145,12 @@ class ConsentRequest:
     client: Client | None
     requested_scope: tuple[str, ...] = ()
     requested_access_token_audience: tuple[str, ...] = ()
+    request_url: str = ""
+
+    @property
+    def from_device(self) -> bool:
+        """A device asks (RFC 8628): the page should say so, against remote phishing."""
+        return is_device_url(self.request_url)
 
     @classmethod
     def from_json(cls, data: dict) -> ConsentRequest:
@@ -140,6 +163,7 @@ class ConsentRequest:
             requested_access_token_audience=tuple(
                 data.get("requested_access_token_audience") or ()
             ),
+            request_url=_string(data.get("request_url")),
         )
 
 
@@ -182,6 +206,19 @@ class ConsentSession:
             remember=bool(data.get("remember")),
             handled_at=str(data.get("handled_at") or ""),
         )
+
+
+def is_device_url(url: str) -> bool:
+    """Is ``url`` the server's device verification URI (``{public}/oauth2/device/verify``)?"""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return path.rstrip("/").endswith(DEVICE_VERIFY_PATH)
+
+
+def _string(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _strings(value) -> list[str]:
@@ -273,6 +310,21 @@ class AdminApi:
     def reject_logout(self, challenge: str) -> None:
         """The user stays logged in; the server answers 204 and there is nowhere to go."""
         self._call("PUT", "logout/reject", "logout_challenge", challenge)
+
+    # Device flow (RFC 8628) -----------------------------------------------------------
+
+    def accept_user_code(self, challenge: str, user_code: str) -> str:
+        """The user typed the code their device shows; returns where to send the browser
+        (on to the ordinary login and consent). Raises ``UserCodeRejected`` for a wrong,
+        expired or used code, ``ChallengeGone`` once the challenge is dead."""
+        try:
+            return self._redirect(
+                "device/accept", "device_challenge", challenge, {"user_code": user_code}
+            )
+        except AdminApiError as exc:
+            if exc.status == 400 and exc.error in ("invalid_grant", "invalid_request"):
+                raise UserCodeRejected(exc.description) from None
+            raise
 
     # Sessions (what the user granted and where they are remembered) -------------------
 

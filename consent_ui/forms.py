@@ -8,6 +8,8 @@ with different names: the view checks which one was pressed (``form.deny.data`` 
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -15,6 +17,7 @@ from wtforms import (
     HiddenField,
     PasswordField,
     SelectMultipleField,
+    StringField,
     SubmitField,
 )
 from wtforms.validators import InputRequired, Length, ValidationError
@@ -61,6 +64,35 @@ def printable_text(_form, field) -> None:
     """No control characters (NUL, CR, LF ...): nothing like them is an id or an email."""
     if field.data and not field.data.isprintable():
         raise ValidationError("This field holds characters it cannot hold.")
+
+
+# A user code: letters and digits, in groups split by dashes or spaces ("BCDF-GHJK").
+USER_CODE = re.compile(r"[A-Za-z0-9]+(?:[ -]+[A-Za-z0-9]+)*")
+MAX_USER_CODE_LENGTH = 64  # Hydra's are 8 or 9 characters
+
+
+def user_code_problem(value: str) -> str:
+    """What is wrong with a typed user code, or "" when it may be one."""
+    value = value.strip()
+    if not value:
+        return "Enter the code your device shows."
+    if len(value) > MAX_USER_CODE_LENGTH or not USER_CODE.fullmatch(value):
+        return "A code has only letters and digits (and maybe dashes). Check it on your device."
+    return ""
+
+
+def user_code(_form, field) -> None:
+    problem = user_code_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+class DeviceForm(FlaskForm):
+    """The code a device shows (RFC 8628's user code), for ``/device``."""
+
+    challenge = HiddenField()
+    user_code = StringField("Code", validators=[user_code])
+    enter = SubmitField("Continue")
 
 
 class AppsSignInForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""The three collaborators every view uses, created once by ``create_app``."""
+"""The collaborators the views use, created once by ``create_app``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class Services:
     admin_api: AdminApi  # or anything with the same methods (tests use a fake)
     users: UserStore
     throttle: LoginThrottle
+    # Wrong device codes per address (``views/device.py``); the server limits each challenge.
+    code_throttle: LoginThrottle | None = None
 
 
 def services() -> Services:

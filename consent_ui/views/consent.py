@@ -44,6 +44,7 @@ def show_form():
         client=client,
         explanations={scope: explain(scope) for scope in consent_request.requested_scope},
         signed_in_as=display_name(consent_request.subject),
+        device=consent_request.from_device,  # a device is asking: say so (RFC 8628 §5.4)
     )
 
 

@@ -104,5 +104,6 @@ def render_login(form: LoginForm, login_request: LoginRequest, error: str = "", 
         client=login_request.client,
         error=error,
         demo_account=current_app.config["SHOW_DEMO_ACCOUNT"],
+        device=login_request.from_device,  # a device is asking: say so (RFC 8628 §5.4)
     )
     return page, status

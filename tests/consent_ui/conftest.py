@@ -1,7 +1,7 @@
 """Fixtures for consent_ui's own tests: no network, no authorization server.
 
 ``FakeAdminApi`` has the same methods as ``consent_ui.admin_api.AdminApi`` and keeps the
-login, consent and logout requests in memory. Like Hydra, it answers a challenge once:
+login, consent, logout and device requests in memory. Like Hydra, it answers a challenge once:
 after an accept or reject the challenge is "gone" (410 with the request URL), an unknown
 one is not found (404), and ``down = True`` makes every call fail as unreachable.
 
@@ -28,6 +28,7 @@ from consent_ui.admin_api import (
     ConsentSession,
     LoginRequest,
     LogoutRequest,
+    UserCodeRejected,
 )
 from consent_ui.config import DEMO_EMAIL, DEMO_PASSWORD
 from consent_ui.throttle import LoginThrottle
@@ -35,12 +36,23 @@ from consent_ui.users import SingleUserStore
 from tests.consent_ui.html_forms import forms
 
 AUTH = "https://auth.example"
+DEVICE_VERIFY = AUTH + "/oauth2/device/verify"
+WRONG_CODES_ALLOWED = 5  # then the device challenge is dead (410), as the contract says
 ADMIN_URL = "http://admin.invalid:4445"
 
 
 def fast_hasher() -> PasswordHasher:
     """argon2id with the smallest parameters: fast tests, same code path."""
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@dataclass
+class DeviceRequest:
+    """A device challenge waiting for its user code (``accept_user_code``)."""
+
+    challenge: str
+    user_code: str
+    wrong_codes: int = 0
 
 
 @dataclass
@@ -61,9 +73,23 @@ class FakeAdminApi:
 
     # -- set-up helpers -------------------------------------------------------------------
 
-    def add_login(self, challenge="login-1", skip=False, subject="", login_hint="", **client):
+    def add_login(
+        self,
+        challenge="login-1",
+        skip=False,
+        subject="",
+        login_hint="",
+        request_url=AUTH + "/oauth2/auth?client_id=app",
+        **client,
+    ):
         self.requests[challenge] = LoginRequest(
-            challenge, skip, subject, make_client(**client), login_hint, ("openid",)
+            challenge,
+            skip,
+            subject,
+            make_client(**client),
+            login_hint,
+            ("openid",),
+            request_url,
         )
         return challenge
 
@@ -74,11 +100,23 @@ class FakeAdminApi:
         subject="foo@bar.com",
         skip=False,
         audience=(),
+        request_url=AUTH + "/oauth2/auth?client_id=app",
         **client,
     ):
         self.requests[challenge] = ConsentRequest(
-            challenge, skip, subject, make_client(**client), tuple(scopes), tuple(audience)
+            challenge,
+            skip,
+            subject,
+            make_client(**client),
+            tuple(scopes),
+            tuple(audience),
+            request_url,
         )
+        return challenge
+
+    def add_device(self, challenge="device-1", user_code="BCDFGHJK"):
+        """A device challenge, as ``GET /oauth2/device/verify`` starts one."""
+        self.requests[challenge] = DeviceRequest(challenge, user_code)
         return challenge
 
     def add_logout(self, challenge="logout-1", subject="foo@bar.com", with_client=True, **client):
@@ -171,6 +209,17 @@ class FakeAdminApi:
     def reject_logout(self, challenge):
         self._find("reject_logout", challenge, LogoutRequest)
         self._handled(challenge, "logout_verifier")
+
+    def accept_user_code(self, challenge, user_code):
+        """Like the contract: 400 invalid_grant for a wrong code, 410 after too many."""
+        device = self._find("accept_user_code", challenge, DeviceRequest, user_code=user_code)
+        if user_code.replace("-", "").upper() != device.user_code:
+            device.wrong_codes += 1
+            if device.wrong_codes >= WRONG_CODES_ALLOWED:
+                self.gone[challenge] = DEVICE_VERIFY
+            raise UserCodeRejected("The user code is invalid, expired or already used.")
+        self.gone[challenge] = DEVICE_VERIFY
+        return f"{DEVICE_VERIFY}?device_verifier=v-{challenge}"
 
     def list_consent_sessions(self, subject):
         self._session_call("list_consent_sessions", subject)

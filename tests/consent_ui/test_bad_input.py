@@ -24,6 +24,7 @@ CHALLENGES = {
     "login_challenge": "login-1",
     "consent_challenge": "consent-1",
     "logout_challenge": "logout-1",
+    "device_challenge": "device-1",
 }
 VALID_QUERY = "&".join(f"{name}={value}" for name, value in CHALLENGES.items())
 
@@ -69,7 +70,7 @@ BODIES = {
 
 
 class Probe:
-    """The app with a fake admin API whose three requests are always open, and what its
+    """The app with a fake admin API whose four requests are always open, and what its
     pages offer: each form's fields and buttons, its challenge, a valid CSRF token."""
 
     def __init__(self, admin):
@@ -111,6 +112,7 @@ class Probe:
         self.admin.add_login()
         self.admin.add_consent()
         self.admin.add_logout()
+        self.admin.add_device()
 
     def send(self, method: str, url: str, client=None, **kwargs):
         self.reset()
