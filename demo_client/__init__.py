@@ -29,6 +29,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
     "frame-ancestors 'none'"
 )
+# The device page alone runs a script: its poller, served from this app (no inline code).
+DEVICE_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'none'", "script-src 'self'"
+)
 
 
 def create_app(config: Config | Mapping | None = None, http: requests.Session | None = None):
@@ -87,7 +91,11 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
 
     @app.after_request
     def security_headers(response):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Content-Security-Policy"] = (
+            DEVICE_CONTENT_SECURITY_POLICY
+            if request.endpoint == "device.device_page"
+            else CONTENT_SECURITY_POLICY
+        )
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"

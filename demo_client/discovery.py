@@ -25,7 +25,13 @@ from demo_client.transport import Exchange, Unreachable, send
 WELL_KNOWN = "/.well-known/openid-configuration"
 CACHE_SECONDS = 300
 BROWSER_ENDPOINTS = ("authorization_endpoint", "end_session_endpoint")
-BACKCHANNEL_ENDPOINTS = ("token_endpoint", "userinfo_endpoint", "jwks_uri", "revocation_endpoint")
+BACKCHANNEL_ENDPOINTS = (
+    "token_endpoint",
+    "userinfo_endpoint",
+    "jwks_uri",
+    "revocation_endpoint",
+    "device_authorization_endpoint",  # RFC 8628 §4
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class ServerMetadata:
     userinfo_endpoint: str = ""
     revocation_endpoint: str = ""
     end_session_endpoint: str = ""
+    device_authorization_endpoint: str = ""
     # (name, as published, as used by this server) for the back-channel endpoints
     rewritten: tuple[tuple[str, str, str], ...] = ()
     published: dict = field(default_factory=dict)

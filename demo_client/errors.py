@@ -296,3 +296,65 @@ def not_logged_in(action: str) -> Explained:
         explanation=f"There are no tokens in this browser's session to {action}.",
         next_step="Log in first.",
     )
+
+
+# The device flow's final answers (RFC 8628 §3.5): title, explanation, next step.
+_DEVICE_ERRORS: dict[str, tuple[str, str, str]] = {
+    "access_denied": (
+        "The device was refused",
+        "You — or the login/consent app — said no on the other device: the login or the "
+        "consent was rejected, so the token endpoint answered access_denied to the device's "
+        "poll and will never issue tokens for this device code.",
+        "Start a new device login and accept the consent screen.",
+    ),
+    "expired_token": (
+        "The device code expired",
+        "Nobody finished the login at the verification URI before the device code expired "
+        "(expires_in), so the token endpoint answered expired_token. The user code is dead too.",
+        "Start a new device login and enter the new user code in time.",
+    ),
+}
+
+
+def device_error(code: str, description: str, endpoint: str, status: int | None) -> Explained:
+    """A poll that ends the device flow: a refusal, an expiry or another token error."""
+    if code not in _DEVICE_ERRORS:
+        error = token_error(code, description, endpoint, status)
+        error.next_step = "Start a new device login."
+        return error
+    title, explanation, next_step = _DEVICE_ERRORS[code]
+    return Explained(
+        title=title,
+        code=code,
+        description=description,
+        explanation=explanation,
+        next_step=next_step,
+        details=[("endpoint", endpoint), ("HTTP status", str(status or ""))],
+    )
+
+
+def device_authorization_refused(
+    code: str, description: str, endpoint: str, status: int | None
+) -> Explained:
+    return Explained(
+        title="The device authorization request was refused",
+        code=code,
+        description=description,
+        explanation=_TOKEN_ERRORS.get(code, "")
+        + (
+            " A client must be registered with the grant type "
+            "urn:ietf:params:oauth:grant-type:device_code to use the device flow."
+        ),
+        next_step="Register the client again (demo-client --register adds the device grant).",
+        details=[("endpoint", endpoint), ("HTTP status", str(status or ""))],
+    )
+
+
+def no_device_login() -> Explained:
+    return Explained(
+        title="No device login is in progress",
+        code="no_device_login",
+        explanation="This browser has no pending device authorization: it finished, "
+        "failed, expired, or this app restarted.",
+        next_step="Start a device login from the device page.",
+    )

@@ -224,10 +224,16 @@ class ClientFlow:
                 exchange, pending.code_challenge, self.config.token_endpoint_auth_method
             )
         )
+        self.store_tokens(metadata, token, nonce=pending.nonce)
+        self.state.message = "You are logged in. Below: the tokens, and how they were obtained."
+
+    def store_tokens(self, metadata: ServerMetadata, token: dict, nonce: str | None) -> None:
+        """Check the ID token, keep the tokens, then call userinfo and introspection (after
+        the code flow and the device flow alike)."""
         result = None
         if token.get("id_token"):
             result = self._check_id_token(
-                metadata, token["id_token"], token.get("access_token"), nonce=pending.nonce
+                metadata, token["id_token"], token.get("access_token"), nonce=nonce
             )
         self.state.forget_tokens()
         self.state.tokens = {**token, "received_at": time.time()}
@@ -236,7 +242,6 @@ class ClientFlow:
         self._userinfo(metadata)
         if token.get("access_token"):
             self._introspect(token["access_token"], "access token")
-        self.state.message = "You are logged in. Below: the tokens, and how they were obtained."
 
     # -- refresh, revoke ---------------------------------------------------------------
 

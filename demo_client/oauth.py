@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -44,6 +44,28 @@ class PendingAuthorization:
     code_challenge: str
     url: str
     params: list[tuple[str, str]]
+    created_at: float = field(default_factory=time.time)
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_AUTH_PATH = "/oauth2/device/auth"  # Hydra's, when discovery does not name one
+
+
+@dataclass
+class PendingDevice:
+    """What the client keeps between the device authorization request and the tokens
+    (RFC 8628 §3.2); the device_code never leaves this server."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_at: float
+    interval: float
+    next_poll_at: float = 0.0
+    polls: int = 0
+    run: int = 0  # identical answers in a row (the inspector shows a run as one step)
+    last_answer: str = ""  # authorization_pending, slow_down…
     created_at: float = field(default_factory=time.time)
 
 
@@ -188,6 +210,57 @@ class OAuthClient:
             )
         return exchange
 
+    # -- the device authorization grant (RFC 8628) ----------------------------------------
+
+    def _authenticated_post(self, url: str, form: dict) -> tuple[requests.Response, Exchange]:
+        """A form POST with this client's authentication (as at the token endpoint)."""
+        auth = None
+        if self.config.client_secret:  # client_secret_basic: form-encoded first (§2.3.1)
+            auth = (
+                quote(self.config.client_id, safe=""),
+                quote(self.config.client_secret, safe=""),
+            )
+        else:
+            form = {**form, "client_id": self.config.client_id}
+        return send(
+            self.http,
+            "POST",
+            url,
+            self.config.http_timeout,
+            data=form,
+            auth=auth,
+            headers={"Accept": "application/json"},
+        )
+
+    def device_authorization(self, url: str) -> tuple[PendingDevice, Exchange]:
+        """RFC 8628 §3.1: ask for a device code and a user code.
+
+        Raises TokenRequestFailed (an error or an answer without the codes) or Unreachable."""
+        response, exchange = self._authenticated_post(url, {"scope": self.config.scope})
+        body = exchange.body if isinstance(exchange.body, dict) else None
+        if response.status_code != 200 or body is None:
+            raise _failed(exchange, "the device authorization request failed")
+        try:
+            return _pending_device(body), exchange
+        except (KeyError, TypeError, ValueError):
+            raise TokenRequestFailed(
+                "invalid_response",
+                "the answer lacks a device_code, user_code or verification_uri",
+                exchange,
+            ) from None
+
+    def device_token(self, url: str, device_code: str) -> tuple[dict | None, Exchange]:
+        """RFC 8628 §3.4: one poll. (the tokens, the Exchange); (None, …) while pending
+        or slowed down (the error is in the Exchange). Raises TokenRequestFailed otherwise."""
+        form = {"grant_type": DEVICE_GRANT, "device_code": device_code}
+        response, exchange = self._authenticated_post(url, form)
+        body = exchange.body if isinstance(exchange.body, dict) else None
+        if response.status_code == 200 and body and isinstance(body.get("access_token"), str):
+            return body, exchange
+        if body and body.get("error") in ("authorization_pending", "slow_down"):
+            return None, exchange
+        raise _failed(exchange, "the token request failed")
+
     def jwks(self, metadata: ServerMetadata) -> tuple[dict, Exchange]:
         """The public keys that verify ID tokens (OIDC Core §10.1.1)."""
         response, exchange = send(self.http, "GET", metadata.jwks_uri, self.config.http_timeout)
@@ -216,3 +289,30 @@ class OAuthClient:
             headers={"Accept": "application/json"},
         )
         return exchange
+
+
+def _failed(exchange: Exchange, what: str) -> TokenRequestFailed:
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    error = body.get("error")
+    if isinstance(error, str) and error:
+        return TokenRequestFailed(error, str(body.get("error_description") or ""), exchange)
+    kind = "a JSON answer without an error" if body else "an answer that is not JSON"
+    return TokenRequestFailed(
+        "invalid_response", f"{what}: HTTP {exchange.status}, {kind}", exchange
+    )
+
+
+def _pending_device(body: dict) -> PendingDevice:
+    names = ("device_code", "user_code", "verification_uri")
+    values = {name: body[name] for name in names}
+    if not all(isinstance(value, str) and value for value in values.values()):
+        raise ValueError("missing codes")
+    now = time.time()
+    complete = body.get("verification_uri_complete")
+    return PendingDevice(
+        **values,
+        verification_uri_complete=complete if isinstance(complete, str) else "",
+        expires_at=now + float(body.get("expires_in") or 1800),
+        interval=max(float(body.get("interval") or 5), 0.0),
+        created_at=now,
+    )

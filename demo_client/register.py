@@ -21,6 +21,8 @@ import requests
 from demo_client.config import Config
 from demo_client.logs import printable
 
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
+
 RETRY_SECONDS = 30.0
 REPORT_EVERY = 5.0  # seconds between "still waiting" lines
 REQUEST_TIMEOUT = 10.0
@@ -42,7 +44,8 @@ def client_document(config: Config) -> dict:
         "client_id": config.client_id,
         "client_secret": config.client_secret,
         "client_name": "Demo client",
-        "grant_types": ["authorization_code", "refresh_token"],
+        # The device grant (RFC 8628) for the "Log in with a device" page.
+        "grant_types": ["authorization_code", "refresh_token", DEVICE_GRANT],
         "response_types": ["code"],
         "scope": config.scope,
         "redirect_uris": [config.redirect_uri],

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from demo_client.id_token import IdTokenResult
 from demo_client.inspector import Step
-from demo_client.oauth import PendingAuthorization
+from demo_client.oauth import PendingAuthorization, PendingDevice
 
 MAX_BROWSERS = 1000
 IDLE_SECONDS = 8 * 3600
@@ -31,6 +31,8 @@ class BrowserState:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     pending: dict[str, PendingAuthorization] = field(default_factory=dict)
     pending_logout: dict[str, float] = field(default_factory=dict)
+    device: PendingDevice | None = None  # a device login in progress (RFC 8628)
+    device_error: Exception | None = None  # how the last one ended, for a JS poller
     tokens: dict | None = None
     id_token: IdTokenResult | None = None
     first_claims: dict | None = None  # the first ID token's claims (refresh checks, §12.2)

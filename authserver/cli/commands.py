@@ -16,6 +16,7 @@ from authserver.cli import (
     authorization_code_cmd,
     clients_cmd,
     demo_cmd,
+    device_code_cmd,
     janitor_cmd,
     jwks_cmd,
     legacy,
@@ -95,6 +96,7 @@ import_.add_command(clients_cmd.import_clients)
 perform = _group("perform", "Perform OAuth 2.0 flows.", {})
 perform.add_command(tokens_cmd.perform_client_credentials)
 perform.add_command(authorization_code_cmd.perform_authorization_code)
+perform.add_command(device_code_cmd.perform_device_code)
 
 introspect = _group("introspect", "Introspect resources.", {})
 introspect.add_command(tokens_cmd.introspect_token)

@@ -6,11 +6,17 @@ characters and "…" here, so no template can show a whole one. No I/O, no Flask
 
 ``glossary``: what parameters and claims mean; ``redaction``: the display values;
 ``model``: ``Step``, ``Param`` and the lanes; ``steps``: the steps the client records;
-``trips``: the browser's trips it cannot see, described.
+``trips``: the browser's trips it cannot see, described; ``device``: the device flow's.
 """
 
 from __future__ import annotations
 
+from demo_client.inspector.device import (
+    device_authorization_step,
+    device_poll_step,
+    device_user_step,
+    poll_answer,
+)
 from demo_client.inspector.glossary import CLAIMS, PARAMETERS, TIME_CLAIMS
 from demo_client.inspector.model import (
     BROWSER,
@@ -64,6 +70,9 @@ __all__ = [
     "authorization_request_step",
     "browser_trip_steps",
     "callback_step",
+    "device_authorization_step",
+    "device_poll_step",
+    "device_user_step",
     "discovery_step",
     "fingerprint",
     "http_step",
@@ -74,6 +83,7 @@ __all__ = [
     "logout_request_step",
     "logout_trip_steps",
     "param",
+    "poll_answer",
     "refresh_step",
     "revoke_step",
     "safe_url",

@@ -43,6 +43,32 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         "OIDC Core §3.1.2.1",
     ),
     "grant_type": ("Which grant is being redeemed.", "RFC 6749 §4.1.3, §6"),
+    "device_code": (
+        "The device's secret handle on its pending authorization: only the device sends it, "
+        "to the token endpoint, until the user has finished (or it expires).",
+        "RFC 8628 §3.2, §3.4",
+    ),
+    "user_code": (
+        "The short code the user types at the verification URI, on any device with a "
+        "browser: it ties their login to this device's request. Shown, not secret.",
+        "RFC 8628 §3.2, §6.1",
+    ),
+    "verification_uri": (
+        "Where the user goes (on a phone or a computer) to enter the user code.",
+        "RFC 8628 §3.2",
+    ),
+    "verification_uri_complete": (
+        "The verification URI with the user code in it, for a link or a QR code: no typing.",
+        "RFC 8628 §3.3.1",
+    ),
+    "interval": (
+        "The minimum number of seconds between two polls of the token endpoint (5 if absent).",
+        "RFC 8628 §3.2, §3.5",
+    ),
+    "expires_in (device)": (
+        "Seconds until the device code and the user code expire.",
+        "RFC 8628 §3.2",
+    ),
     "code": ("The one-time authorization code from the callback.", "RFC 6749 §4.1.2"),
     "code_verifier": (
         "The PKCE secret; the server hashes it and compares with the code_challenge.",
@@ -107,3 +133,12 @@ CLAIMS: dict[str, str] = {
 }
 
 TIME_CLAIMS = frozenset({"exp", "iat", "auth_time", "rat", "updated_at", "nbf"})
+
+
+# The token endpoint's answers while a device polls (RFC 8628 §3.5), in plain words.
+DEVICE_POLL_ANSWERS: dict[str, str] = {
+    "authorization_pending": "The user has not finished yet: keep polling at the interval.",
+    "slow_down": "Polled too fast: the interval grows by 5 seconds for every later poll.",
+    "access_denied": "The user (or the login/consent app) refused: polling stops.",
+    "expired_token": "The device code expired before the user finished: start again.",
+}

@@ -1,8 +1,8 @@
 """Display values for the inspector: every secret cut to what is enough to recognise it.
 
-Codes, tokens, the PKCE verifier, the challenges and verifiers of the login flow and the
-Authorization header are shortened to their first eight characters and "…" here, so no
-template can show a whole one.
+Codes (the device code too), tokens, the PKCE verifier, the challenges and verifiers of
+the login flow and the Authorization header are shortened to their first eight characters
+and "…" here, so no template can show a whole one.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ SECRET_NAMES = frozenset(
     {
         "code",
         "code_verifier",
+        "device_code",
+        "device_challenge",
+        "device_verifier",
         "access_token",
         "refresh_token",
         "id_token",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from demo_client.views import callback, health, home, icon, login, logout, tokens
+from demo_client.views import callback, device, health, home, icon, login, logout, tokens
 
 
 def register_views(app: Flask) -> None:
-    for module in (home, login, callback, tokens, logout, health, icon):
+    for module in (home, login, callback, device, tokens, logout, health, icon):
         app.register_blueprint(module.bp)

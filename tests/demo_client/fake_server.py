@@ -34,6 +34,8 @@ CLIENT_SECRET = "the-client-secret-must-never-show-0123"
 REDIRECT_URI = "http://127.0.0.1:4446/callback"
 POST_LOGOUT = "http://127.0.0.1:4446/logged-out"
 SUBJECT = "foo@bar.com"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+USER_CODE = "BCDFGHJK"
 
 
 def s256(verifier: str) -> str:
@@ -72,6 +74,13 @@ class FakeAuthorizationServer:
     access_tokens: dict[str, Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)  # every code and token handed out
+    # The device grant (RFC 8628): the answer to the device authorization request (None: a
+    # good one), and the token endpoint's answers to the polls, in order: an error code,
+    # "tokens", or a raw (status, content type, body).
+    device_answer: tuple[int, str, str] | None = None
+    device_polls: list = field(default_factory=list)
+    device_interval: float = 0.01
+    device_codes: dict[str, Grant] = field(default_factory=dict)
 
     def __post_init__(self):
         self.app = _build_app(self)
@@ -156,6 +165,7 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             "revocation_endpoint": base + "/oauth2/revoke",
             "end_session_endpoint": base + "/oauth2/sessions/logout",
             "code_challenge_methods_supported": ["S256"],
+            "device_authorization_endpoint": base + "/oauth2/device/auth",
         }
         return jsonify({**metadata, **fake.extra.get("metadata", {})})
 
@@ -180,6 +190,8 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             if form.get("redirect_uri") != grant.redirect_uri:
                 return error("invalid_grant", "The redirect_uri does not match.")
             return jsonify(fake._tokens(grant))
+        if form.get("grant_type") == DEVICE_GRANT:
+            return device_poll(form.get("device_code", ""))
         if form.get("grant_type") == "refresh_token":
             grant = fake.refresh_tokens.pop(form.get("refresh_token", ""), None)
             if grant is None or not grant.active:
@@ -188,6 +200,43 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             tokens.pop("id_token")
             return jsonify(tokens)
         return error("unsupported_grant_type", "Nope.")
+
+    def raw(answer: tuple[int, str, str]):
+        status, kind, text = answer
+        return app.response_class(text, status=status, mimetype=kind)
+
+    def device_poll(device_code: str):
+        grant = fake.device_codes.get(device_code)
+        if grant is None:
+            return error("invalid_grant", "The device code is unknown or was used.")
+        answer = fake.device_polls.pop(0) if fake.device_polls else "authorization_pending"
+        if isinstance(answer, tuple):
+            return raw(answer)
+        if answer != "tokens":
+            return error(answer, f"The fake says {answer}.")
+        del fake.device_codes[device_code]
+        return jsonify(fake._tokens(grant))
+
+    @app.post("/oauth2/device/auth")
+    def device_authorization():
+        fake.bodies.append(dict(request.form))
+        if not client_ok():
+            return error("invalid_client", "Client authentication failed.", 401)
+        if fake.device_answer:
+            return raw(fake.device_answer)
+        device_code = "ory_dc_" + secrets.token_urlsafe(32)
+        fake.issued.append(device_code)
+        scope = request.form.get("scope", "")
+        fake.device_codes[device_code] = Grant("", "", "", scope)
+        verify = fake.issuer.rstrip("/") + "/oauth2/device/verify"
+        return jsonify(
+            device_code=device_code,
+            user_code=USER_CODE,
+            verification_uri=verify,
+            verification_uri_complete=f"{verify}?user_code={USER_CODE}",
+            expires_in=600,
+            interval=fake.device_interval,
+        )
 
     @app.get("/userinfo")
     def userinfo():

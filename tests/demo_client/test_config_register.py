@@ -129,7 +129,11 @@ def test_register_creates_then_updates():
     assert admin.calls == ["GET", "POST"]
     stored = admin.clients["demo-client"]
     assert stored == client_document(config)
-    assert stored["grant_types"] == ["authorization_code", "refresh_token"]
+    assert stored["grant_types"] == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
     assert stored["response_types"] == ["code"]
     assert stored["redirect_uris"] == ["http://127.0.0.1:4446/callback"]
     assert stored["post_logout_redirect_uris"] == ["http://127.0.0.1:4446/logged-out"]

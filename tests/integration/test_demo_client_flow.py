@@ -248,7 +248,11 @@ def test_register_twice_updates_the_client(server_factory, demo_clients, backend
     assert stored["client_name"] == "Demo client"
     assert stored["redirect_uris"] == [f"http://127.0.0.1:{port}/callback"]
     assert stored["post_logout_redirect_uris"] == [f"http://127.0.0.1:{port}/logged-out"]
-    assert stored["grant_types"] == ["authorization_code", "refresh_token"]
+    assert stored["grant_types"] == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",  # its "Log in with a device" page
+    ]
     assert stored["token_endpoint_auth_method"] == "client_secret_basic"
     assert "client_secret" not in stored
     # The secret is the new one: it authenticates (and a bogus code is then invalid_grant).
