@@ -185,6 +185,9 @@ def start_stack(
         "URLS_LOGIN": consent + "/login",
         "URLS_CONSENT": consent + "/consent",
         "URLS_LOGOUT": consent + "/logout",
+        "URLS_DEVICE_VERIFICATION": consent + "/device",
+        "URLS_DEVICE_SUCCESS": consent + "/device/success",
+        "OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL": "1s",  # the page polls quickly
         "LOG_LEVEL": "debug",
         **(extra_env or {}),
     }
