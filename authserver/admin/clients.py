@@ -21,7 +21,7 @@ from authserver.domain.clients import (
     validate_client_document,
 )
 from authserver.domain.text import text_problem
-from authserver.storage.repositories import ClientAlreadyExists, ClientRepository
+from authserver.storage.repositories import KEEP_SECRET, ClientAlreadyExists, ClientRepository
 from authserver.web.bodies import read_json
 from authserver.web.errors import ApiError
 from authserver.web.transaction import after_commit, db_session
@@ -30,7 +30,6 @@ bp = Blueprint("clients", __name__)
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
-_KEEP_SECRET = object()
 
 
 def _hasher():
@@ -137,7 +136,7 @@ def _save(client_id: str, document: dict, stored_client: Client | None = None):
         if existing is None:
             raise _not_found()
         stored_client = existing.client
-    secret_hash = _KEEP_SECRET
+    secret_hash = KEEP_SECRET
     if validated.secret:
         secret_hash = _hasher().hash(validated.secret)
     elif validated.client.is_public:
@@ -148,10 +147,7 @@ def _save(client_id: str, document: dict, stored_client: Client | None = None):
             "Field client_secret is required to turn a public client into a confidential one.",
             400,
         )
-    if secret_hash is _KEEP_SECRET:
-        client = repository.replace(validated.client)
-    else:
-        client = repository.replace(validated.client, secret_hash)
+    client = repository.replace(validated.client, secret_hash)
     if client is None:
         raise _not_found()
     _forget_cached(client_id)

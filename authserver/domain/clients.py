@@ -176,7 +176,8 @@ def new_client_secret() -> str:
 
 # Fields Hydra's model has that we accept on input but do not act upon; they are
 # accepted only when empty so nobody believes a feature is on when it is not.
-_ACCEPTED_IF_EMPTY = {"jwks", "jwks_uri", "request_uris", "sector_identifier_uri"}
+# A tuple, not a set: the first one present is named, whatever the hash seed.
+_ACCEPTED_IF_EMPTY = ("jwks", "jwks_uri", "request_uris", "sector_identifier_uri")
 # Server-managed fields that clients may send back unchanged (a GET body PUT back as is).
 _IGNORED_ON_INPUT = {
     "created_at",
@@ -208,7 +209,7 @@ _KNOWN_INPUT_FIELDS = (
     {f.name for f in fields(Client)} - {"lifespans"}
     | set(LIFESPAN_FIELDS)
     | {"client_secret"}
-    | _ACCEPTED_IF_EMPTY
+    | set(_ACCEPTED_IF_EMPTY)
     | _IGNORED_ON_INPUT
 )
 
