@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -125,9 +126,11 @@ def command(name: str) -> list[str]:
     return [script]
 
 
-def wait_healthy(child: Child, url: str) -> None:
+def wait_healthy(child: Child, url: str, stopping: threading.Event) -> None:
     deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
+        if stopping.is_set():
+            raise KeyboardInterrupt
         if child.process.poll() is not None:
             raise DemoError(f"{child.name} stopped while starting; see {child.log_path}")
         try:
@@ -191,8 +194,13 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
     stack = Stack()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
+    # The handler only sets a flag, which the loops below check: an exception raised in a
+    # handler can land inside a finalizer (a probe's socket being collected) and be lost
+    # there, so a Ctrl-C during the start would be ignored.
+    stopping = threading.Event()
+
     def _interrupt(signum, _frame):
-        raise KeyboardInterrupt
+        stopping.set()
 
     # Both, explicitly: a shell starting us in the background sets SIGINT to "ignore".
     signal.signal(signal.SIGINT, _interrupt)
@@ -217,7 +225,7 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
             log_dir,
         )
         say(f"[3/5] authorization server: public {public}/  admin {admin}/ (starting)")
-        wait_healthy(server, admin + "/health/ready")
+        wait_healthy(server, admin + "/health/ready", stopping)
         app = start(
             stack,
             "consent-ui",
@@ -231,7 +239,7 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
             log_dir,
         )
         say(f"[4/5] login & consent app: {consent}/ (starting)")
-        wait_healthy(app, consent + "/healthz")
+        wait_healthy(app, consent + "/healthz", stopping)
         demo = start(
             stack,
             "demo-client",
@@ -246,7 +254,7 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
             log_dir,
         )
         say(f"[5/5] demo client: {client}/ (starting)")
-        wait_healthy(demo, client + "/healthz")
+        wait_healthy(demo, client + "/healthz", stopping)
         say("")
         say(f'Ready. Open {client}/ and click "Log in".')
         say(f"  demo user: {DEMO_USER[0]} / {DEMO_USER[1]}")
@@ -256,7 +264,8 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
             exited = stack.first_exited()
             if exited is not None:
                 raise DemoError(f"{exited.name} stopped unexpectedly; see {exited.log_path}")
-            time.sleep(0.5)
+            if stopping.wait(0.5):
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         say("\nStopping…")
         return 0
