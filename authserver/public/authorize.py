@@ -10,15 +10,19 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from authserver.oauth2.login_consent import (
-    CONSENT_CSRF_COOKIE,
-    LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     AuthorizationFlow,
     ClientError,
     ErrorPage,
     add_query,
 )
-from authserver.public.browser import browser_params, canonical_url, redirect_browser, render_error
+from authserver.public.browser import (
+    browser_params,
+    canonical_url,
+    redirect_browser,
+    render_error,
+    returning_step,
+)
 from authserver.web.transaction import db_session, writes
 
 bp = Blueprint("authorize", __name__)
@@ -31,17 +35,8 @@ def authorize():
     flow = AuthorizationFlow(services, db_session())
     try:
         params = browser_params()
-        if params.get("login_verifier"):
-            result = flow.after_login(
-                params["login_verifier"],
-                request.cookies.get(LOGIN_CSRF_COOKIE),
-                request.cookies.get(SESSION_COOKIE),
-            )
-        elif params.get("consent_verifier"):
-            result = flow.after_consent(
-                params["consent_verifier"], request.cookies.get(CONSENT_CSRF_COOKIE)
-            )
-        else:
+        result = returning_step(flow, params, request.cookies)
+        if result is None:  # a new authorization request
             lists = {key: params.getlist(key) for key in params}
             request_url = canonical_url("/oauth2/auth", params)
             result = flow.start(lists, request_url, request.cookies.get(SESSION_COOKIE))

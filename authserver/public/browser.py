@@ -8,7 +8,16 @@ from urllib.parse import urlencode
 from flask import current_app, g, redirect, request
 from werkzeug.datastructures import MultiDict
 
-from authserver.oauth2.login_consent import CookieChange, ErrorPage, add_query
+from authserver.oauth2.login_consent import (
+    CONSENT_CSRF_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    AuthorizationFlow,
+    CookieChange,
+    ErrorPage,
+    Redirect,
+    add_query,
+)
 from authserver.public.cookies import apply_cookies
 from authserver.web.bodies import FORM_TYPE
 from authserver.web.pages import SECURITY_HEADERS, error_page
@@ -26,6 +35,18 @@ def browser_params() -> MultiDict:
 # Kept out of the stored request_url: an ID token is a credential, and nothing keeps a raw
 # token at rest. The flow keeps the hint's verified claims instead.
 _NOT_STORED = frozenset({"id_token_hint"})
+
+
+def returning_step(flow: AuthorizationFlow, params, cookies) -> Redirect | None:
+    """The browser back from the login app or the consent app, the same at
+    ``/oauth2/auth`` and ``/oauth2/device/verify``; None when it starts a flow instead."""
+    if params.get("login_verifier"):
+        return flow.after_login(
+            params["login_verifier"], cookies.get(LOGIN_CSRF_COOKIE), cookies.get(SESSION_COOKIE)
+        )
+    if params.get("consent_verifier"):
+        return flow.after_consent(params["consent_verifier"], cookies.get(CONSENT_CSRF_COOKIE))
+    return None
 
 
 def canonical_url(path: str, params: MultiDict) -> str:

@@ -12,16 +12,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from authserver.oauth2.login_consent import (
-    CONSENT_CSRF_COOKIE,
     DEVICE_CSRF_COOKIE,
-    LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     AuthorizationFlow,
     ClientError,
     ErrorPage,
     add_query,
 )
-from authserver.public.browser import redirect_browser, render_error
+from authserver.public.browser import redirect_browser, render_error, returning_step
 from authserver.web.transaction import db_session, writes
 
 bp = Blueprint("device_verify", __name__)
@@ -40,17 +38,9 @@ def verify():
                 request.cookies.get(DEVICE_CSRF_COOKIE),
                 request.cookies.get(SESSION_COOKIE),
             )
-        elif params.get("login_verifier"):
-            result = flow.after_login(
-                params["login_verifier"],
-                request.cookies.get(LOGIN_CSRF_COOKIE),
-                request.cookies.get(SESSION_COOKIE),
-            )
-        elif params.get("consent_verifier"):
-            result = flow.after_consent(
-                params["consent_verifier"], request.cookies.get(CONSENT_CSRF_COOKIE)
-            )
         else:
+            result = returning_step(flow, params, request.cookies)
+        if result is None:  # a browser arriving, perhaps with the user code
             result = flow.start_device(
                 params.get("user_code"), request.cookies.get(DEVICE_CSRF_COOKIE)
             )
