@@ -170,7 +170,22 @@ def start_stack(
     extra_env: dict | None = None,
     consent_env: dict | None = None,
 ) -> Stack:
-    """``extra_env`` goes to authserver; ``consent_env`` to consent-ui (e.g. its user store)."""
+    """``extra_env`` goes to authserver; ``consent_env`` to consent-ui (e.g. its user store).
+
+    A port picked free can be taken by another test process before an app binds it: the
+    app then says so at once, and the stack is started again on other ports."""
+    for attempt in range(3):
+        try:
+            return _start_stack_once(database, log_dir, extra_env, consent_env)
+        except AssertionError as exc:
+            if "already in use" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_stack_once(
+    database: TestDatabase, log_dir: Path, extra_env: dict | None, consent_env: dict | None
+) -> Stack:
     public_port, admin_port, consent_port, client_port = (free_port() for _ in range(4))
     public = f"http://127.0.0.1:{public_port}"
     admin = f"http://127.0.0.1:{admin_port}"
