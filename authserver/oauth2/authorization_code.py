@@ -13,18 +13,15 @@ issued (RFC 6749 §4.1.2).
 
 from __future__ import annotations
 
-import logging
 import time
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from authserver.domain.tokens import TokenKind
-from authserver.oauth2.revocation import revoke_grant
+from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import AuthorizationCodeRepository
-
-log = logging.getLogger(__name__)
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -63,7 +60,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if record is None or record.client_id != client.get_client_id():
             return None
         if record.used:
-            _replayed(self.request.db, record)
+            revoke_replayed(self.request.db, record.request_id, "authorization code")
             return None
         if record.is_expired(int(time.time())):
             return None
@@ -78,7 +75,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def create_token_response(self):
         code = self.request.authorization_code.record
         if not AuthorizationCodeRepository(self.request.db).consume(code.signature_digest):
-            _replayed(self.request.db, code)  # a concurrent redemption won the compare-and-set
+            # A concurrent redemption won the compare-and-set.
+            revoke_replayed(self.request.db, code.request_id, "authorization code")
             raise InvalidGrantError("The authorization code was already used.")
         response = issue_token_set(
             self.server.services,
@@ -90,8 +88,3 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             with_nonce=True,
         )
         return 200, response, self.TOKEN_RESPONSE_HEADER
-
-
-def _replayed(session, record) -> None:
-    log.warning("authorization code replayed: revoking the tokens of its grant")
-    revoke_grant(session, record.request_id)

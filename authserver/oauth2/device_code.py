@@ -32,7 +32,7 @@ from authlib.oauth2.rfc8628 import (
 from authserver.domain.clients import DEVICE_CODE_GRANT
 from authserver.domain.device import PollOutcome, interval_after, poll
 from authserver.domain.tokens import TokenKind
-from authserver.oauth2.revocation import revoke_grant
+from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.device import DeviceCodeRepository
 
@@ -79,7 +79,7 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
         if outcome in (PollOutcome.PENDING, PollOutcome.SLOW_DOWN):
             codes.record_poll(record.signature_digest, now, interval_after(record, outcome))
         if outcome is PollOutcome.REPLAYED:
-            _replayed(self.request.db, record)
+            revoke_replayed(self.request.db, record.request_id, "device code")
         if outcome is not PollOutcome.ISSUE:
             raise _REFUSALS[outcome]()
         self.request.device_code = record
@@ -87,7 +87,8 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
     def create_token_response(self):
         record = self.request.device_code
         if not DeviceCodeRepository(self.request.db).redeem(record.signature_digest):
-            _replayed(self.request.db, record)  # a concurrent poll won the compare-and-set
+            # A concurrent poll won the compare-and-set.
+            revoke_replayed(self.request.db, record.request_id, "device code")
             raise InvalidGrantError("The device code was already used.")
         response = issue_token_set(
             self.server.services,
@@ -100,8 +101,3 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
         )
         log.info("issued tokens for a device code to client %s", record.client_id)
         return 200, response, self.TOKEN_RESPONSE_HEADER
-
-
-def _replayed(session, record) -> None:
-    log.warning("device code replayed: revoking the tokens of its grant")
-    revoke_grant(session, record.request_id)

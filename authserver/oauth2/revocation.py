@@ -4,6 +4,8 @@ safer than it."""
 
 from __future__ import annotations
 
+import logging
+
 from authlib.oauth2.rfc6749 import InvalidRequestError, UnauthorizedClientError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from sqlalchemy.orm import Session
@@ -11,6 +13,13 @@ from sqlalchemy.orm import Session
 from authserver.domain.tokens import TokenKind
 from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
 from authserver.storage.repositories import AccessTokenRepository
+
+
+def revoke_replayed(session: Session, request_id: str, what: str) -> None:
+    """A code redeemed twice (RFC 6749 §4.1.2; RFC 8628 device codes alike): revoke what
+    its first redemption issued."""
+    logging.getLogger(__name__).warning("%s replayed: revoking the tokens of its grant", what)
+    revoke_grant(session, request_id)
 
 
 def revoke_grant(session: Session, request_id: str) -> None:

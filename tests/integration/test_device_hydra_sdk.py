@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-import pytest
+import ory_hydra_client as hydra  # a test dependency (pyproject: test extra)
 
 from tests.integration.oauth_flow import query
 from tests.integration.test_device_flow import (
@@ -15,8 +15,6 @@ from tests.integration.test_device_flow import (
     poll,
     unique_subject,
 )
-
-hydra = pytest.importorskip("ory_hydra_client")
 
 
 def api_client(url: str):
