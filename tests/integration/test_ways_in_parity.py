@@ -357,8 +357,19 @@ def database_down():
             {"Authorization": GOOD},
         ),
         (1, "/admin/oauth2/introspect", {"token": "ory_rt_bogus.bogus"}, {}),
+        # Flask-only endpoints (both "ways" are Flask): the same 503 with Retry-After.
+        (0, "/oauth2/device/auth", {"scope": "read"}, {"Authorization": GOOD}),
+        (
+            0,
+            "/oauth2/token",
+            {
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code": "ory_dc_bogus.bogus",
+            },
+            {"Authorization": GOOD},
+        ),
     ],
-    ids=["token", "token with scope", "introspection"],
+    ids=["token", "token with scope", "introspection", "device authorization", "device poll"],
 )
 def test_database_down_answers_alike_both_ways(database_down, app, path, form, headers):
     services, ways = database_down
