@@ -6,13 +6,14 @@ cache, one client-secret verification cache. Nothing here holds request state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from authserver.config import Settings
 from authserver.domain.caching import TtlCache
 from authserver.domain.client_secrets import ClientSecretHasher
+from authserver.domain.clock import Clock
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
 from authserver.oauth2.access_tokens import AccessTokens
@@ -63,6 +64,8 @@ class Services:
     access_tokens: AccessTokens
     id_tokens: IdTokens
     clients: ClientDirectory
+    # Every expiry check's "now"; only the test harness moves it (domain.clock).
+    clock: Clock = field(default_factory=Clock)
 
     def key_sets_to_publish(self) -> tuple[str, ...]:
         # Both, whatever the default strategy: a client may choose JWT access tokens.
@@ -80,7 +83,10 @@ class Services:
         self.database.dispose()
 
 
-def build_services(settings: Settings, database: Database | None = None) -> Services:
+def build_services(
+    settings: Settings, database: Database | None = None, clock: Clock | None = None
+) -> Services:
+    clock = clock or Clock()
     secrets = SystemSecrets(settings.secrets_system)
     keys = KeyManager(
         secrets,
@@ -94,15 +100,17 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         secret_hasher=ClientSecretHasher(),
         keys=keys,
         codec=codec,
-        id_tokens=IdTokens(keys, settings.issuer, settings.id_token_ttl),
+        id_tokens=IdTokens(keys, settings.issuer, settings.id_token_ttl, clock),
         access_tokens=AccessTokens(
             codec,
             keys,
             issuer=settings.issuer,
             default_strategy=settings.access_token_strategy,
             default_ttl=settings.access_token_ttl,
+            clock=clock,
         ),
         clients=ClientDirectory(settings.clients_cache_ttl),
+        clock=clock,
     )
 
 

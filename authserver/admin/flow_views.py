@@ -5,7 +5,6 @@ answered, Hydra's JSON shapes, and the 410 answer for a challenge already handle
 from __future__ import annotations
 
 import functools
-import time
 from datetime import UTC, datetime
 
 from flask import current_app, jsonify, request
@@ -14,10 +13,6 @@ from authserver.domain.flows import Flow, FlowError, LoginAcceptance
 from authserver.oauth2.challenges import Answered, FlowChallenges, Gone
 from authserver.web.errors import ApiError
 from authserver.web.transaction import db_session
-
-
-def now() -> int:
-    return int(time.time())
 
 
 def challenge_param(name: str) -> str:

@@ -7,8 +7,6 @@ view answers the rest (and the errors) with the same ``introspect`` function.
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, current_app, request
 
 from authserver.domain.access_tokens import (
@@ -41,7 +39,7 @@ def introspect_view():
 
 def introspect(services, session, token: str, required_scope: str | None) -> dict:
     """The RFC 7662 response for ``token``; reads at most one row."""
-    now = int(time.time())
+    now = services.clock.now()
     if TokenKind.of(token) is TokenKind.REFRESH_TOKEN:
         digest = services.codec.verify(token, TokenKind.REFRESH_TOKEN)
         refresh = RefreshTokenRepository(session).find(digest) if digest else None

@@ -5,29 +5,27 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from authserver.admin.flow_views import challenge_param, gone, now, public_url, rfc3339
-from authserver.domain.flows import FlowError, digest
-from authserver.domain.sessions import LogoutState
-from authserver.oauth2.login_consent import add_query
-from authserver.storage.flows import LogoutRequestRepository
-from authserver.web.errors import ApiError
+from authserver.admin.flow_views import (
+    answered,
+    challenge_param,
+    challenges,
+    flow_errors,
+    gone,
+    rfc3339,
+)
+from authserver.oauth2.challenges import Gone
 from authserver.web.transaction import db_session
 
 bp = Blueprint("logout_requests", __name__)
 
 
-def _find(repository: LogoutRequestRepository):
-    challenge = challenge_param("logout_challenge")
-    request = repository.by_challenge(digest(challenge))
-    if request is None:
-        raise ApiError("not_found", "The logout challenge is unknown.", 404)
-    return challenge, request
-
-
 @bp.get("/oauth2/auth/requests/logout")
+@flow_errors
 def get_logout_request():
-    challenge, request = _find(LogoutRequestRepository(db_session()))
-    if request.status != LogoutState.REQUESTED or now() >= request.expires_at:
+    challenge = challenge_param("logout_challenge")
+    service = challenges()
+    request = service.pending_logout(service.logout_request(challenge))
+    if isinstance(request, Gone):
         return gone(request.request_url)
     return jsonify(
         challenge=challenge,
@@ -51,28 +49,19 @@ def _client_or_none(client_id: str | None) -> dict | None:
 
 
 @bp.put("/oauth2/auth/requests/logout/accept")
+@flow_errors
 def accept_logout_request():
-    repository = LogoutRequestRepository(db_session())
-    _, request = _find(repository)
-    try:
-        accepted, verifier = request.accept(now())
-    except FlowError:
-        return gone(request.request_url)
-    if not repository.transition(request, accepted):
-        return gone(request.request_url)
-    return jsonify(
-        redirect_to=add_query(public_url("/oauth2/sessions/logout"), {"logout_verifier": verifier})
+    service = challenges()
+    return answered(
+        service.accept_logout(service.logout_request(challenge_param("logout_challenge")))
     )
 
 
 @bp.put("/oauth2/auth/requests/logout/reject")
+@flow_errors
 def reject_logout_request():
-    repository = LogoutRequestRepository(db_session())
-    _, request = _find(repository)
-    try:
-        rejected = request.reject(now())
-    except FlowError:
-        return gone(request.request_url)
-    if not repository.transition(request, rejected):
-        return gone(request.request_url)
+    service = challenges()
+    outcome = service.reject_logout(service.logout_request(challenge_param("logout_challenge")))
+    if isinstance(outcome, Gone):
+        return gone(outcome.request_url)
     return "", 204

@@ -17,6 +17,7 @@ from authserver.cli import (
     clients_cmd,
     demo_cmd,
     device_code_cmd,
+    harness_cmd,
     janitor_cmd,
     jwks_cmd,
     legacy,
@@ -131,6 +132,7 @@ for command in (
     version,
     janitor_cmd.janitor_command,
     demo_cmd.demo,
+    harness_cmd.harness,
     legacy.clients,
     legacy.token,
 ):

@@ -6,7 +6,6 @@ part, which makes revocation and introspection identical for the two.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from authserver.domain.access_tokens import AccessTokenRecord, IssuedAccessToken
 from authserver.domain.clients import Client
+from authserver.domain.clock import Clock
 from authserver.domain.tokens import OpaqueTokenCodec, TokenKind, signature_digest
 from authserver.oauth2.keys import ACCESS_TOKEN_SET, SIGNING_ALGORITHMS, KeyManager
 from authserver.storage.repositories import AccessTokenRepository
@@ -31,12 +31,14 @@ class AccessTokens:
         issuer: str,
         default_strategy: str,
         default_ttl: int,
+        clock: Clock,
     ):
         self._codec = codec
         self._keys = keys
         self._issuer = issuer
         self._default_strategy = default_strategy
         self._default_ttl = default_ttl
+        self._clock = clock
 
     def issue(
         self,
@@ -51,7 +53,7 @@ class AccessTokens:
         extra: dict[str, Any] | None = None,
     ) -> IssuedAccessToken:
         """Mint a token, store its record in the caller's transaction, return the response."""
-        now = int(time.time())
+        now = self._clock.now()
         ttl = ttl or self._default_ttl
         strategy = client.access_token_strategy or self._default_strategy
         if strategy == "jwt":

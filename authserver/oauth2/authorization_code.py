@@ -13,8 +13,6 @@ issued (RFC 6749 §4.1.2).
 
 from __future__ import annotations
 
-import time
-
 from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
@@ -62,7 +60,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if record.used:
             revoke_replayed(self.request.db, record.request_id, "authorization code")
             return None
-        if record.is_expired(int(time.time())):
+        if record.is_expired(services.clock.now()):
             return None
         return _Code(record)
 

@@ -15,7 +15,6 @@ Flask here.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -40,9 +39,10 @@ from authserver.domain.flows import (
     new_secret,
 )
 from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
+from authserver.domain.sessions import LogoutRequest, LogoutState
 from authserver.oauth2.login_consent import DEVICE_VERIFY_PATH, add_query, is_device_flow
 from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
-from authserver.storage.flows import FlowRepository
+from authserver.storage.flows import FlowRepository, LogoutRequestRepository
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class FlowChallenges:
         self.services = services
         self.settings = services.settings
         self.session = session
-        self.now = now if now is not None else int(time.time())
+        self.now = now if now is not None else services.clock.now()
         self.flows = FlowRepository(session)
 
     # -- the login request ---------------------------------------------------------------
@@ -174,6 +174,37 @@ class FlowChallenges:
             return restart
         return Answered(add_query(self._public(DEVICE_VERIFY_PATH), {"device_verifier": verifier}))
 
+    # -- the logout request (Hydra's) -----------------------------------------------------
+
+    def logout_request(self, challenge: str) -> LogoutRequest:
+        request = LogoutRequestRepository(self.session).by_challenge(digest(challenge))
+        if request is None:
+            raise FlowNotFound("The logout challenge is unknown.")
+        return request
+
+    def pending_logout(self, request: LogoutRequest) -> LogoutRequest | Gone:
+        if request.status != LogoutState.REQUESTED or self.now >= request.expires_at:
+            return Gone(request.request_url)
+        return request
+
+    def accept_logout(self, request: LogoutRequest) -> Answered | Gone:
+        try:
+            accepted, verifier = request.accept(self.now)
+        except FlowError:
+            return Gone(request.request_url)
+        if not LogoutRequestRepository(self.session).transition(request, accepted):
+            return Gone(request.request_url)
+        return Answered(add_query(self._public(LOGOUT_PATH), {"logout_verifier": verifier}))
+
+    def reject_logout(self, request: LogoutRequest) -> None | Gone:
+        try:
+            rejected = request.reject(self.now)
+        except FlowError:
+            return Gone(request.request_url)
+        if not LogoutRequestRepository(self.session).transition(request, rejected):
+            return Gone(request.request_url)
+        return None
+
     # -- helpers -------------------------------------------------------------------------
 
     def _public(self, path: str) -> str:
@@ -198,6 +229,9 @@ class FlowChallenges:
         # A device flow's browser returns to the verification URI (as Hydra's).
         path = DEVICE_VERIFY_PATH if is_device_flow(flow) else "/oauth2/auth"
         return Answered(add_query(self._public(path), {verifier_param: verifier}))
+
+
+LOGOUT_PATH = "/oauth2/sessions/logout"
 
 
 def _found(flow: Flow | None, step: str) -> Flow:

@@ -6,7 +6,6 @@ scopes and audiences of its own (Hydra's rule, as for client credentials)."""
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 
 from authlib.consts import default_json_headers
@@ -75,7 +74,7 @@ class DeviceAuthorizationEndpoint(AuthlibDeviceEndpoint):
     def _issue(self, request, client_id: str, scope, audience) -> dict:
         services = self.server.services
         settings = services.settings
-        now = int(time.time())
+        now = services.clock.now()
         minted = services.codec.mint(TokenKind.DEVICE_CODE)
         codes = DeviceCodeRepository(request.db)
         for _ in range(_USER_CODE_DRAWS):

@@ -14,7 +14,6 @@ openid.
 from __future__ import annotations
 
 import logging
-import time
 
 from authlib.oauth2.rfc6749 import (
     AccessDeniedError,
@@ -74,7 +73,7 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
         digest = self.server.services.codec.verify(device_code, TokenKind.DEVICE_CODE)
         codes = DeviceCodeRepository(self.request.db)
         record = codes.find(digest) if digest is not None else None
-        now = int(time.time())
+        now = self.server.services.clock.now()
         outcome = poll(record, client.get_client_id(), now)
         if outcome in (PollOutcome.PENDING, PollOutcome.SLOW_DOWN):
             codes.record_poll(record.signature_digest, now, interval_after(record, outcome))

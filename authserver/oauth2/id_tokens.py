@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -12,15 +11,17 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy.orm import Session
 
+from authserver.domain.clock import Clock
 from authserver.domain.sessions import GrantSession
 from authserver.oauth2.keys import ID_TOKEN_SET, SIGNING_ALGORITHMS, KeyManager
 
 
 class IdTokens:
-    def __init__(self, keys: KeyManager, issuer: str, default_ttl: int):
+    def __init__(self, keys: KeyManager, issuer: str, default_ttl: int, clock: Clock):
         self._keys = keys
         self._issuer = issuer
         self._default_ttl = default_ttl
+        self._clock = clock
 
     def issue(
         self,
@@ -36,7 +37,7 @@ class IdTokens:
         if key is None:
             self._keys.ensure_set(session, ID_TOKEN_SET)
             key = self._keys.signing_key(session, ID_TOKEN_SET)
-        now = int(time.time())
+        now = self._clock.now()
         claims: dict[str, Any] = {
             **grant.id_token_claims,  # reserved names were removed when consent was accepted
             "iss": self._issuer,

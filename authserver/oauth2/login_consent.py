@@ -23,7 +23,6 @@ that started the flow) or a ``ClientError`` (sent to the client's redirect URI).
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -122,7 +121,7 @@ class AuthorizationFlow:
         self.services = services
         self.settings = services.settings
         self.session = session
-        self.now = now if now is not None else int(time.time())
+        self.now = now if now is not None else services.clock.now()
         self.flows = FlowRepository(session)
         self.login_sessions = LoginSessionRepository(session)
 

@@ -10,7 +10,6 @@ browser goes to the post-logout redirect URI (or ``URLS_POST_LOGOUT_REDIRECT``).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping
 
@@ -34,7 +33,7 @@ class LogoutFlow:
         self.services = services
         self.settings = services.settings
         self.session = session
-        self.now = now if now is not None else int(time.time())
+        self.now = now if now is not None else services.clock.now()
         self.requests = LogoutRequestRepository(session)
         self.login_sessions = LoginSessionRepository(session)
 

@@ -9,7 +9,6 @@ concurrent refreshes with one token, exactly one wins (an atomic compare-and-set
 from __future__ import annotations
 
 import logging
-import time
 
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants
 
@@ -45,7 +44,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         record = tokens.find(digest)
         if record is None or record.client_id != self.request.client.get_client_id():
             return None
-        if record.is_expired(int(time.time())):
+        if record.is_expired(services.clock.now()):
             return None
         # Check a narrower scope before rotating, so a bad request does not cost the token.
         requested = set((self.request.payload.scope or "").split())

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,12 +25,14 @@ def issue_token_set(
     grant_type: str,
     with_nonce: bool,
     refresh_grant: GrantSession | None = None,
+    access_token_ttl: int | None = None,
 ) -> dict[str, Any]:
     """Mint and store the tokens; return the RFC 6749 §5.1 response body.
 
     ``refresh_grant``: what the new refresh token carries when it differs from ``grant``
     (a refresh that narrowed the access token's scope keeps the refresh token's own scope,
-    RFC 6749 §6)."""
+    RFC 6749 §6). ``access_token_ttl``: a lifetime chosen by the caller (the test
+    harness's minted tokens), over the client's and the server's."""
     refresh_grant = refresh_grant or grant
     lifespan = f"{grant_type}_grant"
     issued = services.access_tokens.issue(
@@ -41,7 +42,7 @@ def issue_token_set(
         scope=grant.scope_string,
         audience=grant.audience,
         request_id=request_id,
-        ttl=client.lifespan(f"{lifespan}_access_token_lifespan"),
+        ttl=access_token_ttl or client.lifespan(f"{lifespan}_access_token_lifespan"),
         extra=grant.access_token_claims,
     )
     response = issued.to_response()
@@ -75,7 +76,7 @@ def issue_refresh_token(
     request_id: str,
     ttl: int | None,
 ) -> str:
-    now = int(time.time())
+    now = services.clock.now()
     minted = services.codec.mint(TokenKind.REFRESH_TOKEN)
     RefreshTokenRepository(session).add(
         RefreshTokenRecord(

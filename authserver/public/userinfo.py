@@ -7,8 +7,6 @@ challenge, ``insufficient_scope`` (403), ``invalid_request`` (400).
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, current_app, jsonify, request
 
 from authserver.storage.flows import FlowRepository
@@ -50,7 +48,7 @@ def userinfo():
     services = current_app.extensions["authserver"]
     token = _presented_token()
     record = services.access_tokens.lookup(db_session(), token)
-    if record is None or not record.is_active(int(time.time())):
+    if record is None or not record.is_active(services.clock.now()):
         raise _bearer_error("invalid_token", "The access token is not active.", 401)
     if "openid" not in record.scope.split():
         raise _bearer_error(

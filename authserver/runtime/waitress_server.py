@@ -226,8 +226,12 @@ def serve_services(services: Services, listeners, threads: int) -> int:
     return serve_forever(built, listeners, threads, on_stopped=services.close)
 
 
-def serve_forever(apps: dict, listeners, threads: int, on_stopped) -> int:
-    """Serve each listener's app until SIGTERM or SIGINT; then drain and return 0."""
+def serve_forever(
+    apps: dict, listeners, threads: int, on_stopped, stop: threading.Event | None = None
+) -> int:
+    """Serve each listener's app until SIGTERM or SIGINT (or, when given, until ``stop``
+    is set: a server in a thread of another program, the test harness's); then drain
+    and return 0."""
     socket_map: dict = {}
     lanes = Lanes(threads)
     servers = []
@@ -251,15 +255,8 @@ def serve_forever(apps: dict, listeners, threads: int, on_stopped) -> int:
         servers.append(server)
         log.info("%s API listening on http://%s:%s/", listener.name, listener.host, listener.port)
 
-    stop = threading.Event()
-
-    def _stop(_signum, _frame):
-        # Only a flag: the loop notices within its poll timeout. (Waking it through
-        # waitress' trigger could deadlock on the trigger's lock inside a handler.)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    if stop is None:
+        stop = _stop_on_signals()
     while not stop.is_set():
         wasyncore.loop(timeout=0.25, map=socket_map, use_poll=True, count=1)
         _end_lingering(socket_map)
@@ -269,6 +266,19 @@ def serve_forever(apps: dict, listeners, threads: int, on_stopped) -> int:
     wasyncore.close_all(socket_map)
     on_stopped()
     return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _stop(_signum, _frame):
+        # Only a flag: the loop notices within its poll timeout. (Waking it through
+        # waitress' trigger could deadlock on the trigger's lock inside a handler.)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop
 
 
 def _drain(servers, socket_map, deadline: float) -> None:

@@ -90,3 +90,12 @@ def upgrade(database: Database) -> list[str]:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return pending
+
+
+def create_fresh_schema(database: Database) -> None:
+    """The current schema in an empty in-memory database, straight from the models: what
+    the migrations build (``tests/integration/test_migrations.py`` checks they agree),
+    without loading Alembic. For the test harness, whose start must take under a second."""
+    from authserver.storage.models import Base
+
+    Base.metadata.create_all(database.engine)
