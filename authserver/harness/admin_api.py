@@ -20,7 +20,7 @@ from authserver.harness.decisions import (
 from authserver.harness.minting import mint
 from authserver.harness.seed import reset_database
 from authserver.web.bodies import read_json
-from authserver.web.errors import ApiError
+from authserver.web.errors import ApiError, render_exception
 from authserver.web.transaction import after_commit, db_session
 
 bp = Blueprint("harness", __name__)
@@ -40,7 +40,7 @@ def _no_content():
 
 @bp.errorhandler(DecisionError)
 def _bad_document(exc: DecisionError):
-    raise ApiError(exc.error, str(exc), 400)
+    return render_exception(ApiError(exc.error, str(exc), 400))
 
 
 # -- decisions ------------------------------------------------------------------------------
