@@ -1,6 +1,6 @@
 """The ``authserver`` command (the commands themselves are in ``cli.commands``).
 
-``authserver serve`` loads only what serving needs: the other commands' modules (HTTP
+``authserver serve`` (and ``harness``) loads only what serving needs: the other commands' modules (HTTP
 clients, the demo runner, ...) would cost every server process memory for nothing.
 """
 
@@ -16,6 +16,10 @@ def _command_line(args: list[str]) -> click.Group:
         from authserver.cli.server_cmd import serve
 
         return click.Group(name="authserver", commands={"serve": serve})
+    if args[:1] == ["harness"]:  # likewise, and a test harness's start is awaited by a suite
+        from authserver.cli.harness_cmd import harness
+
+        return click.Group(name="authserver", commands={"harness": harness})
     from authserver.cli.commands import cli
 
     return cli

@@ -163,12 +163,6 @@ class HarnessServer:
         return env
 
     def _build(self) -> dict:
-        from authserver.admin.app import create_admin_app
-        from authserver.harness import admin_api, login_app
-        from authserver.harness.request_log import RequestLog
-        from authserver.harness.seed import ConfiguredClients
-        from authserver.harness.state import HarnessState
-        from authserver.public.app import create_public_app
         from authserver.services import build_services
         from authserver.storage import migrations
 
@@ -177,7 +171,17 @@ class HarnessServer:
             migrations.create_fresh_schema(services.database)
         else:
             migrations.upgrade(services.database)  # a harness database is always migrated
-        services.ensure_keys()
+        # RSA key generation releases the GIL: it runs on another core while the apps are
+        # imported and built, which is most of a start.
+        keys = _Background(services.ensure_keys)
+
+        from authserver.admin.app import create_admin_app
+        from authserver.harness import admin_api, login_app
+        from authserver.harness.request_log import RequestLog
+        from authserver.harness.seed import ConfiguredClients
+        from authserver.harness.state import HarnessState
+        from authserver.public.app import create_public_app
+
         state = HarnessState(self.config)
         clients = ConfiguredClients(self.config.clients, services.secret_hasher)
         with services.database.transaction() as session:
@@ -192,7 +196,29 @@ class HarnessServer:
         admin.register_blueprint(admin_api.bp, name="harness_unprefixed")
         admin.extensions["harness"] = state
         admin.extensions["harness_clients"] = clients
+        keys.result()
         return {"public": public, "admin": admin}
+
+
+class _Background:
+    """A call running in a thread; ``result()`` waits and re-raises its exception."""
+
+    def __init__(self, function):
+        self._error: BaseException | None = None
+
+        def run():
+            try:
+                function()
+            except BaseException as exc:  # handed to result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="authserver-harness-keys", daemon=True)
+        self._thread.start()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _url_host(host: str) -> str:
