@@ -1,7 +1,8 @@
 """The ``authserver`` command (the commands themselves are in ``cli.commands``).
 
-``authserver serve`` (and ``harness``) loads only what serving needs: the other commands' modules (HTTP
-clients, the demo runner, ...) would cost every server process memory for nothing.
+``authserver serve`` (and ``harness``) loads only what serving needs: the other commands'
+modules (HTTP clients, the demo runner, ...) would cost every server process memory for
+nothing.
 """
 
 from __future__ import annotations

@@ -68,7 +68,9 @@ def harness(config_file, public_port, admin_port, host, dsn, token_strategy, thr
             host=host,
             token_strategy=token_strategy,
             dsn=dsn,
-            environ=os.environ,
+            # Not DSN: a developer's own database in the environment must not become the
+            # harness's, whose reset empties it. A database is chosen with --dsn only.
+            environ={k: v for k, v in os.environ.items() if k != "DSN"},
             threads=threads,
         )
     except HarnessConfigError as exc:

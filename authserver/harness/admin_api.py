@@ -52,7 +52,7 @@ def queue_decision():
     if not decision.denies and _state().user(decision.subject) is None:
         raise ApiError(
             "invalid_request",
-            f"No user {decision.subject!r}: create it first (PUT /admin/harness/users/…).",
+            f"No user {decision.subject!r}: create it first with PUT /admin/harness/users/SUBJECT.",
         )
     if decision.client_id is not None:
         stored = _services().clients.find(db_session(), decision.client_id)

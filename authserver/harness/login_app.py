@@ -34,12 +34,13 @@ _STYLE = STYLE + (
     "ul.users{list-style:none;padding:0}ul.users li{margin:.4rem 0}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-# The pages post their forms to themselves: ``form-action 'self'``, unlike the server's.
+# The pages post forms, and the answer redirects through the server to the client's
+# redirect URI, on any origin: no ``form-action`` (browsers apply it to those redirects).
 _PAGE_HEADERS = {
     **SECURITY_HEADERS,
     "Content-Security-Policy": (
         f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
+        "frame-ancestors 'none'"
     ),
 }
 

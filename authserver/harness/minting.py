@@ -1,7 +1,7 @@
 """``POST /admin/harness/tokens``: real tokens for a user and client without a browser,
 for API tests. They are issued, stored and signed exactly as the token endpoint does
-(``oauth2.token_sets``), so introspection, revocation, userinfo-free resource servers
-and JWKS checks treat them like any other."""
+(``oauth2.token_sets``), so introspection, revocation and JWKS checks treat them like
+any other."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def mint(services, session, state: HarnessState, document: dict[str, Any]) -> di
     subject = document.get("subject")
     user = state.user(subject) if isinstance(subject, str) else None
     if user is None:
-        raise MintError("subject must name a user of the harness (PUT /admin/harness/users/…)")
+        raise MintError(
+            "subject must name a user of the harness (PUT /admin/harness/users/SUBJECT)"
+        )
     scope = check_scopes(document.get("scope", ""))
     extra = scopes_not_allowed(client, scope)
     if extra:
