@@ -27,10 +27,12 @@ class HarnessProcess:
     ready_ms: int
 
     def admin(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, self.admin_url + path, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return requests.request(method, self.admin_url + path, **kwargs)
 
     def public(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, self.public_url + path, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return requests.request(method, self.public_url + path, **kwargs)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

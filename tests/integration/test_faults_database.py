@@ -469,3 +469,69 @@ def test_two_workers_fit_in_ten_connections_under_load(pg, database, serve):
         assert set(statuses) == {200}, f"under load: {statuses}\n" + "\n".join(samples)
     finally:
         pg.restart(max_connections=DEFAULT_MAX_CONNECTIONS)
+
+
+# -- the test harness --------------------------------------------------------------------
+
+
+def test_harness_helpers_answer_503_while_the_database_is_down(pg, database, tmp_path):
+    """``authserver harness --dsn``: the helpers that use the database answer 503 with
+    Retry-After in time; those that keep their state in memory go on working."""
+    from tests.integration.harness_process import start_harness
+
+    config = tmp_path / "harness.yaml"
+    config.write_text(
+        "default_user: bob\nusers: {bob: {email: bob@example.com}}\n"
+        "clients: [{client_id: app, client_secret: app-secret, scope: openid}]\n"
+    )
+    harness = start_harness(config, tmp_path / "harness.log", "--dsn", database.dsn, env=FAST)
+    try:
+        mint = {"client_id": "app", "subject": "bob", "scope": "openid"}
+        assert harness.admin("POST", "/admin/harness/tokens", json=mint).status_code == 200
+        pg.stop("fast")
+        problems = []
+        for attempt in (1, 2):  # as above: a pooled connection first, then a new one
+            for name, method, path, body in (
+                ("mint", "POST", "/admin/harness/tokens", mint),
+                ("reset", "POST", "/admin/harness/reset", None),
+                (
+                    "client decision",
+                    "POST",
+                    "/admin/harness/decisions",
+                    {"subject": "bob", "client_id": "app"},
+                ),
+            ):
+                outcome, elapsed = timed(
+                    lambda m=method, p=path, b=body: harness.admin(
+                        m, p, json=b, timeout=CLIENT_TIMEOUT
+                    )
+                )
+                problem = unavailable_problem(f"{name} (#{attempt})", outcome, elapsed, DOWN_BOUND)
+                if problem:
+                    problems.append(problem)
+        login, elapsed = timed(
+            lambda: harness.public(
+                "GET", "/harness/login?login_challenge=x", timeout=CLIENT_TIMEOUT
+            )
+        )
+        if isinstance(login, Exception) or login.status_code != 503 or elapsed > DOWN_BOUND:
+            problems.append(f"login page: {getattr(login, 'status_code', login)} in {elapsed:.1f}s")
+        assert not problems, "while PostgreSQL is down:\n" + "\n".join(problems)
+        # What lives in memory needs no database.
+        assert harness.admin("PUT", "/admin/harness/users/zoe", json={}).status_code == 201
+        assert harness.admin("POST", "/admin/harness/clock", json={"advance": 5}).ok
+        assert harness.admin("POST", "/admin/harness/decisions", json={"subject": "zoe"}).ok
+        assert harness.public("GET", "/health/alive").status_code == 200
+
+        pg.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.RequestException):
+                if harness.admin("POST", "/admin/harness/tokens", json=mint).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("minting did not recover after PostgreSQL came back")
+    finally:
+        _healthy(pg)
+        harness.stop()
