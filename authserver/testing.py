@@ -57,6 +57,7 @@ ADMIN_URL_ENV = "AUTHSERVER_HARNESS_ADMIN_URL"
 TOKEN_STRATEGIES = ("opaque", "jwt")
 # Long enough for a slow CI machine, short enough that a wedged harness fails the test.
 DEFAULT_TIMEOUT = 30.0
+MAX_REDIRECTS = 20  # an authorization flow takes five; more is a loop
 
 
 class HarnessError(Exception):
@@ -212,6 +213,41 @@ class Harness:
 
     def _decide(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._admin("POST", "/admin/harness/decisions", json=_without_none(body))
+
+    def follow(self, url: str, browser: requests_lib.Session | None = None) -> str:
+        """Do what a browser does with ``url`` (your app's redirect to the authorization
+        endpoint, or a device flow's ``verification_uri_complete``) without one: follow
+        the redirects through the harness's login, consent and device pages, as decided.
+
+        Returns the first address outside the harness (your redirect URI with ``code`` and
+        ``state``, or ``error``), or, when the flow ends on a harness page (the device
+        flow's), that page's address. Pass the same ``browser`` (a ``requests.Session``)
+        to keep its cookies: a remembered login is then skipped as in a real browser."""
+        import requests
+
+        browser = browser or requests.Session()
+        url = self._reachable(url) or url
+        for _ in range(MAX_REDIRECTS):
+            response = browser.get(url, allow_redirects=False, timeout=self.timeout)
+            location = response.headers.get("Location")
+            if response.status_code not in (301, 302, 303, 307, 308) or not location:
+                if response.status_code >= 400:
+                    raise HarnessError(
+                        response.status_code, *_error_of(response), method="GET", url=url
+                    )
+                return url
+            url = self._reachable(requests.compat.urljoin(url, location))
+            if url is None:
+                return requests.compat.urljoin(response.url, location)
+        raise HarnessError(None, "too_many_redirects", url, method="GET", url=url)
+
+    def _reachable(self, url: str) -> str | None:
+        """``url`` on the harness as this process reaches it (the issuer may be the
+        browser-facing address of a harness in a container), or None if not the harness's."""
+        for base in (self.public_url, self.issuer.rstrip("/")):
+            if url == base or url.startswith(base + "/") or url.startswith(base + "?"):
+                return self.public_url + url[len(base) :]
+        return None
 
     # -- tokens, clients and users --------------------------------------------------------
 

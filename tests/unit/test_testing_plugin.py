@@ -299,3 +299,85 @@ def test_an_unreachable_harness_raises_harness_error():
         client.reset()
     assert raised.value.status is None
     assert raised.value.error == "unreachable"
+
+
+def _authorization_url(harness: Harness, **extra) -> str:
+    from urllib.parse import urlencode
+
+    params = {
+        "response_type": "code",
+        "client_id": "web",
+        "redirect_uri": "http://127.0.0.1:9/callback",
+        "scope": "openid",
+        "state": "s" * 12,
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        **extra,
+    }
+    return f"{harness.public_url}/oauth2/auth?{urlencode(params)}"
+
+
+def test_follow_runs_a_login_without_a_browser(harness: Harness):
+    harness.set_user("alice", email="a@example.com")
+    harness.create_client(
+        client_id="web",
+        client_secret="web-secret-0123456789abcdef",
+        redirect_uris=["http://127.0.0.1:9/callback"],
+        scope="openid",
+    )
+    harness.next_login("alice")
+    landed = harness.follow(_authorization_url(harness))
+    assert landed.startswith("http://127.0.0.1:9/callback?code=")
+    harness.deny_next("temporarily_unavailable")
+    refused = harness.follow(_authorization_url(harness))
+    assert "error=temporarily_unavailable" in refused and "code=" not in refused
+    # No decision, no default user: login_required, at the client.
+    assert "error=login_required" in harness.follow(_authorization_url(harness))
+
+
+def test_follow_keeps_a_browser_s_cookies(harness: Harness):
+    harness.set_user("alice")
+    harness.create_client(
+        client_id="web",
+        client_secret="web-secret-0123456789abcdef",
+        redirect_uris=["http://127.0.0.1:9/callback"],
+        scope="openid",
+    )
+    browser = requests.Session()
+    harness.next_login("alice", remember=True)
+    assert "code=" in harness.follow(_authorization_url(harness), browser)
+    # Remembered: prompt=none succeeds in that browser with nothing queued...
+    assert "code=" in harness.follow(_authorization_url(harness, prompt="none"), browser)
+    # ...and not in another.
+    assert "error=login_required" in harness.follow(_authorization_url(harness, prompt="none"))
+
+
+def test_follow_approves_a_device(harness: Harness):
+    harness.set_user("alice")
+    harness.create_client(
+        client_id="tv",
+        token_endpoint_auth_method="none",
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
+        scope="openid",
+    )
+    device = requests.post(
+        harness.public_url + "/oauth2/device/auth", data={"client_id": "tv", "scope": "openid"}
+    ).json()
+    harness.next_login("alice")
+    done = harness.follow(device["verification_uri_complete"])
+    assert done.startswith(harness.public_url + "/harness/device/done")
+    tokens = requests.post(
+        harness.public_url + "/oauth2/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": device["device_code"],
+            "client_id": "tv",
+        },
+    )
+    assert tokens.status_code == 200 and "id_token" in tokens.json()
+
+
+def test_follow_reports_an_error_page(harness: Harness):
+    with pytest.raises(HarnessError) as raised:
+        harness.follow(harness.public_url + "/harness/login?login_challenge=unknown")
+    assert raised.value.status == 404
