@@ -55,7 +55,7 @@ def harness(config_file, public_port, admin_port, host, dsn, token_strategy, thr
     TTL_*, LOG_LEVEL…) are read from the environment as by `serve`.
     """
     # Imported here: `authserver --help` need not load the server.
-    from authserver.config import ConfigError
+    from authserver.config import ConfigError, is_loopback_host
     from authserver.harness.config import HarnessConfigError
     from authserver.harness.server import WARNING, HarnessServer
     from authserver.web.logs import configure_logging
@@ -77,6 +77,12 @@ def harness(config_file, public_port, admin_port, host, dsn, token_strategy, thr
         raise click.ClickException(str(exc)) from None
     configure_logging(os.environ.get("LOG_LEVEL", "info"), os.environ.get("LOG_FORMAT", "text"))
     click.echo(WARNING, err=True)
+    if not is_loopback_host(host):
+        click.echo(
+            f"WARNING: listening on {host}: whoever reaches the admin port can mint tokens "
+            "for any user. Keep it inside a private (container) network.",
+            err=True,
+        )
     try:
         server.start(background=True)
     except ConfigError as exc:
