@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 CALLBACK = "http://127.0.0.1:8000/callback"
 CONFIG = {
@@ -105,18 +105,21 @@ def mint_latencies(server, count: int) -> list[float]:
 
 
 def login_latencies(server, count: int) -> list[float]:
+    """Each: the authorization request with PKCE, the browser's part through the built-in
+    login and consent (``Harness.follow``, as a test does it), the code exchanged."""
     import requests
 
+    from authserver.testing import Harness
+
+    harness = Harness(server.public_url, server.admin_url, issuer=server.issuer)
     token_session = requests.Session()
     seconds = []
     for _ in range(count):
         began = time.perf_counter()
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-        browser = requests.Session()
-        response = browser.get(
-            server.public_url + "/oauth2/auth",
-            params={
+        query = urlencode(
+            {
                 "response_type": "code",
                 "client_id": "bench-app",
                 "redirect_uri": CALLBACK,
@@ -124,12 +127,10 @@ def login_latencies(server, count: int) -> list[float]:
                 "state": secrets.token_urlsafe(12),
                 "code_challenge": challenge.rstrip(b"=").decode(),
                 "code_challenge_method": "S256",
-            },
-            allow_redirects=False,
+            }
         )
-        while not response.headers["Location"].startswith(CALLBACK):
-            response = browser.get(response.headers["Location"], allow_redirects=False)
-        code = parse_qs(urlparse(response.headers["Location"]).query)["code"][0]
+        landed = harness.follow(f"{server.public_url}/oauth2/auth?{query}")
+        code = parse_qs(urlparse(landed).query)["code"][0]
         tokens = token_session.post(
             server.public_url + "/oauth2/token",
             data={

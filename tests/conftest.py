@@ -396,7 +396,10 @@ def create_client(server) -> Iterator:
 SLOW_FIRST = (
     "tests/integration/test_openapi.py::test_both_apis_conform",
     "tests/integration/test_bad_input.py",
+    "tests/integration/test_harness_openapi.py::test_the_helpers_conform",
     "tests/integration/test_faults_database.py",
+    "tests/integration/test_docs_testing.py",
+    "tests/unit/test_testing_plugin.py",
     "tests/integration/test_janitor.py",
     "tests/integration/test_faults_janitor.py",
     "e2e/",

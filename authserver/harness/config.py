@@ -84,7 +84,8 @@ def parse_config(document: Any, source: str = "harness config") -> HarnessConfig
             except ValueError as exc:
                 problems.append(f"{source}: {key}: {exc}")
     config = HarnessConfig(**values)
-    if config.default_user is not None and config.default_user not in config.users:
+    users_parsed = "users" in values or "users" not in document
+    if users_parsed and config.default_user is not None and config.default_user not in config.users:
         problems.append(f"{source}: default_user {config.default_user!r} is not one of the users")
     if problems:
         raise HarnessConfigError(problems)

@@ -7,8 +7,6 @@ one hop less per step keeps a scripted login in milliseconds. The decisions are
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import secrets
@@ -22,7 +20,7 @@ from authserver.harness.desk import LoginDesk, ShowUsers
 from authserver.oauth2.challenges import Answered, FlowChallenges, Gone, Refused
 from authserver.public.browser import redirect_browser
 from authserver.web.bodies import FORM_TYPE, json_problem
-from authserver.web.pages import SECURITY_HEADERS, STYLE, error_page, render_page
+from authserver.web.pages import STYLE, error_page, render_page, security_headers
 from authserver.web.transaction import db_session, writes
 
 bp = Blueprint("harness_login", __name__, url_prefix="/harness")
@@ -33,16 +31,7 @@ _STYLE = STYLE + (
     ".warning{background:#fff3cd;padding:.5rem;border-radius:4px}.error{color:#b00020}"
     "ul.users{list-style:none;padding:0}ul.users li{margin:.4rem 0}"
 )
-_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-# The pages post forms, and the answer redirects through the server to the client's
-# redirect URI, on any origin: no ``form-action`` (browsers apply it to those redirects).
-_PAGE_HEADERS = {
-    **SECURITY_HEADERS,
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-}
+_PAGE_HEADERS = security_headers(_STYLE, forms=True)
 
 
 def _services():

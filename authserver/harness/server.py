@@ -156,8 +156,6 @@ class HarnessServer:
                 "URLS_LOGOUT": f"{base}/harness/logout",
                 "URLS_DEVICE_VERIFICATION": f"{base}/harness/device",
                 "URLS_DEVICE_SUCCESS": f"{base}/harness/device/done",
-                # Clients made at run time are seen at once by every test.
-                "CLIENTS_CACHE_TTL": "0",
             }
         )
         return env
@@ -175,27 +173,31 @@ class HarnessServer:
         # imported and built, which is most of a start.
         keys = _Background(services.ensure_keys)
 
-        from authserver.admin.app import create_admin_app
-        from authserver.harness import admin_api, login_app
-        from authserver.harness.request_log import RequestLog
-        from authserver.harness.seed import ConfiguredClients
-        from authserver.harness.state import HarnessState
-        from authserver.public.app import create_public_app
+        try:
+            from authserver.admin.app import create_admin_app
+            from authserver.harness import admin_api, login_app
+            from authserver.harness.request_log import RequestLog
+            from authserver.harness.seed import ConfiguredClients
+            from authserver.harness.state import HarnessState
+            from authserver.public.app import create_public_app
 
-        state = HarnessState(self.config)
-        clients = ConfiguredClients(self.config.clients, services.secret_hasher)
-        with services.database.transaction() as session:
-            clients.install(session)
+            state = HarnessState(self.config)
+            clients = ConfiguredClients(self.config.clients, services.secret_hasher)
+            with services.database.transaction() as session:
+                clients.install(session)
 
-        public = create_public_app(services)
-        public.register_blueprint(login_app.bp)
-        public.extensions["harness"] = state
-        public.wsgi_app = RequestLog(public.wsgi_app, state, services.clock)
-        admin = create_admin_app(services)
-        admin.register_blueprint(admin_api.bp, url_prefix="/admin")
-        admin.register_blueprint(admin_api.bp, name="harness_unprefixed")
-        admin.extensions["harness"] = state
-        admin.extensions["harness_clients"] = clients
+            public = create_public_app(services)
+            public.register_blueprint(login_app.bp)
+            public.extensions["harness"] = state
+            public.wsgi_app = RequestLog(public.wsgi_app, state, services.clock)
+            admin = create_admin_app(services)
+            admin.register_blueprint(admin_api.bp, url_prefix="/admin")
+            admin.register_blueprint(admin_api.bp, name="harness_unprefixed")
+            admin.extensions["harness"] = state
+            admin.extensions["harness_clients"] = clients
+        finally:
+            # Never left running on a database that a failed start is about to close.
+            keys.join()
         keys.result()
         return {"public": public, "admin": admin}
 
@@ -215,8 +217,11 @@ class _Background:
         self._thread = threading.Thread(target=run, name="authserver-harness-keys", daemon=True)
         self._thread.start()
 
-    def result(self) -> None:
+    def join(self) -> None:
         self._thread.join()
+
+    def result(self) -> None:
+        self.join()
         if self._error is not None:
             raise self._error
 

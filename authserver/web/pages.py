@@ -15,17 +15,27 @@ STYLE = (
     "box-shadow:0 1px 3px #0002}h1{font-size:1.4rem;margin-top:0}"
     "dt{font-weight:600;margin-top:.8rem}dd{margin:0}code{word-break:break-all}"
 )
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+
+
+def security_headers(style: str, forms: bool = False) -> dict[str, str]:
+    """Headers of a page with ``style`` as its only stylesheet and no script. ``forms``:
+    its forms may post, and the answer redirect anywhere (a login page's answer goes on to
+    the client's redirect URI: browsers apply ``form-action`` to those redirects too)."""
+    style_hash = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    form_action = "" if forms else "form-action 'none'; "
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'sha256-{style_hash}'; base-uri 'none'; "
+            f"{form_action}frame-ancestors 'none'"
+        ),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+SECURITY_HEADERS = security_headers(STYLE)
 
 
 def render_page(

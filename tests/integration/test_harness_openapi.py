@@ -28,7 +28,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = int(os.environ.get("AUTHSERVER_HARNESS_OPENAPI_EXAMPLES", "40"))  # per operation
+EXAMPLES = int(os.environ.get("AUTHSERVER_HARNESS_OPENAPI_EXAMPLES", "20"))  # per operation
 
 
 @pytest.fixture(autouse=True, scope="module")
