@@ -482,7 +482,8 @@ def test_harness_helpers_answer_503_while_the_database_is_down(pg, database, tmp
     config = tmp_path / "harness.yaml"
     config.write_text(
         "default_user: bob\nusers: {bob: {email: bob@example.com}}\n"
-        "clients: [{client_id: app, client_secret: app-secret, scope: openid}]\n"
+        "clients: [{client_id: app, client_secret: app-secret, scope: openid},\n"
+        "          {client_id: other, client_secret: other-secret, scope: openid}]\n"
     )
     harness = start_harness(config, tmp_path / "harness.log", "--dsn", database.dsn, env=FAST)
     try:
@@ -494,11 +495,11 @@ def test_harness_helpers_answer_503_while_the_database_is_down(pg, database, tmp
             for name, method, path, body in (
                 ("mint", "POST", "/admin/harness/tokens", mint),
                 ("reset", "POST", "/admin/harness/reset", None),
-                (
+                (  # a client not looked up yet: "app" is cached by now (as in serve)
                     "client decision",
                     "POST",
                     "/admin/harness/decisions",
-                    {"subject": "bob", "client_id": "app"},
+                    {"subject": "bob", "client_id": "other"},
                 ),
             ):
                 outcome, elapsed = timed(
