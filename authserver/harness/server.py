@@ -169,20 +169,22 @@ class HarnessServer:
             migrations.create_fresh_schema(services.database)
         else:
             migrations.upgrade(services.database)  # a harness database is always migrated
-        # RSA key generation releases the GIL: it runs on another core while the apps are
-        # imported and built, which is most of a start.
-        keys = _Background(services.ensure_keys)
+        # RSA key generation and argon2 release the GIL: the signing keys and the configured
+        # clients' secret hashes are made on the other core while the apps are imported and
+        # built, which is most of a start.
+        from authserver.harness.seed import ConfiguredClients
 
+        keys = _Background(services.ensure_keys)
+        hashed = _Background(lambda: ConfiguredClients(self.config.clients, services.secret_hasher))
         try:
             from authserver.admin.app import create_admin_app
             from authserver.harness import admin_api, login_app
             from authserver.harness.request_log import RequestLog
-            from authserver.harness.seed import ConfiguredClients
             from authserver.harness.state import HarnessState
             from authserver.public.app import create_public_app
 
             state = HarnessState(self.config)
-            clients = ConfiguredClients(self.config.clients, services.secret_hasher)
+            clients = hashed.result()
             with services.database.transaction() as session:
                 clients.install(session)
 
@@ -198,32 +200,35 @@ class HarnessServer:
         finally:
             # Never left running on a database that a failed start is about to close.
             keys.join()
+            hashed.join()
         keys.result()
         return {"public": public, "admin": admin}
 
 
 class _Background:
-    """A call running in a thread; ``result()`` waits and re-raises its exception."""
+    """A call running in a thread; ``result()`` waits for its value or re-raises."""
 
     def __init__(self, function):
         self._error: BaseException | None = None
+        self._value = None
 
         def run():
             try:
-                function()
+                self._value = function()
             except BaseException as exc:  # handed to result()
                 self._error = exc
 
-        self._thread = threading.Thread(target=run, name="authserver-harness-keys", daemon=True)
+        self._thread = threading.Thread(target=run, name="authserver-harness-start", daemon=True)
         self._thread.start()
 
     def join(self) -> None:
         self._thread.join()
 
-    def result(self) -> None:
+    def result(self):
         self.join()
         if self._error is not None:
             raise self._error
+        return self._value
 
 
 def _url_host(host: str) -> str:
