@@ -208,3 +208,34 @@ def test_the_harness_is_ready_when_it_says_so(harness):
     for base in (harness.public_url, harness.admin_url):
         answer = requests.get(base + "/health/ready", timeout=5)
         assert answer.status_code == 200, answer.text
+
+
+# -- the README's section ----------------------------------------------------------------
+
+README = ROOT / "README.md"
+
+
+def _readme_section() -> list[str]:
+    text = README.read_text()
+    start = text.index("## Testing your app against authserver")
+    end = text.index("\n## ", start + 1)
+    return FENCED_BLOCK.findall(text[start:end])
+
+
+def test_the_readme_harness_commands_answer_as_shown(tmp_path):
+    """The README's harness.yaml and curl commands, against a harness on other ports."""
+    config, commands, output = _readme_section()[:3]
+    (tmp_path / "harness.yaml").write_text(config)
+    with HarnessServer.from_file(tmp_path / "harness.yaml") as server:
+        admin = server.admin_url.removeprefix("http://")
+        lines = [line for line in commands.splitlines() if not line.startswith(("#", "authserver"))]
+        script = "\n".join(lines).replace("localhost:4445", admin)
+        ran = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+    assert ran.returncode == 0, ran.stderr
+    decision, tokens = (yaml.safe_load(line) for line in ran.stdout.splitlines())
+    shown = output.splitlines()
+    assert shown[0].startswith("authserver harness is ready in")
+    for answer, line in ((decision, shown[1]), (tokens, shown[2])):
+        keys = set(re.findall(r'"(\w+)":', line))
+        assert set(answer) == keys, (answer, line)
+    assert decision["subject"] == "alice" and tokens["scope"] == "openid"
