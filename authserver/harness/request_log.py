@@ -7,13 +7,14 @@ on; bodies are small (the public app refuses anything over 64 KiB)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
+
+from authlib.oauth2.rfc6749 import InvalidClientError
 
 from authserver.harness.state import HarnessState
+from authserver.oauth2.client_auth import decode_basic
 
 # Parameters whose value is a secret or a credential: logged as "***".
 SECRET_PARAMS = frozenset(
@@ -98,11 +99,9 @@ def _form(environ) -> list[tuple[str, str]]:
 def _client_id(environ, params: dict[str, str]) -> str | None:
     """The client the request names: HTTP Basic's user (RFC 6749 §2.3.1), else client_id."""
     header = environ.get("HTTP_AUTHORIZATION", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "basic" and credentials:
+    if header.strip().lower().startswith("basic "):
         try:
-            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return unquote(decoded.partition(":")[0]) or None
+            return decode_basic(header)[0]
+        except InvalidClientError:
+            return None  # not Basic, or malformed: the token endpoint says so itself
     return params.get("client_id") or None
