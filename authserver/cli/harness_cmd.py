@@ -9,6 +9,17 @@ import sys
 import click
 
 
+def _port_option(api: str, default: int):
+    return click.option(
+        f"--{api}-port",
+        type=click.IntRange(0, 65535),
+        envvar=f"SERVE_{api.upper()}_PORT",
+        default=default,
+        show_default=True,
+        help="0 picks a free port.",
+    )
+
+
 @click.command("harness")
 @click.option(
     "-c",
@@ -17,22 +28,8 @@ import click
     type=click.Path(dir_okay=False),
     help="The harness YAML file: users, clients, default user, token strategy, lifetimes.",
 )
-@click.option(
-    "--public-port",
-    type=click.IntRange(0, 65535),
-    envvar="SERVE_PUBLIC_PORT",
-    default=4444,
-    show_default=True,
-    help="0 picks a free port.",
-)
-@click.option(
-    "--admin-port",
-    type=click.IntRange(0, 65535),
-    envvar="SERVE_ADMIN_PORT",
-    default=4445,
-    show_default=True,
-    help="0 picks a free port.",
-)
+@_port_option("public", 4444)
+@_port_option("admin", 4445)
 @click.option(
     "--host",
     envvar="HARNESS_HOST",
