@@ -79,26 +79,18 @@ class LoginDesk:
         flow = self.challenges.login_request(challenge)
         if isinstance(flow, Gone):
             return flow
-        context = {"claims": claims, "grant_scope": None, "remember": remember}
-        acceptance = LoginAcceptance(
-            subject=subject, remember=remember, context={CONTEXT_KEY: context}
-        )
-        return self.challenges.accept_login(flow, acceptance)
+        return self._login(flow, subject, claims, None, remember)
 
     def _accept(self, flow: Flow, subject: str, decision: Decision | None) -> Answered | Gone:
-        context = None
-        remember = False
-        if decision is not None:
-            remember = decision.remember
-            context = {
-                CONTEXT_KEY: {
-                    "claims": decision.claims,
-                    "grant_scope": None
-                    if decision.grant_scope is None
-                    else list(decision.grant_scope),
-                    "remember": remember,
-                }
-            }
+        if decision is None:  # the user's claims, every scope requested
+            return self._login(flow, subject, None, None, False)
+        return self._login(flow, subject, decision.claims, decision.grant_scope, decision.remember)
+
+    def _login(self, flow, subject, claims, grant_scope, remember) -> Answered | Gone:
+        """Accept the login; what the consent step grants rides in its ``context`` (Hydra
+        hands a login's context on to the consent request). None means the default."""
+        scopes = None if grant_scope is None else list(grant_scope)
+        context = {CONTEXT_KEY: {"claims": claims, "grant_scope": scopes, "remember": remember}}
         acceptance = LoginAcceptance(subject=subject, remember=remember, context=context)
         return self.challenges.accept_login(flow, acceptance)
 
