@@ -43,6 +43,52 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
+DEFAULT_CLIENT_SCOPE = ("offline_access", "offline", "openid")
+# Hydra's defaults (driver/config/serve.go).
+CORS_DEFAULT_METHODS = (
+    "POST",
+    "GET",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    "CONNECT",
+    "HEAD",
+    "OPTIONS",
+    "TRACE",
+)
+CORS_DEFAULT_HEADERS = (
+    "Accept",
+    "Content-Type",
+    "Content-Length",
+    "Accept-Language",
+    "Content-Language",
+    "Authorization",
+)
+CORS_DEFAULT_EXPOSED = (
+    "Cache-Control",
+    "Expires",
+    "Last-Modified",
+    "Pragma",
+    "Content-Length",
+    "Content-Language",
+    "Content-Type",
+)
+
+
+@dataclass(frozen=True)
+class CorsSettings:
+    """One app's CORS policy (Hydra's ``serve.<app>.cors.*``)."""
+
+    enabled: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    allowed_methods: tuple[str, ...] = CORS_DEFAULT_METHODS
+    allowed_headers: tuple[str, ...] = CORS_DEFAULT_HEADERS
+    exposed_headers: tuple[str, ...] = CORS_DEFAULT_EXPOSED
+    allow_credentials: bool = True
+    max_age: int = 0
+    debug: bool = False
+
+
 @dataclass(frozen=True)
 class Settings:
     """The server's configuration, already validated. Read it through these attributes only."""
@@ -78,6 +124,21 @@ class Settings:
     device_polling_interval: int = 5
     device_user_code_entropy_preset: str = "high"
     clients_cache_ttl: float = 5.0
+    # RFC 7591/7592 dynamic registration (Hydra's oidc.dynamic_client_registration.*).
+    dynamic_registration_enabled: bool = False
+    dynamic_registration_default_scope: tuple[str, ...] = DEFAULT_CLIENT_SCOPE
+    # Not a Hydra option: registrations per minute per source address (0: unlimited).
+    dynamic_registration_rate_limit: int = 60
+    # OIDC Core §8 (Hydra's oidc.subject_identifiers.*).
+    subject_types_supported: tuple[str, ...] = ("public",)
+    pairwise_salt: str = ""
+    # RFC 7523 JWT bearer grant (Hydra's oauth2.grant.jwt.*).
+    jwt_grant_jti_optional: bool = False
+    jwt_grant_iat_optional: bool = False
+    jwt_grant_max_ttl: int = 30 * 24 * 3600
+    # CORS (Hydra's serve.public.cors.* and serve.admin.cors.*).
+    public_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
+    admin_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
     database_connect_timeout: float = 5.0
     database_statement_timeout: float = 10.0
     database_pool_timeout: float = 5.0
@@ -184,6 +245,50 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return parse
 
 
+def _count(value: Any) -> int:
+    """A whole number >= 0 (limits, where 0 means "off", and seconds of cache age)."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise ValueError(f"{number} is negative")
+    return number
+
+
+def _upper_list(value: Any) -> tuple[str, ...]:
+    return tuple(item.upper() for item in _string_list(value))
+
+
+def _subject_types(value: Any) -> tuple[str, ...]:
+    types = _string_list(value)
+    unknown = [item for item in types if item not in ("public", "pairwise")]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: subject types are public and pairwise")
+    return types or ("public",)
+
+
+def _cors_origins(value: Any) -> tuple[str, ...]:
+    """Origins (``https://app.example``), ``*``, or one ``*`` wildcard in the host
+    (``https://*.example.com``), as Hydra's CORS matcher takes them."""
+    origins = _string_list(value)
+    for origin in origins:
+        if origin == "*":
+            continue
+        parts = urlsplit(origin.replace("*", "wildcard", 1))
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path.strip("/")
+            or parts.query
+            or parts.fragment
+            or "@" in parts.netloc
+            or origin.count("*") > 1
+        ):
+            raise ValueError(f"{origin!r} is not an origin (example: https://app.example)")
+    return tuple(origin.rstrip("/") for origin in origins)
+
+
 def _cidr_list(value: Any) -> tuple[str, ...]:
     networks = _string_list(value)
     for network in networks:
@@ -229,6 +334,29 @@ _OPTIONS = (
     _Option("log.format", _choice("text", "json"), "text"),
     _Option("oauth2.pkce.enforced", _boolean, False),
     _Option("oauth2.pkce.enforced_for_public_clients", _boolean, True),
+    _Option("oauth2.grant.jwt.jti_optional", _boolean, False),
+    _Option("oauth2.grant.jwt.iat_optional", _boolean, False),
+    _Option("oauth2.grant.jwt.max_ttl", _duration, 30 * 24 * 3600),
+    _Option("oidc.dynamic_client_registration.enabled", _boolean, False),
+    _Option("oidc.dynamic_client_registration.default_scope", _string_list, DEFAULT_CLIENT_SCOPE),
+    # Not a Hydra option: a flood of registrations from one address is bounded.
+    _Option("oidc.dynamic_client_registration.rate_limit", _count, 60),
+    _Option("oidc.subject_identifiers.supported_types", _subject_types, ("public",)),
+    _Option("oidc.subject_identifiers.pairwise.salt", _text, ""),
+    *(
+        option
+        for app in ("public", "admin")
+        for option in (
+            _Option(f"serve.{app}.cors.enabled", _boolean, False),
+            _Option(f"serve.{app}.cors.allowed_origins", _cors_origins, ()),
+            _Option(f"serve.{app}.cors.allowed_methods", _upper_list, CORS_DEFAULT_METHODS),
+            _Option(f"serve.{app}.cors.allowed_headers", _string_list, CORS_DEFAULT_HEADERS),
+            _Option(f"serve.{app}.cors.exposed_headers", _string_list, CORS_DEFAULT_EXPOSED),
+            _Option(f"serve.{app}.cors.allow_credentials", _boolean, True),
+            _Option(f"serve.{app}.cors.max_age", _count, 0),
+            _Option(f"serve.{app}.cors.debug", _boolean, False),
+        )
+    ),
     # Not a Hydra option: how long a process may reuse a client record it read (0: never).
     _Option("clients.cache_ttl", _duration_or_zero, 5.0),
     # Not Hydra options: how long a request may wait for the database before it answers
@@ -282,6 +410,8 @@ def load_settings(
         if url is not None:
             _validate_absolute_url(f"URLS_{name.upper().replace('.', '_')}", url, problems)
 
+    subject_types = _validate_subject_types(values, problems)
+
     if problems:
         raise ConfigError(problems)
 
@@ -319,12 +449,53 @@ def load_settings(
         pkce_enforced_for_public_clients=values["oauth2.pkce.enforced_for_public_clients"],
         tls_allow_termination_from=values["serve.tls.allow_termination_from"],
         clients_cache_ttl=values["clients.cache_ttl"],
+        dynamic_registration_enabled=values["oidc.dynamic_client_registration.enabled"],
+        dynamic_registration_default_scope=values["oidc.dynamic_client_registration.default_scope"],
+        dynamic_registration_rate_limit=values["oidc.dynamic_client_registration.rate_limit"],
+        subject_types_supported=subject_types,
+        pairwise_salt=values["oidc.subject_identifiers.pairwise.salt"],
+        jwt_grant_jti_optional=values["oauth2.grant.jwt.jti_optional"],
+        jwt_grant_iat_optional=values["oauth2.grant.jwt.iat_optional"],
+        jwt_grant_max_ttl=values["oauth2.grant.jwt.max_ttl"],
+        public_cors=_cors_settings("public", values),
+        admin_cors=_cors_settings("admin", values),
         database_connect_timeout=values["database.connect_timeout"],
         database_statement_timeout=values["database.statement_timeout"],
         database_pool_timeout=values["database.pool_timeout"],
         dev=dev,
         secrets_generated=generated,
         warnings=tuple(warnings),
+    )
+
+
+def _validate_subject_types(values: dict[str, Any], problems: list[str]) -> tuple[str, ...]:
+    types = values["oidc.subject_identifiers.supported_types"] or ("public",)
+    salt = values["oidc.subject_identifiers.pairwise.salt"] or ""
+    if "pairwise" in types and len(salt) < 8:
+        # Hydra's rule: a short salt would let anyone recompute the pairwise identifiers.
+        problems.append(
+            "OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: pairwise subject identifiers need a salt "
+            "of at least 8 characters (a random string)."
+        )
+    return types
+
+
+def _cors_settings(app: str, values: dict[str, Any]) -> CorsSettings:
+    prefix = f"serve.{app}.cors."
+    return CorsSettings(
+        **{
+            name: values[prefix + name]
+            for name in (
+                "enabled",
+                "allowed_origins",
+                "allowed_methods",
+                "allowed_headers",
+                "exposed_headers",
+                "allow_credentials",
+                "max_age",
+                "debug",
+            )
+        }
     )
 
 

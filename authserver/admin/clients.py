@@ -21,7 +21,12 @@ from authserver.domain.clients import (
     validate_client_document,
 )
 from authserver.domain.text import text_problem
-from authserver.storage.repositories import KEEP_SECRET, ClientAlreadyExists, ClientRepository
+from authserver.storage.repositories import (
+    KEEP_SECRET,
+    ClientAlreadyExists,
+    ClientRepository,
+    StoredClient,
+)
 from authserver.web.bodies import read_json
 from authserver.web.errors import ApiError
 from authserver.web.transaction import after_commit, db_session
@@ -32,15 +37,28 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 
 
-def _hasher():
-    return current_app.extensions["authserver"].secret_hasher
+def _services():
+    return current_app.extensions["authserver"]
 
 
 def _validate(document, **kwargs) -> ValidatedClient:
+    settings = _services().settings
     try:
-        return validate_client_document(document, **kwargs)
+        return validate_client_document(
+            document, subject_types=settings.subject_types_supported, **kwargs
+        )
     except InvalidClientMetadata as exc:
         raise ApiError(exc.error, str(exc), 400) from None
+
+
+def stored_secret(client: Client, secret: str) -> tuple[str, str | None]:
+    """The argon2id hash of a new secret and, for client_secret_jwt (whose assertions are
+    HMACs keyed with the secret itself), the secret encrypted with the system secret."""
+    services = _services()
+    encrypted = None
+    if client.token_endpoint_auth_method == "client_secret_jwt":
+        encrypted = services.secrets.encrypt(secret.encode("utf-8"))
+    return services.secret_hasher.hash(secret), encrypted
 
 
 def _client_response(client: Client, secret: str | None = None, status: int = 200):
@@ -66,9 +84,13 @@ def _not_found() -> ApiError:
 @bp.post("/clients")
 def create_client():
     validated = _validate(read_json())
-    secret_hash = _hasher().hash(validated.secret) if validated.secret else None
+    secret_hash = encrypted = None
+    if validated.secret:
+        secret_hash, encrypted = stored_secret(validated.client, validated.secret)
     try:
-        client = ClientRepository(db_session()).add(validated.client, secret_hash)
+        client = ClientRepository(db_session()).add(
+            validated.client, secret_hash, secret_encrypted=encrypted
+        )
     except ClientAlreadyExists:
         raise ApiError(
             "conflict", "An OAuth 2.0 client with this client_id already exists.", 409
@@ -111,7 +133,7 @@ def patch_client(client_id: str):
         raise ApiError("invalid_request", f"The JSON Patch cannot be applied: {exc}", 400) from None
     if not isinstance(patched, dict) or patched.get("client_id") != client_id:
         raise ApiError("invalid_request", "The JSON Patch must not change client_id.", 400)
-    return _save(client_id, patched, stored_client=stored.client)
+    return _save(client_id, patched, stored)
 
 
 @bp.put("/clients/<client_id>/lifespans")
@@ -125,29 +147,37 @@ def set_lifespans(client_id: str):
         raise _not_found()
     merged = _client_json(stored.client)
     merged.update(document)
-    return _save(client_id, merged, stored_client=stored.client)
+    return _save(client_id, merged, stored)
 
 
-def _save(client_id: str, document: dict, stored_client: Client | None = None):
+def _save(client_id: str, document: dict, stored: StoredClient | None = None):
     validated = _validate(document, client_id=client_id, secret_required=False)
     repository = ClientRepository(db_session())
-    if stored_client is None:
-        existing = repository.get(client_id)
-        if existing is None:
-            raise _not_found()
-        stored_client = existing.client
-    secret_hash = KEEP_SECRET
+    stored = stored or repository.get(client_id)
+    if stored is None:
+        raise _not_found()
+    secret_hash = encrypted = KEEP_SECRET
+    method = validated.client.token_endpoint_auth_method
     if validated.secret:
-        secret_hash = _hasher().hash(validated.secret)
-    elif validated.client.is_public:
-        secret_hash = None  # a client turned public loses its secret
-    elif stored_client.is_public:
+        secret_hash, encrypted = stored_secret(validated.client, validated.secret)
+    elif not validated.client.has_secret:
+        secret_hash = None  # a client turned public (or key-based) loses its secret
+    elif not stored.client.has_secret:
         raise ApiError(
             "invalid_client_metadata",
-            "Field client_secret is required to turn a public client into a confidential one.",
+            f"Field client_secret is required to turn a client without a secret into a "
+            f"{method} one.",
             400,
         )
-    client = repository.replace(validated.client, secret_hash)
+    elif method == "client_secret_jwt" and stored.secret_encrypted is None:
+        # The stored secret exists only as a hash: HMAC assertions cannot be checked.
+        raise ApiError(
+            "invalid_client_metadata",
+            "Field client_secret is required to switch to client_secret_jwt (the server "
+            "keeps only a hash of the current secret).",
+            400,
+        )
+    client = repository.replace(validated.client, secret_hash, encrypted)
     if client is None:
         raise _not_found()
     _forget_cached(client_id)

@@ -20,30 +20,45 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from authserver.domain.client_keys import (
+    ASYMMETRIC_ALGORITHMS,
+    SYMMETRIC_ALGORITHMS,
+    parse_public_jwks,
+)
 from authserver.domain.durations import DurationError, parse_duration
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SUPPORTED_GRANT_TYPES = (
     "authorization_code",
     "refresh_token",
     "client_credentials",
     DEVICE_CODE_GRANT,
+    JWT_BEARER_GRANT,
 )
 # Grant types Hydra knows that we deliberately do not offer; named in the error message.
 UNSUPPORTED_GRANT_TYPES = {
     "implicit": "the implicit grant is not offered (OAuth 2.0 Security BCP); use "
     "authorization_code with PKCE",
     "password": "the resource owner password grant is not offered (OAuth 2.0 Security BCP)",
-    "urn:ietf:params:oauth:grant-type:jwt-bearer": "the JWT bearer grant is not supported",
 }
 # Response types may be registered as the 2019 guide does ("token,code,id_token"); the
 # authorization endpoint itself only answers "code".
 RESPONSE_TYPE_PARTS = ("code", "token", "id_token", "none")
-TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-SUBJECT_TYPES = ("public",)
+TOKEN_ENDPOINT_AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+)
+# Methods whose client proves itself with the secret (the others have none stored).
+SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
+SUBJECT_TYPES = ("public", "pairwise")
 ACCESS_TOKEN_STRATEGIES = ("opaque", "jwt")
 DEFAULT_SCOPE = "offline_access offline openid"
 MIN_SECRET_LENGTH = 6
+MIN_JWT_SECRET_LENGTH = 32  # an HS256 key has at least 256 bits (RFC 7518 §3.2)
 MAX_ID_LENGTH = 255
 LIFESPAN_FIELDS = (
     "authorization_code_grant_access_token_lifespan",
@@ -104,10 +119,16 @@ class Client:
     backchannel_logout_uri: str = ""
     backchannel_logout_session_required: bool = False
     client_secret_expires_at: int = 0
-    # Stored because Hydra's CLI and SDKs send them; inert here (no request objects,
-    # no private_key_jwt, no signed userinfo).
-    request_object_signing_alg: str = ""
+    # The client's public keys for private_key_jwt: inline, or where to fetch them.
+    jwks: dict[str, Any] = field(default_factory=dict)
+    jwks_uri: str = ""
+    # OIDC Core §8.1: the host whose redirect URIs share one pairwise subject.
+    sector_identifier_uri: str = ""
+    # The algorithm of client assertions (private_key_jwt, client_secret_jwt); empty:
+    # any that fits the key.
     token_endpoint_auth_signing_alg: str = ""
+    # Stored because Hydra's CLI and SDKs send it; inert here (no request objects).
+    request_object_signing_alg: str = ""
     userinfo_signed_response_alg: str = "none"
     lifespans: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
@@ -116,6 +137,10 @@ class Client:
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
+
+    @property
+    def has_secret(self) -> bool:
+        return self.token_endpoint_auth_method in SECRET_METHODS
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -154,7 +179,6 @@ class Client:
         data["client_id"] = self.client_id
         data["created_at"] = _rfc3339(self.created_at)
         data["updated_at"] = _rfc3339(self.updated_at)
-        data["jwks"] = {}
         data["request_uris"] = []
         return data
 
@@ -177,7 +201,7 @@ def new_client_secret() -> str:
 # Fields Hydra's model has that we accept on input but do not act upon; they are
 # accepted only when empty so nobody believes a feature is on when it is not.
 # A tuple, not a set: the first one present is named, whatever the hash seed.
-_ACCEPTED_IF_EMPTY = ("jwks", "jwks_uri", "request_uris", "sector_identifier_uri")
+_ACCEPTED_IF_EMPTY = ("request_uris",)
 # Server-managed fields that clients may send back unchanged (a GET body PUT back as is).
 _IGNORED_ON_INPUT = {
     "created_at",
@@ -185,18 +209,7 @@ _IGNORED_ON_INPUT = {
     "registration_access_token",
     "registration_client_uri",
 }
-_JWS_ALGORITHMS = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "EdDSA",
-)
+_JWS_ALGORITHMS = ASYMMETRIC_ALGORITHMS
 
 
 @dataclass(frozen=True)
@@ -224,6 +237,7 @@ class _Draft:
     client_id: str | None
     secret_required: bool
     allow_client_id: bool
+    subject_types: tuple[str, ...] = SUBJECT_TYPES
     values: dict[str, Any] = field(default_factory=dict)
     secret: str | None = None
 
@@ -317,12 +331,25 @@ def _check_client_secret(draft: _Draft) -> None:
     """A confidential client keeps the secret given, or gets a new one on creation (on
     update an absent secret keeps the stored one); a public client has none."""
     secret = draft.read.string("client_secret")
-    if draft.values["token_endpoint_auth_method"] == "none":
+    method = draft.values["token_endpoint_auth_method"]
+    if method == "none":
         _check_public_client(draft, secret)
-    elif secret:
-        if len(secret) < MIN_SECRET_LENGTH:
+    elif method == "private_key_jwt":
+        if secret:
             raise InvalidClientMetadata(
-                f"Field client_secret must be at least {MIN_SECRET_LENGTH} characters long."
+                "Field client_secret must be empty when token_endpoint_auth_method is "
+                "'private_key_jwt' (the client proves itself with its keys)."
+            )
+    elif secret:
+        minimum = MIN_JWT_SECRET_LENGTH if method == "client_secret_jwt" else MIN_SECRET_LENGTH
+        if len(secret) < minimum:
+            raise InvalidClientMetadata(
+                f"Field client_secret must be at least {minimum} characters long"
+                + (
+                    " for client_secret_jwt (HMAC keys, RFC 7518 section 3.2)."
+                    if minimum > MIN_SECRET_LENGTH
+                    else "."
+                )
             )
         draft.secret = secret
     elif draft.secret_required:
@@ -394,11 +421,63 @@ def _check_logout_uri(name: str, draft: _Draft) -> None:
 
 def _check_subject_type(draft: _Draft) -> None:
     subject_type = draft.read.string("subject_type") or "public"
-    if subject_type not in SUBJECT_TYPES:
+    if subject_type not in draft.subject_types:
         raise InvalidClientMetadata(
-            f"Field subject_type must be 'public'; {subject_type!r} is not supported."
+            f"Field subject_type must be {' or '.join(map(repr, draft.subject_types))}; "
+            f"{subject_type!r} is not supported."
         )
     draft.values["subject_type"] = subject_type
+
+
+def _check_sector_identifier_uri(draft: _Draft) -> None:
+    """OIDC Core §8.1: an https URL (http on loopback, for local development) of a JSON
+    array holding the client's redirect URIs; fetched and compared by the caller."""
+    value = draft.read.string("sector_identifier_uri")
+    if value:
+        _validate_fetch_url("sector_identifier_uri", value)
+    draft.values["sector_identifier_uri"] = value
+
+
+def _check_keys(draft: _Draft) -> None:
+    """``jwks`` or ``jwks_uri`` (never both, RFC 7591 §2); private_key_jwt needs one."""
+    jwks = draft.document.get("jwks")
+    if jwks in (None, {}, {"keys": []}):
+        jwks = {}
+    else:
+        try:
+            parse_public_jwks(jwks, "Field jwks")
+        except ValueError as exc:
+            raise InvalidClientMetadata(f"{exc}.") from None
+    jwks_uri = draft.read.string("jwks_uri")
+    if jwks_uri:
+        _validate_fetch_url("jwks_uri", jwks_uri)
+    if jwks and jwks_uri:
+        raise InvalidClientMetadata(
+            "Fields jwks and jwks_uri must not both be set (RFC 7591 section 2)."
+        )
+    if draft.values["token_endpoint_auth_method"] == "private_key_jwt" and not (jwks or jwks_uri):
+        raise InvalidClientMetadata(
+            "Field jwks or jwks_uri is required when token_endpoint_auth_method is "
+            "'private_key_jwt'."
+        )
+    draft.values["jwks"] = jwks
+    draft.values["jwks_uri"] = jwks_uri
+
+
+def _check_auth_signing_alg(draft: _Draft) -> None:
+    value = draft.read.string("token_endpoint_auth_signing_alg")
+    method = draft.values["token_endpoint_auth_method"]
+    allowed = {
+        "private_key_jwt": ASYMMETRIC_ALGORITHMS,
+        "client_secret_jwt": SYMMETRIC_ALGORITHMS,
+    }.get(method, ASYMMETRIC_ALGORITHMS + SYMMETRIC_ALGORITHMS)
+    if value and value not in allowed:
+        raise InvalidClientMetadata(
+            f"Field token_endpoint_auth_signing_alg: {value!r} cannot be used"
+            + (f" with {method}" if method in ("private_key_jwt", "client_secret_jwt") else "")
+            + f"; use one of {', '.join(allowed)}."
+        )
+    draft.values["token_endpoint_auth_signing_alg"] = value
 
 
 def _check_access_token_strategy(draft: _Draft) -> None:
@@ -503,13 +582,15 @@ _CHECKS: tuple[Callable[[_Draft], None], ...] = (
     partial(_check_logout_uri, "frontchannel_logout_uri"),
     partial(_check_logout_uri, "backchannel_logout_uri"),
     _check_subject_type,
+    _check_sector_identifier_uri,
+    _check_keys,  # needs token_endpoint_auth_method
+    _check_auth_signing_alg,
     _check_access_token_strategy,
     _check_metadata,
     _check_lifespans,
     _check_secret_expiry,
     _check_unsupported_fields,
     partial(_check_signing_alg, "request_object_signing_alg"),
-    partial(_check_signing_alg, "token_endpoint_auth_signing_alg"),
     _check_userinfo_alg,
     partial(_check_name, "client_name"),
     partial(_check_flag, "skip_consent"),
@@ -527,16 +608,20 @@ def validate_client_document(
     client_id: str | None = None,
     secret_required: bool = True,
     allow_client_id: bool = True,
+    subject_types: tuple[str, ...] = SUBJECT_TYPES,
 ) -> ValidatedClient:
     """Validate Hydra ``oAuth2Client`` JSON and fill in Hydra's defaults.
 
     ``client_id``: the id of an existing client (PUT/PATCH); a different id in the body is
     refused. ``secret_required``: generate a secret when none is given (creation); on
-    update an absent secret keeps the stored one.
+    update an absent secret keeps the stored one. ``subject_types``: the ones the server
+    offers (``OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES``).
     """
     if not isinstance(document, dict):
         raise InvalidClientMetadata("The request body must be a JSON object.")
-    draft = _Draft(document, _Reader(document), client_id, secret_required, allow_client_id)
+    draft = _Draft(
+        document, _Reader(document), client_id, secret_required, allow_client_id, subject_types
+    )
     for check in _CHECKS:
         check(draft)
     return ValidatedClient(client=Client(**draft.values), secret=draft.secret)
@@ -582,8 +667,38 @@ def _validate_redirect_uri(name: str, uri: str) -> None:
         raise InvalidRedirectUri(f"Field {name}: {uri!r} must not contain a fragment (#...).")
     if parts.scheme in ("http", "https") and not parts.netloc:
         raise InvalidRedirectUri(f"Field {name}: {uri!r} has no host.")
+    if "@" in parts.netloc:
+        # https://trusted.example@evil.example/ reads as one host and goes to another.
+        raise InvalidRedirectUri(f"Field {name}: {uri!r} must not contain user information (@).")
     if any(ch.isspace() for ch in uri):
         raise InvalidRedirectUri(f"Field {name}: {uri!r} contains whitespace.")
+
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback_url(parts) -> bool:
+    host = (parts.hostname or "").lower()
+    return host in _LOOPBACK_HOSTS or host.endswith(".localhost") or host.startswith("127.")
+
+
+def _validate_fetch_url(name: str, value: str) -> None:
+    """A URL the server itself fetches: https, or plain http to a loopback host."""
+    parts = _split_url(value)
+    if (
+        parts is None
+        or not parts.hostname
+        or parts.fragment
+        or "@" in parts.netloc
+        or not value.isascii()
+        or not value.isprintable()
+        or any(ch.isspace() for ch in value)
+    ):
+        raise InvalidClientMetadata(f"Field {name} must be an absolute https URL.")
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback_url(parts)):
+        raise InvalidClientMetadata(
+            f"Field {name} must use https (plain http only to a loopback host)."
+        )
 
 
 class _Reader:

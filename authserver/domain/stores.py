@@ -43,25 +43,74 @@ KEEP_SECRET = KeepSecret.KEEP
 
 
 @dataclass(frozen=True)
+class RotatedSecret:
+    """A secret replaced by a rotation (Hydra v26), still valid until dropped."""
+
+    hash: str
+    encrypted: str | None  # client_secret_jwt clients only
+    rotated_at: int
+
+
+MAX_ROTATED_SECRETS = 5
+
+
+@dataclass(frozen=True)
 class StoredClient:
     client: Client
     secret_hash: str | None  # None: a public client
+    # client_secret_jwt only: the secret, Fernet-encrypted with the system secret.
+    secret_encrypted: str | None = None
+    rotated_secrets: tuple[RotatedSecret, ...] = ()
+    registration_token_digest: str | None = None  # RFC 7592, registered clients only
+    registered: bool = False  # made by dynamic registration
+    first_used_at: int | None = None  # when it first obtained a token
 
 
 @runtime_checkable
 class ClientStore(Protocol):
     def get(self, client_id: str) -> StoredClient | None: ...
 
-    def add(self, client: Client, secret_hash: str | None) -> Client:
+    def add(
+        self,
+        client: Client,
+        secret_hash: str | None,
+        *,
+        secret_encrypted: str | None = None,
+        registration_token_digest: str | None = None,
+        registered: bool = False,
+    ) -> Client:
         """The client as stored (with its timestamps); raises ``ClientAlreadyExists``,
         leaving the handle usable."""
         ...
 
     def replace(
-        self, client: Client, secret_hash: str | None | KeepSecret = KEEP_SECRET
+        self,
+        client: Client,
+        secret_hash: str | None | KeepSecret = KEEP_SECRET,
+        secret_encrypted: str | None | KeepSecret = KEEP_SECRET,
     ) -> Client | None:
-        """Overwrite a client's metadata (and its secret hash unless ``KEEP_SECRET``);
-        the client as stored, None if there is no such client."""
+        """Overwrite a client's metadata (and its secret unless ``KEEP_SECRET``; a new
+        hash without a new ciphertext clears the ciphertext); the client as stored, None
+        if there is no such client."""
+        ...
+
+    def rotate_secret(
+        self, client_id: str, secret_hash: str, secret_encrypted: str | None, now: int
+    ) -> bool:
+        """Make this the client's secret; the one it replaces joins ``rotated_secrets``
+        (newest first, at most ``MAX_ROTATED_SECRETS``). False if there is no such client."""
+        ...
+
+    def drop_rotated_secrets(self, client_id: str) -> bool: ...
+
+    def set_registration_token(self, client_id: str, digest: str) -> bool: ...
+
+    def mark_used(self, client_id: str, now: int) -> None:
+        """Record the first use (a no-op once recorded)."""
+        ...
+
+    def delete_unused_registered(self, created_before: datetime, limit: int) -> int:
+        """Delete registered clients created before this time that never obtained a token."""
         ...
 
     def delete(self, client_id: str) -> bool: ...

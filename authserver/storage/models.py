@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,6 +68,15 @@ class ClientRow(Base):
     owner: Mapped[str] = mapped_column(String(255), default="", index=True)
     # argon2id hash of the client secret (None for public clients).
     secret_hash: Mapped[str | None] = mapped_column(String(255))
+    # client_secret_jwt only: the secret itself, Fernet-encrypted with the system secret.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # Secrets a rotation replaced, still valid until dropped: [{"hash", "encrypted",
+    # "rotated_at"}], newest first, at most five.
+    rotated_secrets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # RFC 7592: SHA-256 (hex) of a dynamically registered client's registration token.
+    registration_token_digest: Mapped[str | None] = mapped_column(String(64))
+    registered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    first_used_at: Mapped[int | None] = mapped_column(BigInteger)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -94,6 +104,35 @@ class AccessTokenRow(Base):
     issued_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class JtiRow(Base):
+    """A JWT id seen in a client assertion or a JWT bearer grant, kept until the JWT
+    expires so a replay collides with it (RFC 7523 §3 item 7)."""
+
+    __tablename__ = "oauth2_jti"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class TrustedJwtIssuerRow(Base):
+    """Hydra's ``trustOAuth2JwtGrantIssuer``: an issuer whose JWTs (signed with this key,
+    about this subject or any) may be exchanged for access tokens with up to this scope."""
+
+    __tablename__ = "trust_jwt_grant_issuers"
+    __table_args__ = (UniqueConstraint("issuer", "subject", "key_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    allow_any_subject: Mapped[bool] = mapped_column(Boolean, default=False)
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_set: Mapped[str] = mapped_column(String(255))
+    key_id: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class JsonWebKeyRow(Base):

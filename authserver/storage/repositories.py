@@ -16,16 +16,16 @@ from authserver.domain.access_tokens import AccessTokenRecord
 from authserver.domain.clients import Client
 from authserver.domain.stores import (
     KEEP_SECRET,
+    MAX_ROTATED_SECRETS,
     ClientAlreadyExists,
     KeepSecret,
+    RotatedSecret,
     StoredClient,
     StoredKey,
 )
 from authserver.storage import driver
 from authserver.storage.executor import Executor
 from authserver.storage.models import AccessTokenRow, ClientRow, JsonWebKeyRow
-
-_CLIENTS = ClientRow.__table__
 
 
 def _now() -> datetime:
@@ -36,7 +36,32 @@ def _client_from_row(row) -> StoredClient:
     client = Client.from_document(
         row.id, row.document, created_at=row.created_at, updated_at=row.updated_at
     )
-    return StoredClient(client=client, secret_hash=row.secret_hash)
+    return StoredClient(
+        client=client,
+        secret_hash=row.secret_hash,
+        secret_encrypted=row.secret_encrypted,
+        rotated_secrets=tuple(
+            RotatedSecret(item["hash"], item.get("encrypted"), int(item.get("rotated_at", 0)))
+            for item in row.rotated_secrets or ()
+        ),
+        registration_token_digest=row.registration_token_digest,
+        registered=bool(row.registered),
+        first_used_at=row.first_used_at,
+    )
+
+
+_CLIENT_COLUMNS = (
+    ClientRow.id,
+    ClientRow.document,
+    ClientRow.secret_hash,
+    ClientRow.secret_encrypted,
+    ClientRow.rotated_secrets,
+    ClientRow.registration_token_digest,
+    ClientRow.registered,
+    ClientRow.first_used_at,
+    ClientRow.created_at,
+    ClientRow.updated_at,
+)
 
 
 class ClientRepository:
@@ -47,17 +72,19 @@ class ClientRepository:
 
     def get(self, client_id: str) -> StoredClient | None:
         row = self._session.execute(
-            select(
-                ClientRow.id,
-                ClientRow.document,
-                ClientRow.secret_hash,
-                ClientRow.created_at,
-                ClientRow.updated_at,
-            ).where(ClientRow.id == client_id)
+            select(*_CLIENT_COLUMNS).where(ClientRow.id == client_id)
         ).first()
         return _client_from_row(row) if row else None
 
-    def add(self, client: Client, secret_hash: str | None) -> Client:
+    def add(
+        self,
+        client: Client,
+        secret_hash: str | None,
+        *,
+        secret_encrypted: str | None = None,
+        registration_token_digest: str | None = None,
+        registered: bool = False,
+    ) -> Client:
         now = _now()
         try:
             with self._session.begin_nested():
@@ -67,6 +94,9 @@ class ClientRepository:
                         client_name=client.client_name,
                         owner=client.owner,
                         secret_hash=secret_hash,
+                        secret_encrypted=secret_encrypted,
+                        registration_token_digest=registration_token_digest,
+                        registered=registered,
                         document=client.to_document(),
                         created_at=now,
                         updated_at=now,
@@ -79,9 +109,13 @@ class ClientRepository:
         )
 
     def replace(
-        self, client: Client, secret_hash: str | None | KeepSecret = KEEP_SECRET
+        self,
+        client: Client,
+        secret_hash: str | None | KeepSecret = KEEP_SECRET,
+        secret_encrypted: str | None | KeepSecret = KEEP_SECRET,
     ) -> Client | None:
-        """Overwrite a client's metadata; keep its secret unless a new hash is given."""
+        """Overwrite a client's metadata; keep its secret unless a new hash is given (a
+        new hash without a new ciphertext clears the ciphertext)."""
         now = _now()
         values: dict[str, Any] = {
             "client_name": client.client_name,
@@ -91,6 +125,9 @@ class ClientRepository:
         }
         if secret_hash is not KEEP_SECRET:
             values["secret_hash"] = secret_hash
+            values["secret_encrypted"] = None
+        if secret_encrypted is not KEEP_SECRET:
+            values["secret_encrypted"] = secret_encrypted
         result = self._session.execute(
             update(ClientRow)
             .where(ClientRow.id == client.client_id)
@@ -107,6 +144,69 @@ class ClientRepository:
         result = self._session.execute(delete(ClientRow).where(ClientRow.id == client_id))
         return result.rowcount > 0
 
+    def rotate_secret(
+        self, client_id: str, secret_hash: str, secret_encrypted: str | None, now: int
+    ) -> bool:
+        row = self._session.execute(
+            select(ClientRow.secret_hash, ClientRow.secret_encrypted, ClientRow.rotated_secrets)
+            .where(ClientRow.id == client_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            return False
+        rotated = list(row.rotated_secrets or ())
+        if row.secret_hash:
+            old = {"hash": row.secret_hash, "encrypted": row.secret_encrypted, "rotated_at": now}
+            rotated.insert(0, old)
+        self._session.execute(
+            update(ClientRow)
+            .where(ClientRow.id == client_id)
+            .values(
+                secret_hash=secret_hash,
+                secret_encrypted=secret_encrypted,
+                rotated_secrets=rotated[:MAX_ROTATED_SECRETS],
+                updated_at=_now(),
+            )
+        )
+        return True
+
+    def drop_rotated_secrets(self, client_id: str) -> bool:
+        result = self._session.execute(
+            update(ClientRow)
+            .where(ClientRow.id == client_id)
+            .values(rotated_secrets=None, updated_at=_now())
+        )
+        return result.rowcount > 0
+
+    def set_registration_token(self, client_id: str, digest: str) -> bool:
+        result = self._session.execute(
+            update(ClientRow)
+            .where(ClientRow.id == client_id)
+            .values(registration_token_digest=digest)
+        )
+        return result.rowcount > 0
+
+    def mark_used(self, client_id: str, now: int) -> None:
+        self._session.execute(
+            update(ClientRow)
+            .where(ClientRow.id == client_id, ClientRow.first_used_at.is_(None))
+            .values(first_used_at=now)
+        )
+
+    def delete_unused_registered(self, created_before: datetime, limit: int) -> int:
+        ids = (
+            select(ClientRow.id)
+            .where(
+                ClientRow.registered.is_(True),
+                ClientRow.first_used_at.is_(None),
+                ClientRow.created_at < created_before,
+            )
+            .limit(limit)
+            .scalar_subquery()
+        )
+        result = self._session.execute(delete(ClientRow).where(ClientRow.id.in_(ids)))
+        return result.rowcount
+
     def page(
         self,
         limit: int,
@@ -115,7 +215,7 @@ class ClientRepository:
         owner: str | None = None,
     ) -> list[StoredClient]:
         """Clients ordered by id (keyset paging: stable while clients come and go)."""
-        query = select(_CLIENTS).order_by(_CLIENTS.c.id).limit(limit)
+        query = select(*_CLIENT_COLUMNS).order_by(ClientRow.id).limit(limit)
         if after_id is not None:
             query = query.where(ClientRow.id > after_id)
         if client_name:
