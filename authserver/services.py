@@ -17,8 +17,10 @@ from authserver.domain.clock import Clock
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
 from authserver.oauth2.access_tokens import AccessTokens
+from authserver.oauth2.client_jwks import ClientKeys
 from authserver.oauth2.id_tokens import IdTokens
 from authserver.oauth2.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager
+from authserver.outbound import FetchPolicy
 from authserver.storage.database import Database, DatabaseTimeouts
 from authserver.storage.repositories import ClientRepository, StoredClient
 
@@ -64,6 +66,8 @@ class Services:
     access_tokens: AccessTokens
     id_tokens: IdTokens
     clients: ClientDirectory
+    # private_key_jwt clients' public keys (jwks_uri documents cached).
+    client_keys: ClientKeys
     # Every expiry check's "now"; only the test harness moves it (domain.clock).
     clock: Clock = field(default_factory=Clock)
 
@@ -110,6 +114,7 @@ def build_services(
             clock=clock,
         ),
         clients=ClientDirectory(settings.clients_cache_ttl),
+        client_keys=ClientKeys(FetchPolicy(dev=settings.dev)),
         clock=clock,
     )
 

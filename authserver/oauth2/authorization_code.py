@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from authserver.domain.tokens import TokenKind
+from authserver.oauth2 import client_auth
 from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import AuthorizationCodeRepository
@@ -46,7 +47,7 @@ class _Code:
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ALL_METHODS
 
     def query_authorization_code(self, code: str, client):
         services = self.server.services

@@ -1,29 +1,56 @@
-"""Client authentication at the token and revocation endpoints (RFC 6749 §2.3).
+"""Client authentication at the token, revocation and device authorization endpoints
+(RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9): one module for every endpoint.
 
 Authlib tries each allowed method in turn, so a request whose Basic header fails is
 tried again with the body's credentials, and it lets a Basic header that is not ASCII
 base64 of UTF-8 escape as an exception. Here the request says which one method it uses:
 
 * an ``Authorization`` header: HTTP Basic (``client_secret_basic``) and nothing else;
+* ``client_assertion`` (with ``client_assertion_type``): a signed JWT, ``private_key_jwt``
+  or, when HMAC-signed with the client secret, ``client_secret_jwt``;
 * else ``client_secret`` in the body: ``client_secret_post``;
 * else only ``client_id``: ``none`` (a public client).
 
-Sending credentials both ways is ``invalid_request`` (§2.3: one method per request); any
-failure after that is ``invalid_client`` (401, with ``WWW-Authenticate: Basic``): a
-malformed ``Authorization`` header is named as such, and every other failure says what
-was expected, never which client ids exist.
+Using more than one of the first three is ``invalid_request`` (§2.3: one method per
+request); any failure after that is ``invalid_client`` (401, with ``WWW-Authenticate:
+Basic``): a malformed ``Authorization`` header is named as such, an assertion says what is
+wrong with it, and every other failure says what was expected, never which client ids
+exist.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError
 
 from authserver.domain.text import text_problem
+from authserver.oauth2.assertions import (
+    AssertionRefused,
+    AssertionRules,
+    UnverifiedAssertion,
+    check_claims,
+    read_unverified,
+    record_jti,
+    secret_keys,
+    verify_signature,
+)
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# What each kind of endpoint accepts (a client still uses only the method it registered).
+CONFIDENTIAL_METHODS = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+]
+ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+JWT_METHODS = ("client_secret_jwt", "private_key_jwt")
 
 
 @dataclass(frozen=True)
@@ -31,6 +58,19 @@ class Credentials:
     method: str
     client_id: str
     secret: str | None
+    assertion: UnverifiedAssertion | None = None
+
+
+class AssertionChecks(Protocol):
+    """What checking a client assertion needs from the server (``oauth2.server``)."""
+
+    def rules(self, method: str, endpoint: str) -> AssertionRules: ...
+
+    def public_keys(self, client, kid: str | None) -> list: ...
+
+    def use_once(self, request) -> Callable[[str, int], bool]: ...
+
+    def now(self) -> int: ...
 
 
 MALFORMED_BASIC = (
@@ -54,12 +94,16 @@ def _refused(description: str) -> InvalidClientError:
 def presented_credentials(headers, form) -> Credentials:
     header = headers.get("Authorization") or ""
     body_secret = form.get("client_secret")
+    assertion = form.get("client_assertion") or form.get("client_assertion_type")
+    used = [name for name, value in _ways(header, body_secret, assertion) if value]
+    if len(used) > 1:
+        raise InvalidRequestError(
+            f"The client authenticated with {listed(used)} at once; use one method per "
+            "request (RFC 6749 section 2.3)."
+        )
+    if assertion:
+        return _assertion_credentials(form)
     if header:
-        if body_secret:
-            raise InvalidRequestError(
-                "The client authenticated both with HTTP Basic and with client_secret in the "
-                "body; use one method per request."
-            )
         client_id, secret = decode_basic(header)
         body_id = form.get("client_id")
         if body_id and body_id != client_id:
@@ -69,6 +113,37 @@ def presented_credentials(headers, form) -> Credentials:
     if body_secret:
         return Credentials("client_secret_post", client_id, body_secret)
     return Credentials("none", client_id, None)
+
+
+def _ways(header, body_secret, assertion):
+    return (
+        ("HTTP Basic", header),
+        ("client_secret in the body", body_secret),
+        ("a client assertion", assertion),
+    )
+
+
+def _assertion_credentials(form) -> Credentials:
+    if form.get("client_assertion_type") != ASSERTION_TYPE:
+        raise InvalidRequestError(
+            f"client_assertion_type must be {ASSERTION_TYPE} (RFC 7523 section 2.2)."
+        )
+    if not form.get("client_assertion"):
+        raise InvalidRequestError("client_assertion_type was sent without client_assertion.")
+    try:
+        assertion = read_unverified(form["client_assertion"])
+    except AssertionRefused as exc:
+        raise _refused(str(exc)) from None
+    issuer, subject = assertion.claim("iss"), assertion.claim("sub")
+    if not issuer or issuer != subject:
+        raise _refused(
+            "The client assertion's iss and sub must both be the client_id (RFC 7523 section 3)."
+        )
+    body_id = form.get("client_id")
+    if body_id and body_id != issuer:
+        raise InvalidRequestError("client_id in the body differs from the assertion's iss.")
+    method = "client_secret_jwt" if assertion.alg.startswith("HS") else "private_key_jwt"
+    return Credentials(method, issuer, None, assertion)
 
 
 def decode_basic(header: str) -> tuple[str, str]:
@@ -96,7 +171,7 @@ def _form_decoded(part: bytes) -> str:
     return text
 
 
-def authenticate(query_client, request, methods, endpoint: str):
+def authenticate(query_client, request, methods, endpoint: str, checks: AssertionChecks):
     """The authenticated client (an Authlib ``ClientMixin``), or ``InvalidClientError``."""
     credentials = presented_credentials(request.headers, request.form)
     if credentials.method not in methods:
@@ -112,11 +187,34 @@ def authenticate(query_client, request, methods, endpoint: str):
     if (
         client is None
         or not client.check_endpoint_auth_method(credentials.method, endpoint)
-        or (credentials.method != "none" and not client.check_client_secret(credentials.secret))
+        or (
+            credentials.method in ("client_secret_basic", "client_secret_post")
+            and not client.check_client_secret(credentials.secret)
+        )
     ):
         raise _refused(
             "Client authentication failed (unknown client, wrong secret, or not the "
             "client's registered token_endpoint_auth_method)."
         )
+    if credentials.assertion is not None:
+        _check_assertion(client, credentials, endpoint, checks, request)
     request.auth_method = credentials.method
     return client
+
+
+def _check_assertion(client, credentials: Credentials, endpoint, checks, request) -> None:
+    rules = checks.rules(credentials.method, endpoint)
+    wanted = client.client.token_endpoint_auth_signing_alg
+    if wanted:
+        rules = replace(rules, algorithms=(wanted,))
+    assertion = credentials.assertion
+    try:
+        if credentials.method == "client_secret_jwt":
+            keys = secret_keys(client.hmac_secrets())
+        else:
+            keys = checks.public_keys(client.client, assertion.kid)
+        verify_signature(assertion, keys, rules)
+        expires_at = check_claims(assertion, rules, checks.now())
+        record_jti(checks.use_once(request), assertion, rules, client.client_id, expires_at)
+    except AssertionRefused as exc:
+        raise _refused(f"Client assertion refused: {exc}") from None

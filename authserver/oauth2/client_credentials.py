@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
 from authserver.domain.text import safe_description
+from authserver.oauth2 import client_auth
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def requested_audience(payload) -> tuple[str, ...]:
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.CONFIDENTIAL_METHODS
 
     def validate_token_request(self):
         super().validate_token_request()  # authenticates the client, checks the grant type

@@ -5,14 +5,16 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import ClientMixin
 
 from authserver.domain.client_secrets import ClientSecretHasher
-from authserver.domain.clients import Client
+from authserver.domain.secrets import DecryptionError, SystemSecrets
+from authserver.domain.stores import StoredClient
 
 
 class AuthlibClient(ClientMixin):
-    def __init__(self, client: Client, secret_hash: str | None, hasher: ClientSecretHasher):
-        self.client = client
-        self._secret_hash = secret_hash
+    def __init__(self, stored: StoredClient, hasher: ClientSecretHasher, secrets: SystemSecrets):
+        self.stored = stored
+        self.client = stored.client
         self._hasher = hasher
+        self._secrets = secrets
 
     @property
     def client_id(self) -> str:
@@ -37,7 +39,25 @@ class AuthlibClient(ClientMixin):
         return redirect_uri in self.client.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return self._hasher.verify(self._secret_hash, client_secret)
+        # The current secret, then those a rotation replaced (Hydra v26): each is its own
+        # argon2 hash, so a wrong secret costs one hash per stored secret.
+        hashes = (self.stored.secret_hash, *(old.hash for old in self.stored.rotated_secrets))
+        return any(self._hasher.verify(stored, client_secret) for stored in hashes if stored)
+
+    def hmac_secrets(self) -> list[str]:
+        """client_secret_jwt: the secrets themselves (current first), decrypted."""
+        encrypted = (
+            self.stored.secret_encrypted,
+            *(old.encrypted for old in self.stored.rotated_secrets),
+        )
+        secrets = []
+        for value in encrypted:
+            if value:
+                try:
+                    secrets.append(self._secrets.decrypt(value).decode("utf-8"))
+                except (DecryptionError, UnicodeError):
+                    continue  # encrypted under a retired system secret: unusable
+        return secrets
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         # A client authenticates the one way it registered, on every endpoint (as Hydra).

@@ -24,6 +24,7 @@ from authserver.domain.device import user_code_digest as digest_of_user_code
 from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
 from authserver.domain.text import safe_description
 from authserver.domain.tokens import TokenKind
+from authserver.oauth2 import client_auth
 from authserver.oauth2.client_credentials import requested_audience
 from authserver.oauth2.login_consent import add_query
 from authserver.storage.device import DeviceCodeRepository
@@ -40,7 +41,7 @@ def verification_uri(settings) -> str:
 
 
 class DeviceAuthorizationEndpoint(AuthlibDeviceEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = client_auth.ALL_METHODS
 
     def create_endpoint_response(self, request):
         client = self.authenticate_client(request)

@@ -31,6 +31,7 @@ from authlib.oauth2.rfc8628 import (
 from authserver.domain.clients import DEVICE_CODE_GRANT
 from authserver.domain.device import PollOutcome, interval_after, poll
 from authserver.domain.tokens import TokenKind
+from authserver.oauth2 import client_auth
 from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.device import DeviceCodeRepository
@@ -58,7 +59,7 @@ _REFUSALS = {
 
 class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = DEVICE_CODE_GRANT
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ALL_METHODS
 
     def validate_token_request(self):
         device_code = self.request.form.get("device_code")

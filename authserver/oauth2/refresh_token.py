@@ -13,6 +13,7 @@ import logging
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants
 
 from authserver.domain.tokens import TokenKind
+from authserver.oauth2 import client_auth
 from authserver.oauth2.revocation import revoke_grant
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import RefreshTokenRepository
@@ -32,7 +33,7 @@ class _RefreshToken:
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ALL_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str):

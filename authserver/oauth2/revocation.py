@@ -11,6 +11,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from sqlalchemy.orm import Session
 
 from authserver.domain.tokens import TokenKind
+from authserver.oauth2 import client_auth
 from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
 from authserver.storage.repositories import AccessTokenRepository
 
@@ -50,7 +51,7 @@ def find_revocable(services, session: Session, token: str) -> _RevocableToken | 
 
 
 class RevocationEndpoint(_RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = client_auth.ALL_METHODS
 
     def check_params(self, request, client):
         # RFC 7009 §2.1: an unknown token_type_hint may be ignored, and it is.

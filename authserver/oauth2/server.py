@@ -17,8 +17,10 @@ from authlib.oauth2.rfc6749 import OAuth2Request, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from flask import request as flask_request
 
+from authserver.domain.client_keys import ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS
 from authserver.domain.text import COMPACT_SEPARATORS, safe_description
 from authserver.oauth2 import client_auth
+from authserver.oauth2.assertions import AssertionRules, audiences_for
 from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
 from authserver.oauth2.client_model import AuthlibClient
@@ -26,6 +28,8 @@ from authserver.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from authserver.oauth2.device_code import DeviceCodeGrant
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
+from authserver.storage.repositories import ClientRepository
+from authserver.storage.trust import JtiRepository
 
 if TYPE_CHECKING:
     from authserver.services import Services
@@ -57,8 +61,19 @@ class _TransportCheckedRequest(_WithDatabase, FlaskOAuth2Request):
         self.payload = FlaskOAuth2Payload(request)
 
 
+# The URL of each endpoint that authenticates clients: an assertion's aud may name it.
+_ENDPOINT_PATHS = {
+    "token": "/oauth2/token",
+    "revocation": "/oauth2/revoke",
+    "device_authorization": "/oauth2/device/auth",
+}
+# How far ahead a client assertion's exp may be (OIDC Core §9 asks for short-lived ones).
+MAX_CLIENT_ASSERTION_LIFETIME = 3600
+
+
 class _OurClients:
-    """Client lookup and authentication shared by both servers below."""
+    """Client lookup and authentication shared by both servers below (it is also the
+    ``client_auth.AssertionChecks`` that client assertions are checked with)."""
 
     services: Services
 
@@ -66,7 +81,7 @@ class _OurClients:
         stored = self.services.clients.find(session, client_id)
         if stored is None:
             return None
-        return AuthlibClient(stored.client, stored.secret_hash, self.services.secret_hasher)
+        return AuthlibClient(stored, self.services.secret_hasher, self.services.secrets)
 
     def query_client(self, client_id: str):
         # Authlib calls this only from code paths we replace (its client authentication,
@@ -91,7 +106,33 @@ class _OurClients:
         def find(client_id: str) -> AuthlibClient | None:
             return self.find_client(request.db, client_id)
 
-        return client_auth.authenticate(find, request, methods, endpoint)
+        client = client_auth.authenticate(find, request, methods, endpoint, self)
+        if client.stored.registered and client.stored.first_used_at is None:
+            # A registered client that never got this far is one the janitor may remove.
+            ClientRepository(request.db).mark_used(client.client_id, self.services.clock.now())
+        return client
+
+    def rules(self, method: str, endpoint: str) -> AssertionRules:
+        settings = self.services.settings
+        base = settings.public_url.rstrip("/")
+        urls = {base + "/oauth2/token", base + _ENDPOINT_PATHS.get(endpoint, "/oauth2/token")}
+        return AssertionRules(
+            purpose="client_assertion",
+            audiences=audiences_for(settings.issuer, *urls),
+            algorithms=SYMMETRIC_ALGORITHMS
+            if method == "client_secret_jwt"
+            else ASYMMETRIC_ALGORITHMS,
+            max_lifetime=MAX_CLIENT_ASSERTION_LIFETIME,
+        )
+
+    def public_keys(self, client, kid: str | None) -> list:
+        return self.services.client_keys.keys(client, kid)
+
+    def use_once(self, request):
+        return JtiRepository(request.db).use_once
+
+    def now(self) -> int:
+        return self.services.clock.now()
 
 
 # RFC 6749 §5.2's meanings, for the errors Authlib raises without a description.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from authserver.domain.client_keys import ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS
+from authserver.oauth2 import client_auth
 from authserver.oauth2.keys import SIGNING_ALGORITHMS
 
 bp = Blueprint("discovery", __name__)
@@ -19,7 +21,11 @@ _ENDPOINTS = {
     "userinfo_endpoint": "/userinfo",
     "end_session_endpoint": "/oauth2/sessions/logout",
     "device_authorization_endpoint": "/oauth2/device/auth",
+    "registration_endpoint": "/oauth2/register",
 }
+# Endpoints listed only when a setting turns them on (their routes always exist).
+_SWITCHED = {"registration_endpoint": lambda settings: settings.dynamic_registration_enabled}
+_ASSERTION_ALGORITHMS = [*ASYMMETRIC_ALGORITHMS, *SYMMETRIC_ALGORITHMS]
 
 
 def server_metadata() -> dict:
@@ -38,7 +44,7 @@ def server_metadata() -> dict:
     )
     metadata = {"issuer": settings.issuer}
     for name, path in _ENDPOINTS.items():
-        if path in routes:
+        if path in routes and _SWITCHED.get(name, lambda _: True)(settings):
             metadata[name] = base + path
     metadata["jwks_uri"] = settings.issuer.rstrip("/") + "/.well-known/jwks.json"
     metadata.update(
@@ -48,12 +54,10 @@ def server_metadata() -> dict:
             "response_modes_supported": ["query"] if "/oauth2/auth" in routes else [],
             "scopes_supported": ["offline_access", "offline", "openid"],
             "token_endpoint_auth_methods_supported": auth_methods,
-            "revocation_endpoint_auth_methods_supported": [
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
-            "subject_types_supported": ["public"],
+            "token_endpoint_auth_signing_alg_values_supported": _ASSERTION_ALGORITHMS,
+            "revocation_endpoint_auth_methods_supported": list(client_auth.ALL_METHODS),
+            "revocation_endpoint_auth_signing_alg_values_supported": _ASSERTION_ALGORITHMS,
+            "subject_types_supported": list(settings.subject_types_supported),
             "id_token_signing_alg_values_supported": ["RS256"],
             # Hydra's names (Ory's SDK requires them): the algorithms it signs with.
             "id_token_signed_response_alg": ["RS256"],

@@ -1,0 +1,173 @@
+"""Fetching a document a client names: its ``jwks_uri``, its ``sector_identifier_uri``.
+
+The URL comes from a client's registration, so the fetch is a request the server makes on
+someone else's behalf (server-side request forgery). The rules:
+
+* https, or plain http only to a loopback host (local development, tests);
+* the host is resolved once and every address is checked: private, link-local (cloud
+  metadata at 169.254.169.254), multicast, reserved and unspecified addresses are refused
+  outside ``--dev``; loopback is allowed (a developer's own machine). The connection then
+  goes to the checked address (the name cannot resolve elsewhere in between: no DNS
+  rebinding), with the name kept for TLS verification and the Host header;
+* redirects are not followed (an allowed host could point at a refused one);
+* one deadline for the whole exchange and a size limit on the body.
+
+Every failure is ``FetchError`` with a message fit to show the client (never an address
+that the client did not already give).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_BYTES = 64 * 1024
+_LOOPBACK_NAMES = ("localhost",)
+
+
+class FetchError(Exception):
+    """The document could not be fetched or is not what was expected."""
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    dev: bool = False  # --dev: private addresses are allowed too
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def fetch_json(url: str, policy: FetchPolicy = FetchPolicy()) -> Any:
+    """GET ``url`` under ``policy`` and parse the body as JSON."""
+    body = fetch(url, policy, accept="application/json")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise FetchError("the document is not JSON") from None
+
+
+def fetch(url: str, policy: FetchPolicy, accept: str = "*/*") -> bytes:
+    deadline = time.monotonic() + policy.timeout
+    parts = urlsplit(url)
+    host, port = _target(parts)
+    address = _checked_address(host, port, parts.scheme, policy)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection = _connection(parts.scheme, host, port, address, _remaining(deadline))
+    try:
+        connection.request("GET", path, headers={"Accept": accept, "User-Agent": "authserver"})
+        response = connection.getresponse()
+        if 300 <= response.status < 400:
+            raise FetchError(
+                f"the server answered a redirect ({response.status}); it is not followed"
+            )
+        if response.status != 200:
+            raise FetchError(f"the server answered HTTP {response.status}")
+        return _read_limited(response, policy.max_bytes, deadline, connection)
+    except (OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, TimeoutError | socket.timeout):
+            raise FetchError(f"no answer within {policy.timeout:g} seconds") from None
+        raise FetchError(f"the request failed ({type(exc).__name__})") from None
+    finally:
+        connection.close()
+
+
+def _target(parts) -> tuple[str, int]:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError("the URL must be an absolute http(s) URL")
+    if "@" in parts.netloc or parts.fragment:
+        raise FetchError("the URL must not contain user information or a fragment")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise FetchError("the URL's port is not a number") from None
+    return parts.hostname, port
+
+
+def _checked_address(host: str, port: int, scheme: str, policy: FetchPolicy) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise FetchError("the host name does not resolve") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise FetchError("the host name does not resolve")
+    loopback = all(address.is_loopback for address in addresses)
+    if scheme == "http" and not loopback:
+        raise FetchError("plain http is allowed only to a loopback host; use https")
+    for address in addresses:
+        if not _allowed(address, policy):
+            raise FetchError(
+                "the host resolves to a private or reserved address, which the server does "
+                "not fetch from (outside --dev)"
+            )
+    return str(addresses[0])
+
+
+def _allowed(address, policy: FetchPolicy) -> bool:
+    if address.is_loopback:
+        return True
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        return _allowed(mapped, policy)
+    if address.is_unspecified or address.is_multicast or address.is_reserved:
+        return False
+    if address.is_link_local:  # 169.254.169.254: cloud metadata services
+        return False
+    if address.is_private or not address.is_global:
+        return policy.dev
+    return True
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _connection(scheme: str, host: str, port: int, address: str, timeout: float):
+    kind = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    return kind(host, port, address, timeout)
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
+
+
+def _read_limited(response, max_bytes: int, deadline: float, connection) -> bytes:
+    length = response.getheader("Content-Length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise FetchError(f"the document is larger than {max_bytes} bytes")
+    chunks, size = [], 0
+    while True:
+        if connection.sock is not None:
+            connection.sock.settimeout(_remaining(deadline))
+        chunk = response.read(min(16384, max_bytes + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(f"the document is larger than {max_bytes} bytes")
