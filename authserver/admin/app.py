@@ -17,9 +17,11 @@ from authserver.admin import (
     login,
     logout,
     sessions,
+    trust,
 )
 from authserver.services import Services
 from authserver.web.app import create_base_app, install_ways_in
+from authserver.web.cors import admin_cors
 from authserver.web.health import health_blueprint
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -27,7 +29,18 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def create_admin_app(services: Services, hot_paths: bool = True) -> Flask:
     app = create_base_app(__name__, services, MAX_BODY_BYTES)
-    modules = (index, clients, introspect, keys, login, consent, device, logout, sessions)
+    modules = (
+        index,
+        clients,
+        introspect,
+        keys,
+        login,
+        consent,
+        device,
+        logout,
+        sessions,
+        trust,
+    )
     for module in modules:
         app.register_blueprint(module.bp, url_prefix="/admin")
         app.register_blueprint(module.bp, name=f"{module.bp.name}_unprefixed")
@@ -35,4 +48,11 @@ def create_admin_app(services: Services, hot_paths: bool = True) -> Flask:
     app.register_blueprint(health_blueprint("health_unprefixed"))
     introspection = introspect.hot_route(services)
     hot_routes = {"/admin/oauth2/introspect": introspection, "/oauth2/introspect": introspection}
-    return install_ways_in(app, services.database, hot_routes, MAX_BODY_BYTES, hot_paths=hot_paths)
+    return install_ways_in(
+        app,
+        services.database,
+        hot_routes,
+        MAX_BODY_BYTES,
+        hot_paths=hot_paths,
+        cors=admin_cors(services),
+    )

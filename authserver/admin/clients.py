@@ -21,6 +21,8 @@ from authserver.domain.clients import (
     validate_client_document,
 )
 from authserver.domain.text import text_problem
+from authserver.oauth2.sectors import check_sector_identifier
+from authserver.outbound import FetchPolicy
 from authserver.storage.repositories import (
     KEEP_SECRET,
     ClientAlreadyExists,
@@ -44,9 +46,12 @@ def _services():
 def _validate(document, **kwargs) -> ValidatedClient:
     settings = _services().settings
     try:
-        return validate_client_document(
+        validated = validate_client_document(
             document, subject_types=settings.subject_types_supported, **kwargs
         )
+        # OIDC Core §8.1: the sector document is fetched (outside --dev, from public hosts only).
+        check_sector_identifier(validated.client, FetchPolicy(dev=settings.dev))
+        return validated
     except InvalidClientMetadata as exc:
         raise ApiError(exc.error, str(exc), 400) from None
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from authlib.oauth2.base import OAuth2Error
+
 from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
 from authserver.domain.sessions import GrantSession
 from authserver.harness.config import seconds_of
@@ -55,16 +57,19 @@ def mint(services, session, state: HarnessState, document: dict[str, Any]) -> di
         access_token_claims=claims,
         id_token_claims=claims,
     )
-    return issue_token_set(
-        services,
-        session,
-        client=client,
-        grant=grant,
-        request_id=uuid.uuid4().hex,
-        grant_type="authorization_code",
-        with_nonce=False,
-        access_token_ttl=_lifetime(document.get("expires_in")),
-    )
+    try:
+        return issue_token_set(
+            services,
+            session,
+            client=client,
+            grant=grant,
+            request_id=uuid.uuid4().hex,
+            grant_type="authorization_code",
+            with_nonce=False,
+            access_token_ttl=_lifetime(document.get("expires_in")),
+        )
+    except OAuth2Error as exc:  # e.g. a pairwise client whose sector cannot be told
+        raise MintError(exc.description or exc.error, exc.error) from None
 
 
 def _client(services, session, client_id):

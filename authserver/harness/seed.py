@@ -11,25 +11,31 @@ from authserver.storage.wipe import delete_clients_except, delete_grants
 
 
 class ConfiguredClients:
-    def __init__(self, documents, hasher):
-        self._clients: list[tuple[ValidatedClient, str | None]] = []
+    def __init__(self, documents, services):
+        self._clients: list[tuple[ValidatedClient, str | None, str | None]] = []
         for document in documents:
-            validated = validate_client_document(dict(document))
-            secret_hash = hasher.hash(validated.secret) if validated.secret else None
-            self._clients.append((validated, secret_hash))
+            validated = validate_client_document(
+                dict(document), subject_types=services.settings.subject_types_supported
+            )
+            secret_hash = encrypted = None
+            if validated.secret:
+                secret_hash = services.secret_hasher.hash(validated.secret)
+                if validated.client.token_endpoint_auth_method == "client_secret_jwt":
+                    encrypted = services.secrets.encrypt(validated.secret.encode("utf-8"))
+            self._clients.append((validated, secret_hash, encrypted))
 
     @property
     def ids(self) -> list[str]:
-        return [validated.client.client_id for validated, _ in self._clients]
+        return [validated.client.client_id for validated, _, _ in self._clients]
 
     def install(self, session) -> None:
         """Create each configured client, or put back its configured metadata and secret."""
         repository = ClientRepository(session)
-        for validated, secret_hash in self._clients:
+        for validated, secret_hash, encrypted in self._clients:
             if repository.get(validated.client.client_id) is None:
-                repository.add(validated.client, secret_hash)
+                repository.add(validated.client, secret_hash, secret_encrypted=encrypted)
             else:
-                repository.replace(validated.client, secret_hash)
+                repository.replace(validated.client, secret_hash, encrypted)
 
 
 def reset_database(session, clients: ConfiguredClients) -> list[str]:

@@ -175,7 +175,7 @@ class HarnessServer:
         from authserver.harness.seed import ConfiguredClients
 
         keys = _Background(services.ensure_keys)
-        hashed = _Background(lambda: ConfiguredClients(self.config.clients, services.secret_hasher))
+        hashed = _Background(lambda: ConfiguredClients(self.config.clients, services))
         try:
             from authserver.admin.app import create_admin_app
             from authserver.harness import admin_api, login_app

@@ -40,6 +40,10 @@ class AccessTokens:
         self._default_ttl = default_ttl
         self._clock = clock
 
+    def strategy_for(self, client: Client) -> str:
+        """``opaque`` or ``jwt``: the client's own choice, else the server's."""
+        return client.access_token_strategy or self._default_strategy
+
     def issue(
         self,
         session: Session,
@@ -55,7 +59,7 @@ class AccessTokens:
         """Mint a token, store its record in the caller's transaction, return the response."""
         now = self._clock.now()
         ttl = ttl or self._default_ttl
-        strategy = client.access_token_strategy or self._default_strategy
+        strategy = self.strategy_for(client)
         if strategy == "jwt":
             value = self._mint_jwt(session, client, subject, scope, audience, now, ttl, extra)
             digest = signature_digest(value.rsplit(".", 1)[1])

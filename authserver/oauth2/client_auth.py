@@ -29,7 +29,7 @@ from urllib.parse import unquote_to_bytes
 
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError
 
-from authserver.domain.text import text_problem
+from authserver.domain.text import safe_description, text_problem
 from authserver.oauth2.assertions import (
     AssertionRefused,
     AssertionRules,
@@ -88,7 +88,8 @@ def listed(names) -> str:
 
 
 def _refused(description: str) -> InvalidClientError:
-    return InvalidClientError(status_code=401, description=description)
+    # Descriptions may quote the client's input (an assertion's alg, a key id).
+    return InvalidClientError(status_code=401, description=safe_description(description))
 
 
 def presented_credentials(headers, form) -> Credentials:

@@ -29,10 +29,13 @@ class IdTokens:
         *,
         client_id: str,
         grant: GrantSession,
+        subject: str,
         access_token: str | None,
         with_nonce: bool,
         ttl: int | None = None,
     ) -> str:
+        """``subject``: the ``sub`` this client sees (``token_sets.client_subject``; a
+        pairwise identifier for a pairwise client), not necessarily ``grant.subject``."""
         key = self._keys.signing_key(session, ID_TOKEN_SET)
         if key is None:
             self._keys.ensure_set(session, ID_TOKEN_SET)
@@ -41,7 +44,7 @@ class IdTokens:
         claims: dict[str, Any] = {
             **grant.id_token_claims,  # reserved names were removed when consent was accepted
             "iss": self._issuer,
-            "sub": grant.subject,
+            "sub": subject,
             "aud": [client_id],
             "iat": now,
             "exp": now + (ttl or self._default_ttl),

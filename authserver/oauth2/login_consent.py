@@ -58,6 +58,7 @@ from authserver.domain.flows import (
 )
 from authserver.domain.grants import AuthorizationCodeRecord
 from authserver.domain.sessions import GrantSession, LoginSession
+from authserver.domain.subjects import is_subject_of
 from authserver.domain.tokens import TokenKind
 from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.flows import FlowRepository, LoginSessionRepository
@@ -313,7 +314,13 @@ class AuthorizationFlow:
             return False
         if not login_session.satisfies_max_age(request.max_age, self.now):
             return False
-        return not (hint and hint.get("sub") != login_session.subject)
+        return not hint or is_subject_of(
+            self._client(request.client_id),
+            hint.get("sub", ""),
+            login_session.subject,
+            subject_types=self.settings.subject_types_supported,
+            salt=self.settings.pairwise_salt,
+        )
 
     # -- 2. back from the login app ------------------------------------------------------
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from authserver.domain.flows import CsrfMismatch, FlowError, digest, new_secret
 from authserver.domain.sessions import LogoutRequest, LogoutState
+from authserver.domain.subjects import is_subject_of
 from authserver.oauth2.login_consent import (
     SESSION_COOKIE,
     CookieChange,
@@ -56,7 +57,7 @@ class LogoutFlow:
             login_session = self.login_sessions.by_cookie(digest(session_cookie))
         if login_session is None:
             return Redirect(destination)  # nobody is logged in here: nothing to end
-        if claims and claims.get("sub") != login_session.subject:
+        if claims and not self._hint_names(claims, login_session.subject):
             raise ErrorPage(
                 "invalid_request",
                 "The id_token_hint belongs to another user than the one logged in here.",
@@ -79,6 +80,20 @@ class LogoutFlow:
         )
         logout_app = self.settings.logout_url or fallback_url(self.settings, "logout")
         return Redirect(add_query(logout_app, {"logout_challenge": challenge}))
+
+    def _hint_names(self, claims: dict, subject: str) -> bool:
+        """Whether the hint's ``sub`` is the logged-in user as its client knows them: a
+        pairwise client's hint carries its pairwise identifier (OIDC Core §8; Hydra's
+        ``matchesValueFromSession``)."""
+        client_id = _audience(claims)
+        stored = self.services.clients.find(self.session, client_id) if client_id else None
+        return is_subject_of(
+            stored.client if stored else None,
+            claims["sub"],
+            subject,
+            subject_types=self.settings.subject_types_supported,
+            salt=self.settings.pairwise_salt,
+        )
 
     def _post_logout_destination(self, params: Mapping[str, str], client_id: str | None) -> str:
         uri = params.get("post_logout_redirect_uri", "")

@@ -26,6 +26,7 @@ from authserver.oauth2.client_credentials import ClientCredentialsGrant
 from authserver.oauth2.client_model import AuthlibClient
 from authserver.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from authserver.oauth2.device_code import DeviceCodeGrant
+from authserver.oauth2.jwt_bearer import JwtBearerGrant
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
 from authserver.storage.repositories import ClientRepository
@@ -186,6 +187,7 @@ class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(DeviceCodeGrant)
+        self.register_grant(JwtBearerGrant)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(DeviceAuthorizationEndpoint)
 

@@ -1,16 +1,27 @@
 """The tokens one grant hands out: an access token, a refresh token when ``offline`` or
 ``offline_access`` was granted (and the client may refresh), and an ID token when
-``openid`` was granted. Used by the authorization-code and refresh-token grants."""
+``openid`` was granted. Used by every grant that acts for a user (authorization code,
+refresh token, device code) and by the test harness's minted tokens.
+
+The ``sub`` a client sees is decided here, once (OIDC Core §8, ``domain.subjects``). A
+pairwise client's ID token carries its pairwise identifier, and so does its access token
+when that is a JWT (the client can read it; Hydra instead turns pairwise off with JWT
+access tokens): the token's record, and hence introspection of it, holds what the JWT
+says. An opaque access token's record keeps the real subject, as Hydra's: introspection
+(admin port) tells resource servers who the user is; ``/userinfo`` maps it again.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from authserver.domain.clients import Client
 from authserver.domain.grants import RefreshTokenRecord
 from authserver.domain.sessions import GrantSession
+from authserver.domain.subjects import NoSector, PairwiseUnavailable, subject_for
 from authserver.domain.tokens import TokenKind
 from authserver.storage.grants import RefreshTokenRepository
 
@@ -35,10 +46,11 @@ def issue_token_set(
     harness's minted tokens), over the client's and the server's."""
     refresh_grant = refresh_grant or grant
     lifespan = f"{grant_type}_grant"
+    client_sub = client_subject(services.settings, client, grant.subject)
     issued = services.access_tokens.issue(
         session,
         client=client,
-        subject=grant.subject,
+        subject=_access_token_subject(services, client, grant.subject, client_sub),
         scope=grant.scope_string,
         audience=grant.audience,
         request_id=request_id,
@@ -60,11 +72,30 @@ def issue_token_set(
             session,
             client_id=client.client_id,
             grant=grant,
+            subject=client_sub,
             access_token=issued.access_token,
             with_nonce=with_nonce,
             ttl=client.lifespan(f"{lifespan}_id_token_lifespan"),
         )
     return response
+
+
+def client_subject(settings, client: Client, subject: str) -> str:
+    """The ``sub`` the client sees; a pairwise client that cannot get its pairwise
+    identifier gets no tokens (``invalid_request``, as Hydra), never the real subject."""
+    try:
+        return subject_for(
+            client,
+            subject,
+            subject_types=settings.subject_types_supported,
+            salt=settings.pairwise_salt,
+        )
+    except (NoSector, PairwiseUnavailable) as exc:
+        raise InvalidRequestError(str(exc)) from None
+
+
+def _access_token_subject(services, client: Client, subject: str, client_sub: str) -> str:
+    return client_sub if services.access_tokens.strategy_for(client) == "jwt" else subject
 
 
 def issue_refresh_token(

@@ -20,6 +20,7 @@ from authserver.public import (
 )
 from authserver.services import Services
 from authserver.web.app import create_base_app, install_ways_in
+from authserver.web.cors import public_cors
 from authserver.web.health import health_blueprint
 from authserver.web.transport import install_transport_check
 
@@ -48,5 +49,11 @@ def create_public_app(services: Services, hot_paths: bool = True) -> Flask:
     app.register_blueprint(health_blueprint())
     hot_routes = {"/oauth2/token": token.hot_route(services)}
     return install_ways_in(
-        app, services.database, hot_routes, MAX_BODY_BYTES, transport, hot_paths=hot_paths
+        app,
+        services.database,
+        hot_routes,
+        MAX_BODY_BYTES,
+        transport,
+        hot_paths=hot_paths,
+        cors=public_cors(services, MAX_BODY_BYTES),
     )

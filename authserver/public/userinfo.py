@@ -7,8 +7,10 @@ challenge, ``insufficient_scope`` (403), ``invalid_request`` (400).
 
 from __future__ import annotations
 
+from authlib.oauth2.base import OAuth2Error
 from flask import Blueprint, current_app, jsonify, request
 
+from authserver.oauth2.token_sets import client_subject
 from authserver.storage.flows import FlowRepository
 from authserver.web.bodies import FORM_TYPE
 from authserver.web.errors import ApiError
@@ -56,4 +58,20 @@ def userinfo():
         )
     flow = FlowRepository(db_session()).get(record.request_id)
     claims = ((flow.consent or {}).get("session") or {}).get("id_token") or {} if flow else {}
-    return jsonify({**claims, "sub": record.subject})
+    return jsonify({**claims, "sub": _client_sub(services, record)})
+
+
+def _client_sub(services, record) -> str:
+    """The ``sub`` of the client's ID token (OIDC Core §5.3.2): a JWT access token already
+    carries it; an opaque one keeps the real subject, mapped here (``oauth2.token_sets``)."""
+    if record.format == "jwt":
+        return record.subject
+    stored = services.clients.find(db_session(), record.client_id)
+    if stored is None:
+        raise _bearer_error("invalid_token", "The access token's client no longer exists.", 401)
+    try:
+        return client_subject(services.settings, stored.client, record.subject)
+    except OAuth2Error:
+        raise _bearer_error(
+            "invalid_token", "The client's subject identifiers can no longer be issued.", 401
+        ) from None

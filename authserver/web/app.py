@@ -46,13 +46,17 @@ def install_ways_in(
     max_body_bytes: int,
     transport: TransportPolicy | None = None,
     hot_paths: bool = True,
+    cors=None,
 ) -> Flask:
     """Put the layers in front of the Flask app, outermost first: the request envelope
-    (request id, access line, last-resort errors: ``web.envelope``), the edge guard
+    (request id, access line, last-resort errors: ``web.envelope``), CORS when enabled
+    (``cors``, from ``web.cors``: on every answer inside, and preflights), the edge guard
     (``web.guard``), the hot paths (``web.hotpath``; ``hot_paths=False`` leaves them out,
     so that every request reaches Flask: the parity test compares the two)."""
     if hot_paths:
         app.wsgi_app = HotPaths(app.wsgi_app, database, hot_routes, max_body_bytes, transport)
     app.wsgi_app = InputGuard(app.wsgi_app, max_body_bytes)
+    if cors is not None:
+        app.wsgi_app = cors(app.wsgi_app)
     app.wsgi_app = RequestEnvelope(app.wsgi_app)
     return app

@@ -659,7 +659,26 @@ INVALID_BODIES = [
         "invalid_client_metadata",
     ),
     ("secret-expiry-negative", {"client_secret_expires_at": -1}, "invalid_client_metadata"),
-    ("jwks-not-empty", {"jwks_uri": "https://app.example/jwks.json"}, "invalid_client_metadata"),
+    (
+        "jwks-uri-plain-http",
+        {"jwks_uri": "http://app.example/jwks.json"},
+        "invalid_client_metadata",
+    ),
+    (
+        "jwks-private-key",
+        {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0LWtleS1tYXRlcmlhbA"}]}},
+        "invalid_client_metadata",
+    ),
+    (
+        "private-key-jwt-without-keys",
+        {"token_endpoint_auth_method": "private_key_jwt"},
+        "invalid_client_metadata",
+    ),
+    (
+        "redirect-with-userinfo",
+        {"redirect_uris": ["https://good.example@evil.example/cb"]},
+        "invalid_redirect_uri",
+    ),
     ("signed-userinfo", {"userinfo_signed_response_alg": "RS256"}, "invalid_client_metadata"),
 ]
 

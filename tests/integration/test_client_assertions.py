@@ -279,6 +279,11 @@ def _hmac_with_public_key(server, client_id: str) -> str:
     return f"{header}.{payload}.{b64(signature)}"
 
 
+def _with_header(signed: str, header: dict) -> str:
+    _, payload, signature = signed.split(".")
+    return f"{b64(json.dumps(header).encode())}.{payload}.{signature}"
+
+
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -307,6 +312,9 @@ BAD_ASSERTIONS: dict[str, Callable] = {
     "sub-differs": lambda s, c: assertion(s, c, sub="someone-else"),
     "iss-other-client": lambda s, c: assertion(s, c, iss="other-client", sub="other-client"),
     "unicode-junk": lambda s, c: "\u00ff.\x00.\u202e",
+    "non-ascii-alg-and-kid": lambda s, c: _with_header(
+        assertion(s, c), {"alg": "R\u00e9S256", "kid": "\u202e\u00ff"}
+    ),
 }
 
 
