@@ -256,6 +256,15 @@ def _count(value: Any) -> int:
     return number
 
 
+def _scope_list(value: Any) -> tuple[str, ...]:
+    scopes = tuple(item for entry in _string_list(value) for item in entry.split())
+    for scope in scopes:
+        # RFC 6749 appendix A.4: what a client could never ask for is a typo.
+        if not scope.isascii() or not scope.isprintable() or '"' in scope or "\\" in scope:
+            raise ValueError(f"{scope!r} is not a scope token")
+    return scopes
+
+
 def _upper_list(value: Any) -> tuple[str, ...]:
     return tuple(item.upper() for item in _string_list(value))
 
@@ -338,7 +347,7 @@ _OPTIONS = (
     _Option("oauth2.grant.jwt.iat_optional", _boolean, False),
     _Option("oauth2.grant.jwt.max_ttl", _duration, 30 * 24 * 3600),
     _Option("oidc.dynamic_client_registration.enabled", _boolean, False),
-    _Option("oidc.dynamic_client_registration.default_scope", _string_list, DEFAULT_CLIENT_SCOPE),
+    _Option("oidc.dynamic_client_registration.default_scope", _scope_list, DEFAULT_CLIENT_SCOPE),
     # Not a Hydra option: a flood of registrations from one address is bounded.
     _Option("oidc.dynamic_client_registration.rate_limit", _count, 60),
     _Option("oidc.subject_identifiers.supported_types", _subject_types, ("public",)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask
 
 from authserver.admin import (
+    client_secrets,
     clients,
     consent,
     device,
@@ -17,6 +18,7 @@ from authserver.admin import (
     login,
     logout,
     sessions,
+    tokens,
     trust,
 )
 from authserver.services import Services
@@ -32,7 +34,9 @@ def create_admin_app(services: Services, hot_paths: bool = True) -> Flask:
     modules = (
         index,
         clients,
+        client_secrets,
         introspect,
+        tokens,
         keys,
         login,
         consent,

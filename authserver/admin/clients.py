@@ -6,11 +6,6 @@ changed it), and never again: only its argon2id hash is stored.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from urllib.parse import urlencode
-
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from authserver.domain.clients import (
@@ -20,7 +15,6 @@ from authserver.domain.clients import (
     ValidatedClient,
     validate_client_document,
 )
-from authserver.domain.text import text_problem
 from authserver.oauth2.sectors import check_sector_identifier
 from authserver.outbound import FetchPolicy
 from authserver.storage.repositories import (
@@ -31,12 +25,10 @@ from authserver.storage.repositories import (
 )
 from authserver.web.bodies import read_json
 from authserver.web.errors import ApiError
+from authserver.web.paging import link_header, page_after, page_size
 from authserver.web.transaction import after_commit, db_session
 
 bp = Blueprint("clients", __name__)
-
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 500
 
 
 def _services():
@@ -66,7 +58,7 @@ def stored_secret(client: Client, secret: str) -> tuple[str, str | None]:
     return services.secret_hasher.hash(secret), encrypted
 
 
-def _client_response(client: Client, secret: str | None = None, status: int = 200):
+def client_response(client: Client, secret: str | None = None, status: int = 200):
     response = jsonify(_client_json(client, secret))
     response.status_code = status
     if secret is not None:
@@ -82,7 +74,7 @@ def _client_json(client: Client, secret: str | None = None) -> dict:
     return data
 
 
-def _not_found() -> ApiError:
+def client_not_found() -> ApiError:
     return ApiError("not_found", "Unable to locate the resource: no such OAuth 2.0 client.", 404)
 
 
@@ -100,7 +92,7 @@ def create_client():
         raise ApiError(
             "conflict", "An OAuth 2.0 client with this client_id already exists.", 409
         ) from None
-    response = _client_response(client, validated.secret, 201)
+    response = client_response(client, validated.secret, 201)
     response.headers["Location"] = url_for(".get_client", client_id=client.client_id)
     return response
 
@@ -109,7 +101,7 @@ def create_client():
 def get_client(client_id: str):
     stored = ClientRepository(db_session()).get(client_id)
     if stored is None:
-        raise _not_found()
+        raise client_not_found()
     return jsonify(_client_json(stored.client))
 
 
@@ -128,7 +120,7 @@ def patch_client(client_id: str):
     operations = read_json(list)
     stored = ClientRepository(db_session()).get(client_id)
     if stored is None:
-        raise _not_found()
+        raise client_not_found()
     # The stored secret is a hash and never shown; an empty placeholder lets a patch
     # "replace" (not only "add") /client_secret, as Hydra allows. Left empty, it changes nothing.
     current = {**_client_json(stored.client), "client_secret": ""}
@@ -149,7 +141,7 @@ def set_lifespans(client_id: str):
         raise ApiError("invalid_request", f"Unknown field(s): {', '.join(sorted(unknown))}.", 400)
     stored = ClientRepository(db_session()).get(client_id)
     if stored is None:
-        raise _not_found()
+        raise client_not_found()
     merged = _client_json(stored.client)
     merged.update(document)
     return _save(client_id, merged, stored)
@@ -160,7 +152,7 @@ def _save(client_id: str, document: dict, stored: StoredClient | None = None):
     repository = ClientRepository(db_session())
     stored = stored or repository.get(client_id)
     if stored is None:
-        raise _not_found()
+        raise client_not_found()
     secret_hash = encrypted = KEEP_SECRET
     method = validated.client.token_endpoint_auth_method
     if validated.secret:
@@ -184,20 +176,20 @@ def _save(client_id: str, document: dict, stored: StoredClient | None = None):
         )
     client = repository.replace(validated.client, secret_hash, encrypted)
     if client is None:
-        raise _not_found()
-    _forget_cached(client_id)
-    return _client_response(client, validated.secret)
+        raise client_not_found()
+    forget_cached(client_id)
+    return client_response(client, validated.secret)
 
 
 @bp.delete("/clients/<client_id>")
 def delete_client(client_id: str):
     if not ClientRepository(db_session()).delete(client_id):
-        raise _not_found()
-    _forget_cached(client_id)
+        raise client_not_found()
+    forget_cached(client_id)
     return "", 204
 
 
-def _forget_cached(client_id: str) -> None:
+def forget_cached(client_id: str) -> None:
     """This process's token endpoints see the change as soon as it commits."""
     clients = current_app.extensions["authserver"].clients
     after_commit(lambda: clients.forget(client_id))
@@ -205,59 +197,15 @@ def _forget_cached(client_id: str) -> None:
 
 @bp.get("/clients")
 def list_clients():
-    page_size = _page_size()
-    after = _decode_page_token(request.args.get("page_token", ""))
+    size = page_size()
     name = request.args.get("client_name") or None
     owner = request.args.get("owner") or None
     repository = ClientRepository(db_session())
-    rows = repository.page(page_size + 1, after_id=after, client_name=name, owner=owner)
-    has_next = len(rows) > page_size
-    rows = rows[:page_size]
-    response = jsonify([_client_json(row.client) for row in rows])
+    rows = repository.page(size + 1, after_id=page_after(), client_name=name, owner=owner)
+    shown = rows[:size]
+    response = jsonify([_client_json(row.client) for row in shown])
     filters = {key: value for key, value in (("client_name", name), ("owner", owner)) if value}
-    links = [_link(page_size, "", filters, "first")]
-    if has_next:
-        links.append(
-            _link(page_size, _encode_page_token(rows[-1].client.client_id), filters, "next")
-        )
-    response.headers["Link"] = ",".join(links)
+    last = shown[-1].client.client_id if len(rows) > size else None
+    response.headers["Link"] = link_header(size, last, filters)
     response.headers["X-Total-Count"] = str(repository.count(client_name=name, owner=owner))
     return response
-
-
-def _page_size() -> int:
-    raw = request.args.get("page_size", "")
-    if not raw:
-        return DEFAULT_PAGE_SIZE
-    try:
-        size = int(raw)
-    except ValueError:
-        raise ApiError("invalid_request", "page_size must be a whole number.", 400) from None
-    if size < 1:
-        raise ApiError("invalid_request", "page_size must be at least 1.", 400)
-    return min(size, MAX_PAGE_SIZE)
-
-
-def _encode_page_token(after_id: str) -> str:
-    raw = json.dumps({"after": after_id}).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _decode_page_token(token: str) -> str | None:
-    if not token:
-        return None
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        after = None
-    if not isinstance(after, str) or text_problem(after):
-        raise ApiError("invalid_request", "The page_token is not valid.", 400)
-    return after
-
-
-def _link(page_size: int, token: str, filters: dict, rel: str) -> str:
-    query = {"page_size": page_size, **filters}
-    if token:
-        query["page_token"] = token
-    return f'<{request.path}?{urlencode(query)}>; rel="{rel}"'

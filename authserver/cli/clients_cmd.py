@@ -11,6 +11,14 @@ import click
 from authserver.cli.common import ADMIN_DEFAULT, CliError, endpoint_options, split_list
 from authserver.cli.output import CLIENT_HEADERS, client_cells, print_row, print_table
 
+# RFC 7591 §2 and RFC 7523; the server checks what each needs (keys, secret length).
+_AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+)
 # (flag, JSON field, kind) for every client flag; kind says how to turn the value into JSON.
 _CLIENT_FLAGS = (
     ("name", "client_name", "str"),
@@ -23,7 +31,13 @@ _CLIENT_FLAGS = (
     ("post_logout_callback", "post_logout_redirect_uris", "list"),
     ("allowed_cors_origin", "allowed_cors_origins", "list"),
     ("token_endpoint_auth_method", "token_endpoint_auth_method", "str"),
+    ("token_endpoint_auth_signing_alg", "token_endpoint_auth_signing_alg", "str"),
+    ("jwks_uri", "jwks_uri", "str"),
+    ("jwks", "jwks", "json"),
     ("subject_type", "subject_type", "str"),
+    ("sector_identifier_uri", "sector_identifier_uri", "str"),
+    ("request_object_signing_alg", "request_object_signing_alg", "str"),
+    ("request_uri", "request_uris", "list"),
     ("owner", "owner", "str"),
     ("contact", "contacts", "list"),
     ("policy_uri", "policy_uri", "str"),
@@ -42,7 +56,12 @@ _CLIENT_FLAGS = (
 
 
 def client_flags(command):
-    """Hydra's ``create/update oauth2-client`` flags. List flags take repeats or comma lists."""
+    """Hydra's ``create/update oauth2-client`` flags. List flags take repeats or comma lists.
+
+    Two are not Hydra's: ``--token-endpoint-auth-signing-alg`` and ``--jwks`` set fields of
+    Hydra's client model that its CLI reaches only through ``--file``. ``--jwks`` takes JSON
+    as ``--metadata`` does (no ``@file`` form: ``"$(cat jwks.json)"`` or ``--file`` do that).
+    """
     options = [
         click.option("--file", type=click.File("r"), help="Read the client as JSON ('-' = stdin)."),
         click.option("--name", help="The client's human-readable name."),
@@ -55,13 +74,46 @@ def client_flags(command):
         click.option("--audience", multiple=True, help="Audiences the client may request."),
         click.option("--redirect-uri", multiple=True, help="Allowed redirect URIs."),
         click.option("--post-logout-callback", multiple=True, help="Post-logout redirect URIs."),
-        click.option("--allowed-cors-origin", multiple=True, help="Origins allowed by CORS."),
+        click.option(
+            "--allowed-cors-origin",
+            multiple=True,
+            help="Origins allowed by CORS for this client (needs SERVE_PUBLIC_CORS_ENABLED).",
+        ),
         click.option(
             "--token-endpoint-auth-method",
-            type=click.Choice(["client_secret_basic", "client_secret_post", "none"]),
-            help="How the client authenticates [client_secret_basic].",
+            type=click.Choice(_AUTH_METHODS),
+            help="How the client authenticates at the token endpoint [client_secret_basic].",
         ),
-        click.option("--subject-type", help="Subject type [public]."),
+        click.option(
+            "--token-endpoint-auth-signing-alg",
+            help="Algorithm the client's assertions must use, e.g. ES256 [any that fits the key].",
+        ),
+        click.option(
+            "--jwks-uri",
+            help="URL of the client's public keys (JWK Set), for private_key_jwt.",
+        ),
+        click.option(
+            "--jwks",
+            help='The client\'s public keys as JWK Set JSON, e.g. "$(cat jwks.json)".',
+        ),
+        click.option(
+            "--subject-type",
+            type=click.Choice(["public", "pairwise"]),
+            help="The sub the client sees [public]; pairwise if the server offers it.",
+        ),
+        click.option(
+            "--sector-identifier-uri",
+            help="HTTPS URL of a JSON array of the client's redirect URIs (pairwise sector).",
+        ),
+        click.option(
+            "--request-object-signing-alg",
+            help="Algorithm for request objects (stored only: they are not supported).",
+        ),
+        click.option(
+            "--request-uri",
+            multiple=True,
+            help="Pre-registered request_uri values (not supported: the server refuses them).",
+        ),
         click.option("--owner", help="Owner of the client (e.g. an email)."),
         click.option("--contact", multiple=True, help="Contacts for the client."),
         click.option("--policy-uri", help="Privacy policy URL."),
@@ -78,9 +130,19 @@ def client_flags(command):
             help="Access token format for this client.",
         ),
         click.option("--frontchannel-logout-callback", help="Front-channel logout URI."),
-        click.option("--frontchannel-logout-session-required", is_flag=True, default=None),
+        click.option(
+            "--frontchannel-logout-session-required",
+            is_flag=True,
+            default=None,
+            help="Front-channel logout needs the session id (sid).",
+        ),
         click.option("--backchannel-logout-callback", help="Back-channel logout URI."),
-        click.option("--backchannel-logout-session-required", is_flag=True, default=None),
+        click.option(
+            "--backchannel-logout-session-required",
+            is_flag=True,
+            default=None,
+            help="Logout tokens must carry the session id (sid).",
+        ),
         click.option("--metadata", help="Arbitrary JSON object to store with the client."),
     ]
     for option in reversed(options):
@@ -100,13 +162,20 @@ def body_from_flags(values: dict) -> dict:
         elif kind == "scope":
             body[field] = " ".join(" ".join(split_list(value)).split())
         elif kind == "json":
-            try:
-                body[field] = json.loads(value)
-            except ValueError:
-                raise click.BadParameter("must be a JSON object", param_hint="--metadata") from None
+            body[field] = _json_object(value, "--" + flag.replace("_", "-"))
         else:
             body[field] = value
     return body
+
+
+def _json_object(value: str, flag: str) -> dict:
+    try:
+        document = json.loads(value)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=flag)
+    return document
 
 
 def read_client_file(handle) -> dict:

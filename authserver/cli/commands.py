@@ -90,6 +90,7 @@ update.add_command(clients_cmd.update_client)
 delete = _group("delete", "Delete resources.", {**_CLIENT_ALIASES, "jwk": "jwks"})
 delete.add_command(clients_cmd.delete_client)
 delete.add_command(jwks_cmd.delete_jwks)
+delete.add_command(tokens_cmd.delete_access_tokens)
 
 import_ = _group("import", "Import resources.", dict(_CLIENT_ALIASES))
 import_.add_command(clients_cmd.import_clients)

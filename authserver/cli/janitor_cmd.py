@@ -1,4 +1,5 @@
-"""``authserver janitor``: remove expired tokens, codes, flows and sessions in batches."""
+"""``authserver janitor``: remove expired tokens, codes, flows and sessions in batches
+(and, when asked, dynamically registered clients that were never used)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,20 @@ import click
     help="Only finished or expired flows and device challenges.",
 )
 @click.option("--sessions", is_flag=True, help="Only expired login sessions.")
+@click.option(
+    "--registered-clients",
+    is_flag=True,
+    help="Dynamically registered clients (RFC 7591) that never obtained a token, once "
+    "older than --registered-clients-older-than. Not a Hydra category: never cleaned "
+    "unless this flag is given.",
+)
+@click.option(
+    "--registered-clients-older-than",
+    "registered_age",
+    default="24h",
+    show_default=True,
+    help="How long a registered client may wait for its first token (a Go duration).",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 100_000),
@@ -51,6 +66,8 @@ def janitor_command(
     tokens,
     requests_,
     sessions,
+    registered_clients,
+    registered_age,
     batch_size,
     limit,
     pause,
@@ -71,11 +88,16 @@ def janitor_command(
         pause_seconds = parse_duration(pause)
     except DurationError as exc:
         raise click.BadParameter(str(exc), param_hint="--pause") from None
-    chosen = tuple(
-        name
-        for name, flag in (("tokens", tokens), ("requests", requests_), ("sessions", sessions))
-        if flag
-    ) or ("tokens", "requests", "sessions")
+    try:
+        registered_seconds = int(parse_duration(registered_age))
+    except DurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--registered-clients-older-than") from None
+    flags = (("tokens", tokens), ("requests", requests_), ("sessions", sessions))
+    chosen = tuple(name for name, flag in flags if flag)
+    if not chosen and not registered_clients:
+        chosen = ("tokens", "requests", "sessions")
+    if registered_clients:
+        chosen += ("registered_clients",)
     database = database_from(dsn, read_from_env, config_file)
     try:
         if not migrations.is_current(database) and migrations.pending_revisions(database):
@@ -87,6 +109,7 @@ def janitor_command(
             batch_size=batch_size,
             limit=limit,
             pause=pause_seconds,
+            registered_client_age=registered_seconds,
         )
     except migrations.UnknownRevision as exc:
         raise click.ClickException(str(exc)) from None

@@ -1,4 +1,5 @@
-"""``perform client-credentials``, ``introspect token``, ``revoke token``."""
+"""``perform client-credentials``, ``introspect token``, ``revoke token``,
+``delete access-tokens``."""
 
 from __future__ import annotations
 
@@ -106,3 +107,15 @@ def revoke_token(api, fmt, token, client_id, client_secret):
     client_id, client_secret = credentials(client_id, client_secret)
     revoke(api, token, client_id, client_secret)
     print_row(["ID"], [token], token, fmt)
+
+
+@click.command("access-tokens")
+@click.argument("client_id")
+@endpoint_options(ADMIN_DEFAULT, "admin")
+def delete_access_tokens(api, fmt, client_id):
+    """Delete all OAuth2 access tokens of an OAuth2 client.
+
+    Its refresh tokens and its authorization codes not yet exchanged stop working too.
+    """
+    api.request("DELETE", "/admin/oauth2/tokens", params={"client_id": client_id}, expected=(204,))
+    print_row(["ID"], [client_id], client_id, fmt)

@@ -78,7 +78,7 @@ def _public_key(raw: Any, where: str):
         raise ValueError(f"{where}: use must be 'sig'")
     alg = raw.get("alg")
     if alg is not None and alg not in _KTY_ALGORITHMS[kty]:
-        raise ValueError(f"{where}: alg {alg!r} does not fit a {kty} key")
+        raise ValueError(f"{where}: alg {alg!r} cannot be used with a key of type {kty}")
     for name in ("kid", "alg", "use"):
         if name in raw and not isinstance(raw[name], str):
             raise ValueError(f"{where}: {name} must be a string")

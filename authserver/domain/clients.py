@@ -10,6 +10,7 @@ HTTP or the database.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 import uuid
@@ -420,7 +421,8 @@ def _check_logout_uri(name: str, draft: _Draft) -> None:
 
 
 def _check_subject_type(draft: _Draft) -> None:
-    subject_type = draft.read.string("subject_type") or "public"
+    # Absent: the server's first type (public, unless it offers pairwise only).
+    subject_type = draft.read.string("subject_type") or draft.subject_types[0]
     if subject_type not in draft.subject_types:
         raise InvalidClientMetadata(
             f"Field subject_type must be {' or '.join(map(repr, draft.subject_types))}; "
@@ -674,12 +676,14 @@ def _validate_redirect_uri(name: str, uri: str) -> None:
         raise InvalidRedirectUri(f"Field {name}: {uri!r} contains whitespace.")
 
 
-_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-
-
 def is_loopback_url(parts) -> bool:
     host = (parts.hostname or "").lower()
-    return host in _LOOPBACK_HOSTS or host.endswith(".localhost") or host.startswith("127.")
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761 §6.3
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: 127.evil.example is not loopback
 
 
 def _validate_fetch_url(name: str, value: str) -> None:

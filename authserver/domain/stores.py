@@ -103,7 +103,9 @@ class ClientStore(Protocol):
 
     def drop_rotated_secrets(self, client_id: str) -> bool: ...
 
-    def set_registration_token(self, client_id: str, digest: str) -> bool: ...
+    def set_registration_token(self, client_id: str, digest: str, replacing: str) -> bool:
+        """Replace the registration token's digest if it is still ``replacing``."""
+        ...
 
     def mark_used(self, client_id: str, now: int) -> None:
         """Record the first use (a no-op once recorded)."""
@@ -143,6 +145,11 @@ class AccessTokenStore(Protocol):
         """Deactivate the grant's active tokens; how many there were."""
         ...
 
+    def deactivate_client(self, client_id: str) -> int:
+        """Deactivate every active token of the client (Hydra's ``deleteOAuth2Token``);
+        how many there were."""
+        ...
+
 
 @runtime_checkable
 class AuthorizationCodeStore(Protocol):
@@ -158,6 +165,10 @@ class AuthorizationCodeStore(Protocol):
         """Mark the grant's unused codes used; how many there were."""
         ...
 
+    def consume_client(self, client_id: str) -> int:
+        """Mark every unused code of the client used; how many there were."""
+        ...
+
 
 @runtime_checkable
 class RefreshTokenStore(Protocol):
@@ -170,6 +181,10 @@ class RefreshTokenStore(Protocol):
         ...
 
     def deactivate_request(self, request_id: str) -> int: ...
+
+    def deactivate_client(self, client_id: str) -> int:
+        """Deactivate every active refresh token of the client; how many there were."""
+        ...
 
 
 @runtime_checkable
@@ -311,3 +326,16 @@ class KeyStore(Protocol):
     def delete_set(self, set_id: str) -> int: ...
 
     def delete_key(self, set_id: str, kid: str) -> bool: ...
+
+
+# -- single-use JWT ids and trusted JWT issuers ---------------------------------------
+
+
+@runtime_checkable
+class JtiStore(Protocol):
+    def use_once(self, digest: str, expires_at: int) -> bool:
+        """Record a JWT id until ``expires_at``; False if it is already recorded (a
+        replay), also when two requests race (exactly one gets True)."""
+        ...
+
+    def delete_expired(self, now: int, limit: int) -> int: ...

@@ -86,6 +86,15 @@ class AuthorizationCodeRepository:
         )
         return result.rowcount
 
+    def consume_client(self, client_id: str) -> int:
+        """Mark every unused code of a client used (its tokens were deleted)."""
+        result = self._session.execute(
+            update(_CODES)
+            .where(_CODES.c.client_id == client_id, _CODES.c.used.is_(False))
+            .values(used=True)
+        )
+        return result.rowcount
+
 
 class RefreshTokenRepository:
     """``domain.stores.RefreshTokenStore``."""
@@ -131,6 +140,14 @@ class RefreshTokenRepository:
         result = self._session.execute(
             update(RefreshTokenRow)
             .where(RefreshTokenRow.request_id == request_id, RefreshTokenRow.active.is_(True))
+            .values(active=False)
+        )
+        return result.rowcount
+
+    def deactivate_client(self, client_id: str) -> int:
+        result = self._session.execute(
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.client_id == client_id, RefreshTokenRow.active.is_(True))
             .values(active=False)
         )
         return result.rowcount

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, exists, or_, select
 
@@ -18,9 +19,11 @@ from authserver.storage.database import Database
 from authserver.storage.models import (
     AccessTokenRow,
     AuthorizationCodeRow,
+    ClientRow,
     DeviceChallengeRow,
     DeviceCodeRow,
     FlowRow,
+    JtiRow,
     LoginSessionRow,
     LogoutRequestRow,
     RefreshTokenRow,
@@ -33,6 +36,9 @@ class Category:
     table: type
     key: object  # the primary key column
     condition: Callable[[int], object]  # now -> SQL condition for "removable"
+    # Ask the condition again when deleting: a row may stop being removable between the
+    # select and the delete (a registered client that has just obtained its first token).
+    recheck: bool = False
 
 
 def _flow_removable(now: int):
@@ -86,6 +92,8 @@ CATEGORIES = {
             DeviceCodeRow.signature_digest,
             lambda now: DeviceCodeRow.expires_at < now,
         ),
+        # A JWT id is remembered until its JWT expires: past that, a replay fails on exp.
+        Category("used assertion ids", JtiRow, JtiRow.digest, lambda now: JtiRow.expires_at < now),
     ),
     "requests": (
         Category("login/consent flows", FlowRow, FlowRow.id, _flow_removable),
@@ -113,6 +121,27 @@ CATEGORIES = {
 }
 
 
+# Not a Hydra category, and never cleaned unless asked for: how long a dynamically
+# registered client may wait for its first token before it goes.
+REGISTERED_CLIENT_AGE = 24 * 3600
+
+
+def unused_registered_clients(min_age: int) -> Category:
+    """Clients made by dynamic registration (RFC 7591) more than ``min_age`` seconds ago
+    that never obtained a token: abandoned, or registered in bulk by someone to fill the
+    table. Clients made by the admin API are never touched."""
+
+    def removable(now: int):
+        created_before = datetime.fromtimestamp(now - min_age, UTC)
+        return and_(
+            ClientRow.registered.is_(True),
+            ClientRow.first_used_at.is_(None),
+            ClientRow.created_at < created_before,
+        )
+
+    return Category("unused registered clients", ClientRow, ClientRow.id, removable, True)
+
+
 def clean(
     database: Database,
     now: int,
@@ -121,12 +150,19 @@ def clean(
     limit: int | None = None,
     on_batch: Callable[[str, int], None] | None = None,
     pause: float = 0.0,
+    registered_client_age: int = REGISTERED_CLIENT_AGE,
 ) -> dict[str, int]:
     """Delete removable rows; return how many of each kind went. ``limit`` caps each kind;
-    ``pause`` seconds pass between batches (throttling for busy databases)."""
+    ``pause`` seconds pass between batches (throttling for busy databases). The group
+    ``registered_clients`` removes unused registered clients older than
+    ``registered_client_age`` seconds."""
+    groups = {
+        **CATEGORIES,
+        "registered_clients": (unused_registered_clients(registered_client_age),),
+    }
     removed: dict[str, int] = {}
     for group in categories:
-        for category in CATEGORIES[group]:
+        for category in groups[group]:
             removed[category.name] = _clean_one(
                 database, category, now, batch_size, limit, on_batch, pause
             )
@@ -142,10 +178,14 @@ def _clean_one(database, category: Category, now, batch_size, limit, on_batch, p
             ids = list(session.scalars(keys))
             if not ids:
                 break
-            session.execute(delete(category.table).where(category.key.in_(ids)))
-        total += len(ids)
+            chosen = category.key.in_(ids)
+            if category.recheck:
+                chosen = and_(chosen, category.condition(now))
+            result = session.execute(delete(category.table).where(chosen))
+        removed = result.rowcount if category.recheck else len(ids)
+        total += removed
         if on_batch:
-            on_batch(category.name, len(ids))
+            on_batch(category.name, removed)
         if len(ids) < size:
             break
         if pause:

@@ -126,6 +126,9 @@ class ClientRepository:
         if secret_hash is not KEEP_SECRET:
             values["secret_hash"] = secret_hash
             values["secret_encrypted"] = None
+            # A secret set outright replaces every one (Hydra): a leaked secret is replaced
+            # this way, and its rotated predecessors must stop working with it.
+            values["rotated_secrets"] = None
         if secret_encrypted is not KEEP_SECRET:
             values["secret_encrypted"] = secret_encrypted
         result = self._session.execute(
@@ -178,10 +181,11 @@ class ClientRepository:
         )
         return result.rowcount > 0
 
-    def set_registration_token(self, client_id: str, digest: str) -> bool:
+    def set_registration_token(self, client_id: str, digest: str, replacing: str) -> bool:
+        """Compare and set: of two requests presenting one token, one rotates it."""
         result = self._session.execute(
             update(ClientRow)
-            .where(ClientRow.id == client_id)
+            .where(ClientRow.id == client_id, ClientRow.registration_token_digest == replacing)
             .values(registration_token_digest=digest)
         )
         return result.rowcount > 0
@@ -306,6 +310,14 @@ class AccessTokenRepository:
         result = self._session.execute(
             update(AccessTokenRow)
             .where(AccessTokenRow.request_id == request_id, AccessTokenRow.active.is_(True))
+            .values(active=False)
+        )
+        return result.rowcount
+
+    def deactivate_client(self, client_id: str) -> int:
+        result = self._session.execute(
+            update(AccessTokenRow)
+            .where(AccessTokenRow.client_id == client_id, AccessTokenRow.active.is_(True))
             .values(active=False)
         )
         return result.rowcount

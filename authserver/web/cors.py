@@ -19,8 +19,9 @@ app's ``*_CORS_ENABLED`` is true: otherwise nothing is added anywhere.
 
 Origins: ``*`` allows every origin. An empty list allows none (and says so at start):
 Hydra and rs/cors read it as "every origin, with credentials", which would let any web
-page drive an admin API on a developer's machine; ``*`` says that on purpose. A wildcard is honoured only as a whole leftmost label before a name of at least
-two labels (``https://*.example.com`` matches ``https://a.example.com`` and
+page drive an admin API on a developer's machine; ``*`` says that on purpose. A wildcard
+is honoured only as a whole leftmost label before a name of at least two labels
+(``https://*.example.com`` matches ``https://a.example.com`` and
 ``https://a.b.example.com``, not ``https://example.com``). Hydra also refuses unbounded
 wildcards (``https://*foo.com``, ``https://*.com``, ``http://*``); it asks the public
 suffix list, which we do not ship, so ``https://*.co.uk`` is the operator's to avoid.

@@ -28,14 +28,14 @@ class TransportPolicy:
     def __init__(self, settings: Settings):
         self._dev = settings.dev
         self._http_issuer = settings.issuer.startswith("http:")
-        self._trusted = [
+        self._trusted = tuple(
             ipaddress.ip_network(cidr, strict=False) for cidr in settings.tls_allow_termination_from
-        ]
+        )
 
     def is_secure(self, environ) -> bool:
         if self._dev or environ.get("wsgi.url_scheme") == "https":
             return True
-        peer = _address(environ.get("REMOTE_ADDR"))
+        peer = peer_address(environ.get("REMOTE_ADDR"))
         if peer is None:
             return False
         if self._http_issuer and peer.is_loopback:
@@ -44,8 +44,32 @@ class TransportPolicy:
             peer in network for network in self._trusted
         )
 
+    def source_address(self, environ) -> str:
+        """The address a request comes from, as a rate-limit key: the peer, or, when the
+        peer is a trusted proxy (``SERVE_TLS_ALLOW_TERMINATION_FROM``), the right-most
+        ``X-Forwarded-For`` hop that is not one (everything left of it the client wrote).
+        IPv6 addresses are cut to their /64 (one site, not 2**64 keys)."""
+        hops = [environ.get("REMOTE_ADDR") or ""]
+        if self._trusted and self._is_trusted(hops[0]):
+            forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
+            hops += [hop.strip() for hop in reversed(forwarded.split(",")) if hop.strip()]
+        chosen = next((hop for hop in hops if not self._is_trusted(hop)), hops[-1])
+        address = peer_address(chosen)
+        if address is None:
+            return chosen[:64]  # not an address (a test client's, a proxy's garbage)
+        if address.version == 6:
+            return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False))
+        return str(address)
 
-def _address(text: str | None):
+    def _is_trusted(self, text: str) -> bool:
+        address = peer_address(text)
+        return address is not None and any(address in network for network in self._trusted)
+
+
+IPV6_PREFIX = 64
+
+
+def peer_address(text: str | None):
     try:
         address = ipaddress.ip_address((text or "").split("%", 1)[0])
     except ValueError:

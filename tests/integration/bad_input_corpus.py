@@ -52,6 +52,8 @@ FORM = b"application/x-www-form-urlencoded"
 JSON = b"application/json"
 # Where a probe wants a live login, consent or logout challenge (or demo_client state).
 CHALLENGE = "@@challenge:{}@@"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _MARKER_IN_DATA = re.compile(rb"@@(fresh|shared):(\w+)(?::([^@]*))?@@")
 _SENTINEL = "@@bad-input-value@@"
 _TRACEBACK = re.compile(rb'Traceback \(most recent call last\)|File "[^"\n]{1,300}", line \d+')
@@ -298,6 +300,30 @@ def _token(v: Mapping[str, str], method: str) -> list[Template]:
             },
         ),
         Template("public_client", form={**code, "client_id": v["public_client_id"]}),
+        Template(
+            "private_key_jwt",
+            form={
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": v["client_assertion"],
+            },
+            # A browser app's call: the CORS layer reads the assertion to find the client.
+            headers={"Origin": v["cors_origin"]},
+        ),
+        Template(
+            "jwt_bearer",
+            form={"grant_type": JWT_BEARER, "assertion": v["bearer_assertion"], "scope": "read"},
+            headers={"Authorization": basic(v["bearer_client_id"], v["bearer_client_secret"])},
+        ),
+        Template(
+            "cors_client_secret_post",
+            form={
+                "grant_type": "client_credentials",
+                "client_id": v["post_client_id"],
+                "client_secret": v["post_client_secret"],
+            },
+            headers={"Origin": v["cors_origin"]},
+        ),
     ]
 
 
@@ -425,6 +451,39 @@ def _client_list(v: Mapping[str, str], method: str) -> list[Template]:
             extra=("page_token",),
         )
     ]
+
+
+def _register(v: Mapping[str, str], method: str) -> list[Template]:
+    """RFC 7591/7592: a registration body; management with the registration token."""
+    document = {
+        "client_name": "bad input registered",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": ["https://registered.example/callback"],
+        "token_endpoint_auth_method": "none",
+        "scope": "openid",
+        "contacts": ["someone@example.com"],
+    }
+    # Each method its own client: a PUT rotates the token, a DELETE ends the client.
+    token = {"PUT": "victim_", "DELETE": "doomed_"}.get(method, "") + "registration_token"
+    bearer = {"Authorization": "Bearer " + v[token]}
+    if method == "POST":
+        return [Template(json=document, extra=("metadata", "client_id", "jwks_uri"))]
+    if method == "PUT":
+        return [Template(json=document, headers=bearer)]
+    return [Template(headers=bearer)]
+
+
+def _trust(v: Mapping[str, str], method: str) -> list[Template]:
+    if method == "GET":
+        return [Template(query={"issuer": v["trusted_issuer"], "page_size": "2"})]
+    document = {
+        "issuer": "https://bad-input.example/" + secrets.token_hex(4),
+        "subject": "alice",
+        "scope": ["read"],
+        "jwk": json.loads(v["trust_jwk"]) if v["trust_jwk"].startswith("{") else {},
+        "expires_at": "2099-01-01T00:00:00Z",
+    }
+    return [Template(json=document, json_paths=(*((key,) for key in document), ("jwk", "n")))]
 
 
 def _introspect(v: Mapping[str, str], method: str) -> list[Template]:
@@ -596,6 +655,12 @@ TEMPLATES: dict[tuple[str, str], TemplateMaker] = {
     ("admin", "clients.set_lifespans"): _client_lifespans,
     ("admin", "clients.list_clients"): _client_list,
     ("admin", "introspect.introspect_view"): _introspect,
+    ("public", "register.register_client"): _register,
+    ("public", "register.read_client"): _register,
+    ("public", "register.update_client"): _register,
+    ("public", "register.delete_client"): _register,
+    ("admin", "trust.trust_issuer"): _trust,
+    ("admin", "trust.list_trusted_issuers"): _trust,
     ("admin", "keys.create_key"): _create_key,
     ("admin", "login_requests.get_login_request"): _get_flow("login"),
     ("admin", "login_requests.accept_login_request"): _accept_login,
@@ -640,6 +705,11 @@ PATH_VALUES: dict[tuple[str, str], str] = {
     ("keys.delete_key", "set_id"): "doomed_key_set_2",
     ("keys.delete_key", "kid"): "doomed_kid",
     ("static", "filename"): "static_file",
+    ("register.read_client", "client_id"): "registered_client_id",
+    ("register.update_client", "client_id"): "registered_victim_id",
+    ("register.delete_client", "client_id"): "registered_doomed_id",
+    ("trust.get_trusted_issuer", "trust_id"): "trust_id",
+    ("trust.delete_trusted_issuer", "trust_id"): "doomed_trust_id",
 }
 
 

@@ -23,16 +23,20 @@ list is also written to ``test-artifacts/bad-input/<backend>-<app>.txt``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from tests import conftest
 from tests.conftest import (
@@ -113,6 +117,14 @@ def stack(request, tmp_path_factory):
                 "URLS_LOGIN": ui_url + "/login",
                 "URLS_CONSENT": ui_url + "/consent",
                 "URLS_LOGOUT": ui_url + "/logout",
+                # Every endpoint on, with every layer in front of it: registration
+                # (unlimited, so the corpus reaches the handlers) and CORS.
+                "OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED": "true",
+                "OIDC_DYNAMIC_CLIENT_REGISTRATION_RATE_LIMIT": "0",
+                "SERVE_PUBLIC_CORS_ENABLED": "true",
+                "SERVE_PUBLIC_CORS_ALLOWED_ORIGINS": "https://listed.example",
+                "SERVE_ADMIN_CORS_ENABLED": "true",
+                "SERVE_ADMIN_CORS_ALLOWED_ORIGINS": "https://listed.example",
             },
             args=("--dev",),
         )
@@ -270,8 +282,10 @@ def prepare(backend, server, ui, demo, pool: SessionPool) -> Stack:
         assert response.status_code == 302, response.text
         return query(response.headers["Location"])["state"]
 
+    keys = key_based_material(server, admin, post)
     _, challenge = pkce_pair()
     values = {
+        **keys,
         "issuer": server.public_url + "/",
         "redirect_uri": redirect_uri,
         "redirect_origin": REDIRECT_ORIGIN,
@@ -320,6 +334,87 @@ def prepare(backend, server, ui, demo, pool: SessionPool) -> Stack:
         }
     )
     return Stack(backend, server, ui, demo, the_corpus, resolver)
+
+
+CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "bad-input"}, private=True)
+CORS_ORIGIN = "https://app.bad-input.example"
+
+
+def key_based_material(server, admin, post) -> dict[str, str]:
+    """A private_key_jwt client and its assertion, a trusted JWT issuer and a JWT bearer
+    assertion, and registered clients with their registration tokens."""
+    now = int(time.time())
+    key_client = post(
+        "/admin/clients",
+        {
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [CLIENT_KEY.as_dict(private=False)]},
+            "allowed_cors_origins": [CORS_ORIGIN],
+        },
+    )["client_id"]
+    token_url = server.public_url + "/oauth2/token"
+    client_claims = {"iss": key_client, "sub": key_client, "aud": token_url, "exp": now + 3000}
+    issuer = "https://bad-input.example/idp"
+    trusted = post(
+        "/admin/trust/grants/jwt-bearer/issuers",
+        {
+            "issuer": issuer,
+            "subject": "alice",
+            "scope": ["read"],
+            "jwk": CLIENT_KEY.as_dict(private=False),
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
+    )
+    doomed_trust = post(
+        "/admin/trust/grants/jwt-bearer/issuers",
+        {
+            "issuer": issuer + "/doomed",
+            "allow_any_subject": True,
+            "scope": [],
+            "jwk": CLIENT_KEY.as_dict(private=False),
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
+    )
+    bearer_client = post(
+        "/admin/clients",
+        {"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"], "scope": "read"},
+    )
+    bearer_claims = {"iss": issuer, "sub": "alice", "aud": token_url, "iat": now, "exp": now + 3000}
+
+    def sign(claims: dict) -> str:
+        claims = {**claims, "jti": secrets.token_urlsafe(12)}
+        return jwt.encode({"alg": "RS256", "kid": "bad-input"}, claims, CLIENT_KEY)
+
+    def register() -> dict:
+        response = admin.post(
+            server.public_url + "/oauth2/register",
+            json={"grant_types": ["client_credentials"]},
+            timeout=TIMEOUT,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    registered, victim, doomed = register(), register(), register()
+    return {
+        "cors_origin": CORS_ORIGIN,
+        "client_assertion": sign(client_claims),
+        "bearer_assertion": sign(bearer_claims),
+        "bearer_client_id": bearer_client["client_id"],
+        "bearer_client_secret": bearer_client["client_secret"],
+        "trusted_issuer": issuer,
+        "trust_id": trusted["id"],
+        "doomed_trust_id": doomed_trust["id"],
+        "trust_jwk": json.dumps(
+            RSAKey.generate_key(2048, parameters={"kid": "t"}, private=True).as_dict(private=False)
+        ),
+        "registered_client_id": registered["client_id"],
+        "registration_token": registered["registration_access_token"],
+        "registered_victim_id": victim["client_id"],
+        "victim_registration_token": victim["registration_access_token"],
+        "registered_doomed_id": doomed["client_id"],
+        "doomed_registration_token": doomed["registration_access_token"],
+    }
 
 
 def exchange(driver: FlowDriver, callback: dict) -> dict:

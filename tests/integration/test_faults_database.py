@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from tests.conftest import TestDatabase as DatabaseRef
 from tests.conftest import run_cli, start_server
@@ -58,7 +60,13 @@ FAST = {
     "DATABASE_CONNECT_TIMEOUT": "1s",
     "DATABASE_STATEMENT_TIMEOUT": "2s",
     "DATABASE_POOL_TIMEOUT": "1s",
+    # Features whose endpoints (or layers) reach the database too.
+    "OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED": "true",
+    "SERVE_PUBLIC_CORS_ENABLED": "true",
+    "SERVE_PUBLIC_CORS_ALLOWED_ORIGINS": "https://listed.example",
 }
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "faults"}, private=True)
 # How long a request may take to fail while the database is unreachable: the three
 # timeouts above (libpq rounds a connect timeout below 2 s up to 2 s), plus slack for a
 # slow, shared machine. A request that takes longer than CLIENT_TIMEOUT hangs.
@@ -137,6 +145,18 @@ class Traffic:
         assert created.status_code == 201, created.text
         self.client = created.json()
         self.code_client = create_code_client(server)
+        keyed = requests.post(
+            server.admin_url + "/admin/clients",
+            json={
+                "grant_types": ["client_credentials"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [CLIENT_KEY.as_dict(private=False)]},
+                "allowed_cors_origins": ["https://app.example"],
+            },
+            timeout=10,
+        )
+        assert keyed.status_code == 201, keyed.text
+        self.key_client = keyed.json()["client_id"]
         issued = self.token()
         assert issued.status_code == 200, issued.text
         self.access_token = issued.json()["access_token"]
@@ -187,6 +207,41 @@ class Traffic:
             timeout=timeout,
         )
 
+    def token_by_assertion(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
+        """private_key_jwt (its jti is recorded) from a browser origin the client lists
+        (the CORS layer looks the client up first)."""
+        now = int(time.time())
+        claims = {
+            "iss": self.key_client,
+            "sub": self.key_client,
+            "aud": self.server.public_url + "/oauth2/token",
+            "exp": now + 60,
+            "jti": secrets.token_urlsafe(12),
+        }
+        assertion = jwt.encode({"alg": "RS256", "kid": "faults"}, claims, CLIENT_KEY)
+        return requests.post(
+            self.server.public_url + "/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": assertion,
+            },
+            headers={"Origin": "https://app.example"},
+            timeout=timeout,
+        )
+
+    def register(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
+        return requests.post(
+            self.server.public_url + "/oauth2/register",
+            json={"grant_types": ["client_credentials"]},
+            timeout=timeout,
+        )
+
+    def trusted_issuers(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
+        return requests.get(
+            self.server.admin_url + "/admin/trust/grants/jwt-bearer/issuers", timeout=timeout
+        )
+
     def ready(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
         return requests.get(self.server.admin_url + "/health/ready", timeout=timeout)
 
@@ -198,6 +253,9 @@ class Traffic:
             "admin GET client": self.get_client,
             "admin POST client": self.create_client,
             "authorization endpoint": self.authorize,
+            "private_key_jwt token from a listed origin": self.token_by_assertion,
+            "dynamic registration": self.register,
+            "trusted JWT issuers": self.trusted_issuers,
         }
 
 
@@ -297,7 +355,9 @@ def test_database_down_every_endpoint_answers_503(pg, database, serve):
 
 
 def test_database_frozen_every_endpoint_answers_503_in_time(pg, database, serve):
-    server = serve(database)
+    # A thread for each request sent at once: the readiness probe must not queue behind
+    # the stuck ones (that is waitress's backlog, not what this test measures).
+    server = serve(database, args=("--threads", "16"))
     traffic = Traffic(server)
     concurrently({name: call for name, call in traffic.kinds().items()})  # fill the pool
     pg.freeze()

@@ -8,6 +8,7 @@ import requests
 from sqlalchemy import text
 
 from authserver.storage.database import Database
+from authserver.storage.trust import JtiRepository
 from tests.conftest import run_cli
 from tests.integration.oauth_flow import FlowDriver, create_code_client
 
@@ -23,6 +24,16 @@ SHORT = {
 
 def sleep_until_expired(issued_at: float) -> None:
     time.sleep(max(0.0, issued_at + SHORT_SECONDS + 1.2 - time.monotonic()))
+
+
+def record_jtis(dsn: str, expiries: dict[str, int]) -> None:
+    database = Database(dsn)
+    try:
+        with database.transaction() as session:
+            for name, expires_at in expiries.items():
+                assert JtiRepository(session).use_once(name, expires_at)
+    finally:
+        database.dispose()
 
 
 def count(dsn: str, table: str) -> int:
@@ -119,9 +130,74 @@ def test_janitor_categories_and_limits(backend, make_database, server_factory):
     kept = run_cli("janitor", "--tokens", "--keep-if-younger", "1h", database.dsn)
     assert "access tokens: 0 removed" in kept.stdout
 
+    # Used JWT ids (client assertions, JWT bearer grants) go once their JWT has expired.
+    now = int(time.time())
+    record_jtis(database.dsn, {"expired": now - 60, "live": now + 3600})
+    run_cli("janitor", "--tokens", database.dsn)
+    assert count(database.dsn, "oauth2_jti") == 1
+
     for option in ("--keep-if-younger", "--pause"):
         bad = run_cli("janitor", option, "soon", database.dsn)
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_janitor_removes_unused_registered_clients_only_when_asked(
+    backend, make_database, server_factory
+):
+    database = make_database(backend)
+    server = server_factory(
+        backend,
+        database=database,
+        env={
+            "OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED": "true",
+            "OIDC_DYNAMIC_CLIENT_REGISTRATION_RATE_LIMIT": "0",
+        },
+    )
+
+    def register() -> dict:
+        response = requests.post(
+            server.public_url + "/oauth2/register",
+            json={"grant_types": ["client_credentials"]},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    unused = [register(), register()]
+    used = register()
+    issued = requests.post(
+        server.public_url + "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(used["client_id"], used["client_secret"]),
+        timeout=10,
+    )
+    assert issued.status_code == 200, issued.text
+    requests.post(server.admin_url + "/admin/clients", json={}, timeout=10)  # never used
+    time.sleep(2.1)  # created_at has whole seconds: now all are over a second old
+
+    default = run_cli("janitor", database.dsn)
+    assert default.returncode == 0 and "registered" not in default.stdout
+    young = run_cli("janitor", "--registered-clients", database.dsn)  # default: 24h
+    assert "unused registered clients: 0 removed" in young.stdout, young.stdout
+    assert count(database.dsn, "oauth2_clients") == 4
+
+    old = run_cli(
+        "janitor", "--registered-clients", "--registered-clients-older-than", "1s", database.dsn
+    )
+    assert old.returncode == 0, old.stderr
+    assert "unused registered clients: 2 removed" in old.stdout, old.stdout
+    assert "access tokens" not in old.stdout  # only the category asked for
+    assert count(database.dsn, "oauth2_clients") == 2
+    for client, status in ((unused[0], 401), (unused[1], 401), (used, 200)):
+        answer = requests.get(
+            client["registration_client_uri"],
+            headers={"Authorization": "Bearer " + client["registration_access_token"]},
+            timeout=10,
+        )
+        assert answer.status_code == status, answer.text
+
+    bad = run_cli("janitor", "--registered-clients-older-than", "soon", database.dsn)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
 TABLES = (

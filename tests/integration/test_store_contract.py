@@ -37,6 +37,7 @@ from authserver.domain.flows import Flow, FlowState
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
 from authserver.domain.sessions import GrantSession, LoginSession, LogoutRequest, LogoutState
 from authserver.domain.stores import (
+    MAX_ROTATED_SECRETS,
     AccessTokenStore,
     AuthorizationCodeStore,
     ClientAlreadyExists,
@@ -48,6 +49,7 @@ from authserver.domain.stores import (
     LoginSessionStore,
     LogoutRequestStore,
     RefreshTokenStore,
+    RotatedSecret,
     StoredClient,
     StoredKey,
 )
@@ -498,6 +500,36 @@ def test_clients_are_paged_by_id_and_counted(clients):
     assert clients.count() >= 7
 
 
+def test_rotating_a_secret_keeps_the_five_newest_old_ones(clients):
+    client = new_client(token_endpoint_auth_method="client_secret_jwt")
+    clients.add(client, "hash-0", secret_encrypted="cipher-0")
+    for n in range(1, MAX_ROTATED_SECRETS + 2):
+        assert clients.rotate_secret(client.client_id, f"hash-{n}", f"cipher-{n}", NOW + n)
+    stored = clients.get(client.client_id)
+    newest = MAX_ROTATED_SECRETS + 1
+    assert (stored.secret_hash, stored.secret_encrypted) == (f"hash-{newest}", f"cipher-{newest}")
+    expected = tuple(
+        RotatedSecret(f"hash-{n}", f"cipher-{n}", NOW + n + 1)
+        for n in range(newest - 1, newest - 1 - MAX_ROTATED_SECRETS, -1)
+    )
+    assert_identical(stored.rotated_secrets, expected)  # hash-0 fell off
+    assert clients.rotate_secret(unique("unknown"), "h", None, NOW) is False
+
+
+def test_rotating_without_ciphertext_and_dropping_rotated_secrets(clients):
+    client = new_client()
+    clients.add(client, "first")
+    assert clients.rotate_secret(client.client_id, "second", None, NOW) is True
+    stored = clients.get(client.client_id)
+    assert (stored.secret_hash, stored.secret_encrypted) == ("second", None)
+    assert_identical(stored.rotated_secrets, (RotatedSecret("first", None, NOW),))
+    assert clients.drop_rotated_secrets(client.client_id) is True
+    stored = clients.get(client.client_id)
+    assert (stored.secret_hash, stored.rotated_secrets) == ("second", ())
+    assert clients.drop_rotated_secrets(client.client_id) is True  # nothing left: still found
+    assert clients.drop_rotated_secrets(unique("unknown")) is False
+
+
 # -- access tokens -------------------------------------------------------------------------
 
 
@@ -537,6 +569,20 @@ def test_deactivating_a_grants_access_tokens(access_tokens, client_id):
     assert access_tokens.deactivate_request(uuid.uuid4().hex) == 0
 
 
+def test_deactivating_a_clients_access_tokens(access_tokens, clients, client_id):
+    other = clients.add(new_client(), "hash").client_id
+    mine = [new_access_token(client_id) for _ in range(3)]
+    theirs = new_access_token(other)
+    for record in [*mine, theirs]:
+        access_tokens.add(record)
+    access_tokens.deactivate(mine[0].signature_digest)
+    assert access_tokens.deactivate_client(client_id) == 2  # the active ones
+    assert access_tokens.deactivate_client(client_id) == 0
+    assert [access_tokens.find(r.signature_digest).active for r in mine] == [False] * 3
+    assert access_tokens.find(theirs.signature_digest).active is True
+    assert access_tokens.deactivate_client(unique("unknown")) == 0
+
+
 # -- authorization codes -------------------------------------------------------------------
 
 
@@ -573,6 +619,21 @@ def test_consuming_a_grants_codes(codes, client_id):
     assert codes.consume_request(request_id) == 0
     assert codes.consume(grant[1].signature_digest) is False
     assert codes.find(bystander.signature_digest).used is False
+
+
+def test_consuming_a_clients_codes(codes, clients, client_id):
+    other = clients.add(new_client(), "hash").client_id
+    mine = [new_code(client_id) for _ in range(3)]
+    theirs = new_code(other)
+    for code in [*mine, theirs]:
+        codes.add(code)
+    codes.consume(mine[0].signature_digest)
+    assert codes.consume_client(client_id) == 2
+    assert codes.consume_client(client_id) == 0
+    assert codes.consume(mine[1].signature_digest) is False
+    assert [codes.find(c.signature_digest).used for c in mine] == [True] * 3
+    assert codes.find(theirs.signature_digest).used is False
+    assert codes.consume_client(unique("unknown")) == 0
 
 
 # -- device codes and device challenges ----------------------------------------------------
@@ -695,6 +756,19 @@ def test_deactivating_a_grants_refresh_tokens(refresh_tokens, client_id):
     assert refresh_tokens.deactivate_request(request_id) == 0
     assert refresh_tokens.consume(grant[0].signature_digest) is False
     assert refresh_tokens.find(bystander.signature_digest).active is True
+
+
+def test_deactivating_a_clients_refresh_tokens(refresh_tokens, clients, client_id):
+    other = clients.add(new_client(), "hash").client_id
+    mine = [new_refresh_token(client_id) for _ in range(2)]
+    theirs = new_refresh_token(other)
+    for token in [*mine, theirs]:
+        refresh_tokens.add(token)
+    assert refresh_tokens.deactivate_client(client_id) == 2
+    assert refresh_tokens.deactivate_client(client_id) == 0
+    assert refresh_tokens.consume(mine[0].signature_digest) is False
+    assert refresh_tokens.find(theirs.signature_digest).active is True
+    assert refresh_tokens.deactivate_client(unique("unknown")) == 0
 
 
 # -- flows ---------------------------------------------------------------------------------

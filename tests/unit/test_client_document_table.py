@@ -4,16 +4,22 @@ The expected outcomes were captured by running the implementation that came befo
 table of checks in ``authserver/domain/clients.py`` (issue #11), so they pin what the
 admin API answers byte for byte: the error class, its RFC 7591 code and its message, or
 the normalised client. ``VALUE_ORDER`` and ``TYPE_ORDER`` pin the order of the checks: a
-document that breaks two of them gets the message of the one that runs first.
+document that breaks two of them gets the message of the one that runs first. The rows
+for client keys (``jwks``, ``jwks_uri``), ``private_key_jwt`` and ``client_secret_jwt``,
+pairwise subjects and ``sector_identifier_uri`` pin the messages of issue #15's checks;
+the keys in them are real ones, generated once per run.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import fields
 from itertools import combinations
 
 import pytest
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from authserver.domain.clients import (
     LIFESPAN_FIELDS,
@@ -39,6 +45,24 @@ def bad(message):
 
 def bad_redirect(message):
     return ("bad", "InvalidRedirectUri", "invalid_redirect_uri", message)
+
+
+# Real keys, made once: the public halves are what a client registers.
+_RSA = RSAKey.generate_key(2048, parameters={"kid": "rsa-1", "use": "sig", "alg": "RS256"})
+_EC = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
+_OKP = OKPKey.generate_key("Ed25519", parameters={"kid": "ed-1"})
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", SecurityWarning)  # weak on purpose: it must be refused
+    _RSA_1024 = RSAKey.generate_key(1024, parameters={"kid": "rsa-weak"})
+RSA_PUBLIC = _RSA.as_dict(private=False)
+EC_PUBLIC = _EC.as_dict(private=False)
+OKP_PUBLIC = _OKP.as_dict(private=False)
+EC_NO_KID = {name: value for name, value in EC_PUBLIC.items() if name != "kid"}
+JWKS = {"keys": [RSA_PUBLIC, EC_PUBLIC, OKP_PUBLIC]}
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_NOT_A_JWK_SET = "Field jwks must be a JWK Set: an object with a 'keys' array."
+_ASYMMETRIC = "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"
+_NOT_HTTPS = "must use https (plain http only to a loopback host)."
 
 
 def _given_or_generated(value, given, generated):
@@ -131,8 +155,11 @@ SENT_BACK = {
     "backchannel_logout_uri": "https://app.example/back",
     "backchannel_logout_session_required": True,
     "client_secret_expires_at": 0,
-    "request_object_signing_alg": "ES256",
+    "jwks": {},
+    "jwks_uri": "",
+    "sector_identifier_uri": "",
     "token_endpoint_auth_signing_alg": "PS384",
+    "request_object_signing_alg": "ES256",
     "userinfo_signed_response_alg": "none",
     "authorization_code_grant_access_token_lifespan": "30m",
     "authorization_code_grant_id_token_lifespan": None,
@@ -147,7 +174,6 @@ SENT_BACK = {
     "client_id": "rich",
     "created_at": None,
     "updated_at": None,
-    "jwks": {},
     "request_uris": [],
 }
 
@@ -174,8 +200,8 @@ RICH_CLIENT = dict(
     frontchannel_logout_session_required=True,
     backchannel_logout_uri="https://app.example/back",
     backchannel_logout_session_required=True,
-    request_object_signing_alg="ES256",
     token_endpoint_auth_signing_alg="PS384",
+    request_object_signing_alg="ES256",
     lifespans={
         "authorization_code_grant_access_token_lifespan": "30m",
         "refresh_token_grant_refresh_token_lifespan": "720h",
@@ -338,7 +364,8 @@ ROWS = [
         {},
         bad(
             "Field token_endpoint_auth_method must be one of "
-            "client_secret_basic, client_secret_post, none; got 'NONE'."
+            "client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, "
+            "none; got 'NONE'."
         ),
         id="auth-upper",
     ),
@@ -346,8 +373,7 @@ ROWS = [
         {"token_endpoint_auth_method": "private_key_jwt"},
         {},
         bad(
-            "Field token_endpoint_auth_method must be one of "
-            "client_secret_basic, client_secret_post, none; got "
+            "Field jwks or jwks_uri is required when token_endpoint_auth_method is "
             "'private_key_jwt'."
         ),
         id="auth-private-key-jwt",
@@ -355,11 +381,7 @@ ROWS = [
     pytest.param(
         {"token_endpoint_auth_method": "client_secret_jwt"},
         {},
-        bad(
-            "Field token_endpoint_auth_method must be one of "
-            "client_secret_basic, client_secret_post, none; got "
-            "'client_secret_jwt'."
-        ),
+        ok(token_endpoint_auth_method="client_secret_jwt"),  # a 32-character secret
         id="auth-client-secret-jwt",
     ),
     pytest.param(
@@ -379,8 +401,8 @@ ROWS = [
         {},
         bad(
             "Field token_endpoint_auth_method must be one of "
-            "client_secret_basic, client_secret_post, none; got "
-            "'none\\x00'."
+            "client_secret_basic, client_secret_post, client_secret_jwt, "
+            "private_key_jwt, none; got 'none\\x00'."
         ),
         id="auth-nul",
     ),
@@ -418,7 +440,7 @@ ROWS = [
     pytest.param(
         {"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"]},
         {},
-        bad("Field grant_types: the JWT bearer grant is not supported."),
+        ok(grant_types=("urn:ietf:params:oauth:grant-type:jwt-bearer",)),
         id="grants-jwt-bearer",
     ),
     pytest.param(
@@ -440,7 +462,8 @@ ROWS = [
         bad(
             "Field grant_types: unknown grant type 'magic'; supported: "
             "authorization_code, refresh_token, client_credentials, "
-            "urn:ietf:params:oauth:grant-type:device_code."
+            "urn:ietf:params:oauth:grant-type:device_code, "
+            "urn:ietf:params:oauth:grant-type:jwt-bearer."
         ),
         id="grants-unknown",
     ),
@@ -450,7 +473,8 @@ ROWS = [
         bad(
             "Field grant_types: unknown grant type 'magic'; supported: "
             "authorization_code, refresh_token, client_credentials, "
-            "urn:ietf:params:oauth:grant-type:device_code."
+            "urn:ietf:params:oauth:grant-type:device_code, "
+            "urn:ietf:params:oauth:grant-type:jwt-bearer."
         ),
         id="grants-unknown-then-implicit",
     ),
@@ -469,7 +493,8 @@ ROWS = [
         bad(
             "Field grant_types: unknown grant type 'Authorization_Code'; "
             "supported: authorization_code, refresh_token, "
-            "client_credentials, urn:ietf:params:oauth:grant-type:device_code."
+            "client_credentials, urn:ietf:params:oauth:grant-type:device_code, "
+            "urn:ietf:params:oauth:grant-type:jwt-bearer."
         ),
         id="grants-case",
     ),
@@ -515,7 +540,8 @@ ROWS = [
         bad(
             "Field grant_types: unknown grant type 'refresh\\x00token'; "
             "supported: authorization_code, refresh_token, "
-            "client_credentials, urn:ietf:params:oauth:grant-type:device_code."
+            "client_credentials, urn:ietf:params:oauth:grant-type:device_code, "
+            "urn:ietf:params:oauth:grant-type:jwt-bearer."
         ),
         id="grants-nul",
     ),
@@ -742,6 +768,51 @@ ROWS = [
         {},
         bad_redirect("Field redirect_uris: 'http://[::1/cb' is not an absolute URI."),
         id="redirect-bad-ipv6",
+    ),
+    pytest.param(
+        {"redirect_uris": ["https://trusted.example@evil.example/cb"]},
+        {},
+        bad_redirect(
+            "Field redirect_uris: 'https://trusted.example@evil.example/cb' must not contain "
+            "user information (@)."
+        ),
+        id="redirect-userinfo",
+    ),
+    pytest.param(
+        {"redirect_uris": ["https://user:pw@app.example/cb"]},
+        {},
+        bad_redirect(
+            "Field redirect_uris: 'https://user:pw@app.example/cb' must not contain user "
+            "information (@)."
+        ),
+        id="redirect-userinfo-password",
+    ),
+    pytest.param(
+        {"redirect_uris": ["com.example.app://user@cb"]},
+        {},
+        bad_redirect(
+            "Field redirect_uris: 'com.example.app://user@cb' must not contain user "
+            "information (@)."
+        ),
+        id="redirect-userinfo-custom-scheme",
+    ),
+    pytest.param(
+        {"redirect_uris": ["https://app.example/cb@x?u=a@b"]},
+        {},
+        ok(redirect_uris=("https://app.example/cb@x?u=a@b",)),
+        id="redirect-at-in-path-and-query",
+    ),
+    pytest.param(
+        {
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["https://u@app.example/bye"],
+        },
+        {},
+        bad_redirect(
+            "Field post_logout_redirect_uris: 'https://u@app.example/bye' must not contain "
+            "user information (@)."
+        ),
+        id="logout-userinfo",
     ),
     pytest.param(
         {"redirect_uris": ["javascript:a b#f"]},
@@ -1268,11 +1339,48 @@ ROWS = [
     pytest.param(
         {"subject_type": "pairwise"},
         {},
-        bad("Field subject_type must be 'public'; 'pairwise' is not supported."),
+        ok(subject_type="pairwise"),
         id="subject-pairwise",
     ),
     pytest.param(
         {"subject_type": 1}, {}, bad("Field subject_type must be a string."), id="subject-number"
+    ),
+    pytest.param(
+        {"subject_type": "pairwise"},
+        {"subject_types": ("public", "pairwise")},
+        ok(subject_type="pairwise"),
+        id="subject-pairwise-offered",
+    ),
+    pytest.param(
+        {"subject_type": "pairwise"},
+        {"subject_types": ("public",)},
+        bad("Field subject_type must be 'public'; 'pairwise' is not supported."),
+        id="subject-pairwise-not-offered",
+    ),
+    pytest.param({}, {"subject_types": ("public",)}, ok(), id="subject-default-public-only"),
+    pytest.param(
+        {"subject_type": "pairwise"},
+        {"subject_types": ("pairwise",)},
+        ok(subject_type="pairwise"),
+        id="subject-pairwise-only",
+    ),
+    pytest.param(
+        {"subject_type": "public"},
+        {"subject_types": ("pairwise",)},
+        bad("Field subject_type must be 'pairwise'; 'public' is not supported."),
+        id="subject-public-not-offered",
+    ),
+    pytest.param(
+        {"subject_type": "magic"},
+        {},
+        bad("Field subject_type must be 'public' or 'pairwise'; 'magic' is not supported."),
+        id="subject-unknown",
+    ),
+    pytest.param(
+        {"subject_type": "Pairwise"},
+        {},
+        bad("Field subject_type must be 'public' or 'pairwise'; 'Pairwise' is not supported."),
+        id="subject-case",
     ),
     pytest.param(
         {"access_token_strategy": "jwt"}, {}, ok(access_token_strategy="jwt"), id="strategy-jwt"
@@ -1492,16 +1600,14 @@ ROWS = [
     pytest.param(
         {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}},
         {},
-        bad("Field jwks is not supported by this server."),
+        bad("Field jwks key 1: kty must be RSA, EC or OKP (public signing keys)."),
         id="jwks-keys",
     ),
-    pytest.param(
-        {"jwks": 0}, {}, bad("Field jwks is not supported by this server."), id="jwks-zero"
-    ),
+    pytest.param({"jwks": 0}, {}, bad(_NOT_A_JWK_SET), id="jwks-zero"),
     pytest.param(
         {"jwks_uri": "https://app.example/jwks"},
         {},
-        bad("Field jwks_uri is not supported by this server."),
+        ok(jwks_uri="https://app.example/jwks"),
         id="jwks-uri",
     ),
     pytest.param(
@@ -1513,19 +1619,19 @@ ROWS = [
     pytest.param(
         {"sector_identifier_uri": "https://app.example/s"},
         {},
-        bad("Field sector_identifier_uri is not supported by this server."),
+        ok(sector_identifier_uri="https://app.example/s"),
         id="sector-identifier",
     ),
     pytest.param(
         {"sector_identifier_uri": False},
         {},
-        bad("Field sector_identifier_uri is not supported by this server."),
+        bad("Field sector_identifier_uri must be a string."),
         id="sector-identifier-false",
     ),
     pytest.param(
         {"request_object_signing_alg": "RS256", "token_endpoint_auth_signing_alg": " EdDSA "},
         {},
-        ok(request_object_signing_alg="RS256", token_endpoint_auth_signing_alg="EdDSA"),
+        ok(token_endpoint_auth_signing_alg="EdDSA", request_object_signing_alg="RS256"),
         id="algs-good",
     ),
     pytest.param(
@@ -1543,7 +1649,7 @@ ROWS = [
     pytest.param(
         {"token_endpoint_auth_signing_alg": "HS256"},
         {},
-        bad("Field token_endpoint_auth_signing_alg: unknown algorithm 'HS256'."),
+        ok(token_endpoint_auth_signing_alg="HS256"),  # inert for client_secret_basic
         id="alg-token-endpoint-hs256",
     ),
     pytest.param(
@@ -1551,6 +1657,382 @@ ROWS = [
         {},
         bad("Field token_endpoint_auth_signing_alg must be a string."),
         id="alg-token-endpoint-number",
+    ),
+    # jwks: public signing keys only (authserver/domain/client_keys.py)
+    pytest.param({"jwks": JWKS}, {}, ok(jwks=JWKS), id="jwks-rsa-ec-okp"),
+    pytest.param(
+        {"jwks": {"keys": [EC_NO_KID] * 20}},
+        {},
+        ok(jwks={"keys": [EC_NO_KID] * 20}),
+        id="jwks-20-keys",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [EC_NO_KID] * 21}},
+        {},
+        bad("Field jwks holds more than 20 keys."),
+        id="jwks-21-keys",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [_RSA.as_dict(private=True)]}},
+        {},
+        bad(
+            "Field jwks key 1 contains private key material (d, p, q, dp, dq, qi); register "
+            "the public key only."
+        ),
+        id="jwks-rsa-private",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [EC_PUBLIC, _OKP.as_dict(private=True)]}},
+        {},
+        bad("Field jwks key 2 contains private key material (d); register the public key only."),
+        id="jwks-okp-private-second",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}]}},
+        {},
+        bad("Field jwks key 1: kty must be RSA, EC or OKP (public signing keys)."),
+        id="jwks-symmetric",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{**EC_PUBLIC, "k": "c2VjcmV0"}]}},
+        {},
+        bad("Field jwks key 1 contains private key material (k); register the public key only."),
+        id="jwks-ec-with-k",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [_RSA_1024.as_dict(private=False)]}},
+        {},
+        bad("Field jwks key 1: RSA keys must have at least 2048 bits."),
+        id="jwks-rsa-1024",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{"kty": "RSA", "e": "AQAB"}]}},
+        {},
+        bad("Field jwks key 1: RSA keys must have at least 2048 bits."),
+        id="jwks-rsa-no-modulus",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [EC_PUBLIC, {**OKP_PUBLIC, "kid": "ec-1"}]}},
+        {},
+        bad("Field jwks: the key id 'ec-1' is used twice."),
+        id="jwks-duplicate-kid",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [EC_NO_KID, EC_NO_KID]}},
+        {},
+        ok(jwks={"keys": [EC_NO_KID, EC_NO_KID]}),
+        id="jwks-no-kids",
+    ),
+    pytest.param({"jwks": [EC_PUBLIC]}, {}, bad(_NOT_A_JWK_SET), id="jwks-array"),
+    pytest.param({"jwks": "keys"}, {}, bad(_NOT_A_JWK_SET), id="jwks-string"),
+    pytest.param({"jwks": {"keys": {}}}, {}, bad(_NOT_A_JWK_SET), id="jwks-keys-object"),
+    pytest.param({"jwks": {"key": [EC_PUBLIC]}}, {}, bad(_NOT_A_JWK_SET), id="jwks-no-keys"),
+    pytest.param(
+        {"jwks": {"keys": ["EC"]}},
+        {},
+        bad("Field jwks key 1 is not a JSON object."),
+        id="jwks-key-string",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{**EC_PUBLIC, "use": "enc"}]}},
+        {},
+        bad("Field jwks key 1: use must be 'sig'."),
+        id="jwks-use-enc",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{**EC_PUBLIC, "alg": "RS256"}]}},
+        {},
+        bad("Field jwks key 1: alg 'RS256' cannot be used with a key of type EC."),
+        id="jwks-alg-kty-mismatch",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{**EC_PUBLIC, "kid": 5}]}},
+        {},
+        bad("Field jwks key 1: kid must be a string."),
+        id="jwks-kid-number",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{**EC_PUBLIC, "x": "AAAA"}]}},
+        {},
+        bad("Field jwks key 1 is not a valid EC public key (ValueError)."),
+        id="jwks-ec-not-on-curve",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [EC_PUBLIC]}, "jwks_uri": "https://app.example/jwks"},
+        {},
+        bad("Fields jwks and jwks_uri must not both be set (RFC 7591 section 2)."),
+        id="jwks-and-jwks-uri",
+    ),
+    pytest.param(
+        {"jwks": {"keys": []}, "jwks_uri": "https://app.example/jwks"},
+        {},
+        ok(jwks_uri="https://app.example/jwks"),
+        id="jwks-empty-and-jwks-uri",
+    ),
+    # jwks_uri and sector_identifier_uri: URLs the server fetches
+    pytest.param(
+        {"jwks_uri": " http://127.0.0.1:8080/jwks "},
+        {},
+        ok(jwks_uri="http://127.0.0.1:8080/jwks"),
+        id="jwks-uri-http-loopback",
+    ),
+    pytest.param(
+        {"jwks_uri": "http://localhost/jwks"},
+        {},
+        ok(jwks_uri="http://localhost/jwks"),
+        id="jwks-uri-http-localhost",
+    ),
+    pytest.param(
+        {"jwks_uri": "http://app.example/jwks"},
+        {},
+        bad(f"Field jwks_uri {_NOT_HTTPS}"),
+        id="jwks-uri-http",
+    ),
+    pytest.param(
+        {"jwks_uri": "http://[::1]:8080/jwks"},
+        {},
+        ok(jwks_uri="http://[::1]:8080/jwks"),
+        id="jwks-uri-http-ipv6-loopback",
+    ),
+    pytest.param(
+        {"jwks_uri": "http://127.evil.example/jwks"},
+        {},
+        bad(f"Field jwks_uri {_NOT_HTTPS}"),
+        id="jwks-uri-http-name-that-looks-loopback",
+    ),
+    pytest.param(
+        {"jwks_uri": "ftp://app.example/jwks"},
+        {},
+        bad(f"Field jwks_uri {_NOT_HTTPS}"),
+        id="jwks-uri-ftp",
+    ),
+    pytest.param(
+        {"jwks_uri": "https://app.example/jwks#keys"},
+        {},
+        bad("Field jwks_uri must be an absolute https URL."),
+        id="jwks-uri-fragment",
+    ),
+    pytest.param(
+        {"jwks_uri": "https://user@app.example/jwks"},
+        {},
+        bad("Field jwks_uri must be an absolute https URL."),
+        id="jwks-uri-userinfo",
+    ),
+    pytest.param(
+        {"jwks_uri": "https://caf\u00e9.example/jwks"},
+        {},
+        bad("Field jwks_uri must be an absolute https URL."),
+        id="jwks-uri-non-ascii",
+    ),
+    pytest.param(
+        {"jwks_uri": "https://app.example/jw ks"},
+        {},
+        bad("Field jwks_uri must be an absolute https URL."),
+        id="jwks-uri-space",
+    ),
+    pytest.param(
+        {"jwks_uri": "/jwks"},
+        {},
+        bad("Field jwks_uri must be an absolute https URL."),
+        id="jwks-uri-relative",
+    ),
+    pytest.param(
+        {"jwks_uri": "https:///jwks"},
+        {},
+        bad("Field jwks_uri must be an absolute https URL."),
+        id="jwks-uri-no-host",
+    ),
+    pytest.param(
+        {"jwks_uri": 5}, {}, bad("Field jwks_uri must be a string."), id="jwks-uri-number"
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "http://[::1]:8080/sector"},
+        {},
+        ok(sector_identifier_uri="http://[::1]:8080/sector"),
+        id="sector-identifier-http-loopback",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "http://app.example/sector"},
+        {},
+        bad(f"Field sector_identifier_uri {_NOT_HTTPS}"),
+        id="sector-identifier-http",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "https://app.example/sector#x"},
+        {},
+        bad("Field sector_identifier_uri must be an absolute https URL."),
+        id="sector-identifier-fragment",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "https://user:pw@app.example/sector"},
+        {},
+        bad("Field sector_identifier_uri must be an absolute https URL."),
+        id="sector-identifier-userinfo",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "https://app.example/s\u00e9ctor"},
+        {},
+        bad("Field sector_identifier_uri must be an absolute https URL."),
+        id="sector-identifier-non-ascii",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "https://app.example/\x00"},
+        {},
+        bad("Field sector_identifier_uri must be an absolute https URL."),
+        id="sector-identifier-nul",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "http://app.example/s", "jwks_uri": "http://app.example/j"},
+        {},
+        bad(f"Field sector_identifier_uri {_NOT_HTTPS}"),
+        id="sector-identifier-before-jwks-uri",
+    ),
+    # private_key_jwt and client_secret_jwt (RFC 7523, OIDC Core section 9)
+    pytest.param(
+        {"token_endpoint_auth_method": "private_key_jwt", "jwks": JWKS},
+        {},
+        ok(secret=None, token_endpoint_auth_method="private_key_jwt", jwks=JWKS),
+        id="private-key-jwt-jwks",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks_uri": "https://app.example/jwks",
+            "token_endpoint_auth_signing_alg": "ES256",
+        },
+        {},
+        ok(
+            secret=None,
+            token_endpoint_auth_method="private_key_jwt",
+            jwks_uri="https://app.example/jwks",
+            token_endpoint_auth_signing_alg="ES256",
+        ),
+        id="private-key-jwt-jwks-uri-es256",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": []}},
+        {},
+        bad(
+            "Field jwks or jwks_uri is required when token_endpoint_auth_method is "
+            "'private_key_jwt'."
+        ),
+        id="private-key-jwt-empty-jwks",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "private_key_jwt", "jwks": JWKS},
+        {"secret_required": False},
+        ok(secret=None, token_endpoint_auth_method="private_key_jwt", jwks=JWKS),
+        id="private-key-jwt-update",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": JWKS,
+            "client_secret": "a-secret-of-forty-characters-0123456789",
+        },
+        {},
+        bad(
+            "Field client_secret must be empty when token_endpoint_auth_method is "
+            "'private_key_jwt' (the client proves itself with its keys)."
+        ),
+        id="private-key-jwt-with-secret",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "private_key_jwt", "client_secret": "short"},
+        {},
+        bad(
+            "Field client_secret must be empty when token_endpoint_auth_method is "
+            "'private_key_jwt' (the client proves itself with its keys)."
+        ),
+        id="private-key-jwt-secret-before-keys",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": JWKS,
+            "token_endpoint_auth_signing_alg": "HS256",
+        },
+        {},
+        bad(
+            "Field token_endpoint_auth_signing_alg: 'HS256' cannot be used with "
+            f"private_key_jwt; use one of {_ASYMMETRIC}."
+        ),
+        id="private-key-jwt-hs256",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_jwt", "client_secret": "s" * 32},
+        {},
+        ok(secret="s" * 32, token_endpoint_auth_method="client_secret_jwt"),
+        id="client-secret-jwt-32",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_jwt", "client_secret": "s" * 31},
+        {},
+        bad(
+            "Field client_secret must be at least 32 characters long for client_secret_jwt "
+            "(HMAC keys, RFC 7518 section 3.2)."
+        ),
+        id="client-secret-jwt-31",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_jwt", "client_secret": " " + "s" * 31 + " "},
+        {},
+        bad(
+            "Field client_secret must be at least 32 characters long for client_secret_jwt "
+            "(HMAC keys, RFC 7518 section 3.2)."
+        ),
+        id="client-secret-jwt-31-after-strip",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_jwt"},
+        {"secret_required": False},
+        ok(secret=None, token_endpoint_auth_method="client_secret_jwt"),
+        id="client-secret-jwt-update-keeps-secret",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "client_secret_jwt",
+            "token_endpoint_auth_signing_alg": "HS512",
+        },
+        {},
+        ok(token_endpoint_auth_method="client_secret_jwt", token_endpoint_auth_signing_alg="HS512"),
+        id="client-secret-jwt-hs512",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "client_secret_jwt",
+            "token_endpoint_auth_signing_alg": "RS256",
+        },
+        {},
+        bad(
+            "Field token_endpoint_auth_signing_alg: 'RS256' cannot be used with "
+            "client_secret_jwt; use one of HS256, HS384, HS512."
+        ),
+        id="client-secret-jwt-rs256",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_signing_alg": "none"},
+        {},
+        bad(
+            "Field token_endpoint_auth_signing_alg: 'none' cannot be used; use one of "
+            f"{_ASYMMETRIC}, HS256, HS384, HS512."
+        ),
+        id="alg-token-endpoint-none",
+    ),
+    pytest.param(
+        {
+            "grant_types": [JWT_BEARER],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": JWKS,
+        },
+        {},
+        ok(
+            secret=None,
+            grant_types=(JWT_BEARER,),
+            token_endpoint_auth_method="private_key_jwt",
+            jwks=JWKS,
+        ),
+        id="grants-jwt-bearer-private-key-jwt",
     ),
     pytest.param({"userinfo_signed_response_alg": "none"}, {}, ok(), id="userinfo-none"),
     pytest.param({"userinfo_signed_response_alg": ""}, {}, ok(), id="userinfo-empty"),
@@ -1687,7 +2169,8 @@ ROWS = [
         bad(
             "Field grant_types: unknown grant type 'magic'; supported: "
             "authorization_code, refresh_token, client_credentials, "
-            "urn:ietf:params:oauth:grant-type:device_code."
+            "urn:ietf:params:oauth:grant-type:device_code, "
+            "urn:ietf:params:oauth:grant-type:jwt-bearer."
         ),
         id="unknown-after-value-errors",
     ),
@@ -1727,7 +2210,11 @@ VALUE_ORDER = [
     ("logo_uri", {"logo_uri": "/x"}),
     ("frontchannel_logout_uri", {"frontchannel_logout_uri": "/x"}),
     ("backchannel_logout_uri", {"backchannel_logout_uri": "/x"}),
-    ("subject_type", {"subject_type": "pairwise"}),
+    ("subject_type", {"subject_type": "magic"}),
+    ("sector_identifier_uri", {"sector_identifier_uri": "http://app.example/s"}),
+    ("jwks", {"jwks": {"keys": [1]}}),
+    ("jwks_uri", {"jwks_uri": "http://app.example/jwks"}),
+    ("token_endpoint_auth_signing_alg", {"token_endpoint_auth_signing_alg": "x"}),
     ("access_token_strategy", {"access_token_strategy": "x"}),
     ("metadata", {"metadata": []}),
     (
@@ -1759,9 +2246,8 @@ VALUE_ORDER = [
         {"refresh_token_grant_refresh_token_lifespan": "0"},
     ),
     ("client_secret_expires_at", {"client_secret_expires_at": -1}),
-    ("jwks", {"jwks": {"keys": [1]}}),
+    ("request_uris", {"request_uris": ["https://app.example/r"]}),
     ("request_object_signing_alg", {"request_object_signing_alg": "x"}),
-    ("token_endpoint_auth_signing_alg", {"token_endpoint_auth_signing_alg": "x"}),
     ("userinfo_signed_response_alg", {"userinfo_signed_response_alg": "RS256"}),
     ("client_name", {"client_name": "n" * 256}),
     ("owner", {"owner": "o" * 256}),
@@ -1788,6 +2274,10 @@ TYPE_ORDER = [
     ("frontchannel_logout_uri", {"frontchannel_logout_uri": 5}),
     ("backchannel_logout_uri", {"backchannel_logout_uri": 5}),
     ("subject_type", {"subject_type": 5}),
+    ("sector_identifier_uri", {"sector_identifier_uri": 5}),
+    ("jwks", {"jwks": 5}),
+    ("jwks_uri", {"jwks_uri": 5}),
+    ("token_endpoint_auth_signing_alg", {"token_endpoint_auth_signing_alg": 5}),
     ("access_token_strategy", {"access_token_strategy": 5}),
     ("metadata", {"metadata": 5}),
     (
@@ -1816,9 +2306,8 @@ TYPE_ORDER = [
         {"refresh_token_grant_refresh_token_lifespan": 5},
     ),
     ("client_secret_expires_at", {"client_secret_expires_at": "5"}),
-    ("sector_identifier_uri", {"sector_identifier_uri": 5}),
+    ("request_uris", {"request_uris": 5}),
     ("request_object_signing_alg", {"request_object_signing_alg": 5}),
-    ("token_endpoint_auth_signing_alg", {"token_endpoint_auth_signing_alg": 5}),
     ("userinfo_signed_response_alg", {"userinfo_signed_response_alg": 5}),
     ("client_name", {"client_name": 5}),
     ("skip_consent", {"skip_consent": 5}),

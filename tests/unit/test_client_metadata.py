@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from datetime import UTC, datetime
 
 import pytest
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from authserver.domain.clients import (
     DEFAULT_SCOPE,
@@ -17,6 +20,18 @@ from authserver.domain.clients import (
 
 METADATA = "invalid_client_metadata"
 REDIRECT = "invalid_redirect_uri"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+# Real keys, made once.
+RSA_KEY = RSAKey.generate_key(2048, parameters={"kid": "rsa"})
+EC_KEY = ECKey.generate_key("P-256", parameters={"kid": "ec"})
+OKP_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "ed"})
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", SecurityWarning)  # weak on purpose
+    WEAK_RSA_KEY = RSAKey.generate_key(1024, parameters={"kid": "weak"})
+JWKS = {"keys": [key.as_dict(private=False) for key in (RSA_KEY, EC_KEY, OKP_KEY)]}
+EC_PUBLIC = EC_KEY.as_dict(private=False)
+EC_NO_KID = {name: value for name, value in EC_PUBLIC.items() if name != "kid"}
 
 
 def test_defaults():
@@ -52,11 +67,6 @@ BAD_DOCUMENTS = [
     pytest.param(
         {"grant_types": ["authorization_code", "implicit"]}, METADATA, id="implicit-among-others"
     ),
-    pytest.param(
-        {"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"]},
-        METADATA,
-        id="jwt-bearer-grant",
-    ),
     pytest.param({"response_types": ["code", "magic"]}, METADATA, id="unknown-response-type"),
     # redirect URIs
     pytest.param({"redirect_uris": ["https://app.example/cb#frag"]}, REDIRECT, id="fragment"),
@@ -65,6 +75,22 @@ BAD_DOCUMENTS = [
     pytest.param({"redirect_uris": ["app.example/cb"]}, REDIRECT, id="no-scheme"),
     pytest.param({"redirect_uris": ["https:///cb"]}, REDIRECT, id="https-without-host"),
     pytest.param({"redirect_uris": ["https://app.example/c b"]}, REDIRECT, id="whitespace"),
+    pytest.param(
+        {"redirect_uris": ["https://trusted.example@evil.example/cb"]}, REDIRECT, id="userinfo"
+    ),
+    pytest.param(
+        {"redirect_uris": ["https://user:password@app.example/cb"]},
+        REDIRECT,
+        id="userinfo-with-password",
+    ),
+    pytest.param(
+        {
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["https://u@app.example/bye"],
+        },
+        REDIRECT,
+        id="post-logout-userinfo",
+    ),
     pytest.param(
         {
             "redirect_uris": ["https://app.example/cb"],
@@ -116,9 +142,106 @@ BAD_DOCUMENTS = [
     ),
     pytest.param({"client_secret": "12345"}, METADATA, id="secret-too-short"),
     pytest.param({"client_secret": "  abc  "}, METADATA, id="secret-short-after-strip"),
-    pytest.param({"token_endpoint_auth_method": "private_key_jwt"}, METADATA, id="private-key-jwt"),
+    # private_key_jwt and client_secret_jwt
     pytest.param(
-        {"token_endpoint_auth_method": "client_secret_jwt"}, METADATA, id="client-secret-jwt"
+        {"token_endpoint_auth_method": "private_key_jwt"}, METADATA, id="private-key-jwt-no-keys"
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": []}},
+        METADATA,
+        id="private-key-jwt-empty-jwks",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": JWKS,
+            "client_secret": "a-secret-long-enough-for-anything-0123456789",
+        },
+        METADATA,
+        id="private-key-jwt-with-secret",
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_jwt", "client_secret": "s" * 31},
+        METADATA,
+        id="client-secret-jwt-short-secret",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": JWKS,
+            "token_endpoint_auth_signing_alg": "HS256",
+        },
+        METADATA,
+        id="private-key-jwt-symmetric-alg",
+    ),
+    pytest.param(
+        {
+            "token_endpoint_auth_method": "client_secret_jwt",
+            "token_endpoint_auth_signing_alg": "ES256",
+        },
+        METADATA,
+        id="client-secret-jwt-asymmetric-alg",
+    ),
+    pytest.param({"token_endpoint_auth_signing_alg": "none"}, METADATA, id="auth-alg-none"),
+    pytest.param({"token_endpoint_auth_signing_alg": "HS1024"}, METADATA, id="auth-alg-unknown"),
+    # jwks (public signing keys only)
+    pytest.param(
+        {"jwks": {"keys": [RSA_KEY.as_dict(private=True)]}}, METADATA, id="jwks-private-rsa"
+    ),
+    pytest.param(
+        {"jwks": {"keys": [EC_KEY.as_dict(private=True)]}}, METADATA, id="jwks-private-ec"
+    ),
+    pytest.param(
+        {"jwks": {"keys": [OKP_KEY.as_dict(private=True)]}}, METADATA, id="jwks-private-okp"
+    ),
+    pytest.param(
+        {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}]}},
+        METADATA,
+        id="jwks-symmetric",
+    ),
+    pytest.param(
+        {"jwks": {"keys": [WEAK_RSA_KEY.as_dict(private=False)]}}, METADATA, id="jwks-rsa-1024"
+    ),
+    pytest.param(
+        {"jwks": {"keys": [EC_PUBLIC, {**OKP_KEY.as_dict(private=False), "kid": "ec"}]}},
+        METADATA,
+        id="jwks-duplicate-kid",
+    ),
+    pytest.param({"jwks": {"keys": [EC_NO_KID] * 21}}, METADATA, id="jwks-21-keys"),
+    pytest.param({"jwks": [EC_PUBLIC]}, METADATA, id="jwks-array"),
+    pytest.param({"jwks": "keys"}, METADATA, id="jwks-string"),
+    pytest.param({"jwks": 0}, METADATA, id="jwks-zero"),
+    pytest.param({"jwks": {"keys": [EC_PUBLIC, "x"]}}, METADATA, id="jwks-key-not-object"),
+    pytest.param({"jwks": {"keys": [{**EC_PUBLIC, "use": "enc"}]}}, METADATA, id="jwks-enc-key"),
+    pytest.param(
+        {"jwks": {"keys": [EC_PUBLIC]}, "jwks_uri": "https://app.example/jwks"},
+        METADATA,
+        id="jwks-and-jwks-uri",
+    ),
+    # URLs the server fetches: https, or http to a loopback host
+    pytest.param({"jwks_uri": "http://app.example/jwks"}, METADATA, id="jwks-uri-http"),
+    pytest.param({"jwks_uri": "https://app.example/jwks#x"}, METADATA, id="jwks-uri-fragment"),
+    pytest.param({"jwks_uri": "https://u@app.example/jwks"}, METADATA, id="jwks-uri-userinfo"),
+    pytest.param({"jwks_uri": "https://caf\u00e9.example/jwks"}, METADATA, id="jwks-uri-non-ascii"),
+    pytest.param({"jwks_uri": "/jwks"}, METADATA, id="jwks-uri-relative"),
+    pytest.param({"jwks_uri": 5}, METADATA, id="jwks-uri-number"),
+    pytest.param(
+        {"sector_identifier_uri": "http://app.example/s"}, METADATA, id="sector-identifier-http"
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "https://app.example/s#x"},
+        METADATA,
+        id="sector-identifier-fragment",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "https://u:p@app.example/s"},
+        METADATA,
+        id="sector-identifier-userinfo",
+    ),
+    pytest.param(
+        {"sector_identifier_uri": "https://app.example/\u00e9"},
+        METADATA,
+        id="sector-identifier-non-ascii",
     ),
     # unknown fields and wrong types
     pytest.param({"colour": "blue"}, METADATA, id="unknown-field"),
@@ -145,16 +268,9 @@ BAD_DOCUMENTS = [
     pytest.param({"scope": "openid caf\u00e9"}, METADATA, id="scope-non-ascii"),
     pytest.param({"scope": "openid a\x01b"}, METADATA, id="scope-control-char"),
     # unsupported features
-    pytest.param({"subject_type": "pairwise"}, METADATA, id="pairwise"),
+    pytest.param({"subject_type": "magic"}, METADATA, id="unknown-subject-type"),
     pytest.param({"access_token_strategy": "macaroon"}, METADATA, id="unknown-strategy"),
-    pytest.param(
-        {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, METADATA, id="non-empty-jwks"
-    ),
-    pytest.param({"jwks_uri": "https://app.example/jwks"}, METADATA, id="jwks-uri"),
     pytest.param({"request_uris": ["https://app.example/r"]}, METADATA, id="request-uris"),
-    pytest.param(
-        {"sector_identifier_uri": "https://app.example/s"}, METADATA, id="sector-identifier"
-    ),
     pytest.param({"userinfo_signed_response_alg": "RS256"}, METADATA, id="signed-userinfo"),
     pytest.param(
         {"request_object_signing_alg": "HS1024"}, METADATA, id="unknown-request-object-alg"
@@ -322,6 +438,90 @@ def test_empty_unsupported_fields_are_accepted():
         {"jwks": {"keys": []}, "jwks_uri": "", "request_uris": [], "sector_identifier_uri": None}
     ).client
     assert client.to_json()["jwks"] == {}
+
+
+def test_pairwise_subjects_when_offered():
+    assert validate_client_document({"subject_type": "pairwise"}).client.subject_type == "pairwise"
+    offered = validate_client_document(
+        {"subject_type": "pairwise"}, subject_types=("public", "pairwise")
+    )
+    assert offered.client.subject_type == "pairwise"
+
+
+def test_pairwise_subjects_refused_when_not_offered():
+    with pytest.raises(InvalidClientMetadata) as caught:
+        validate_client_document({"subject_type": "pairwise"}, subject_types=("public",))
+    assert caught.value.error == METADATA
+    assert "'pairwise' is not supported" in str(caught.value)
+    assert validate_client_document({}, subject_types=("public",)).client.subject_type == "public"
+
+
+def test_jwt_bearer_grant_is_accepted():
+    client = validate_client_document({"grant_types": [JWT_BEARER]}).client
+    assert client.grant_types == (JWT_BEARER,)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"jwks": JWKS},
+        {"token_endpoint_auth_method": "private_key_jwt", "jwks": JWKS},
+        {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks_uri": "https://app.example/jwks",
+            "token_endpoint_auth_signing_alg": "EdDSA",
+        },
+        {"jwks_uri": "http://127.0.0.1:8080/jwks"},
+        {"jwks_uri": "http://localhost:8080/jwks"},
+        {"jwks_uri": "http://[::1]/jwks"},
+        {"sector_identifier_uri": "https://app.example/sector.json"},
+        {"sector_identifier_uri": "http://localhost:3000/sector.json"},
+        {"jwks": {"keys": [EC_NO_KID] * 20}},
+    ],
+    ids=[
+        "jwks",
+        "private-key-jwt-jwks",
+        "private-key-jwt-jwks-uri",
+        "jwks-uri-loopback-ip",
+        "jwks-uri-localhost",
+        "jwks-uri-ipv6-loopback",
+        "sector-identifier",
+        "sector-identifier-localhost",
+        "jwks-20-keys",
+    ],
+)
+def test_valid_keys_and_fetched_urls(document):
+    client = validate_client_document(document).client
+    data = client.to_json()
+    for name in ("jwks", "jwks_uri", "sector_identifier_uri", "token_endpoint_auth_signing_alg"):
+        if name in document:
+            assert data[name] == document[name]
+
+
+def test_private_key_jwt_client_has_no_secret():
+    validated = validate_client_document(
+        {"token_endpoint_auth_method": "private_key_jwt", "jwks": JWKS}
+    )
+    assert validated.secret is None
+    assert not validated.client.has_secret
+    assert not validated.client.is_public
+    assert validated.client.jwks == JWKS
+
+
+def test_client_secret_jwt_gets_a_long_enough_secret():
+    validated = validate_client_document({"token_endpoint_auth_method": "client_secret_jwt"})
+    assert validated.secret is not None
+    assert len(validated.secret) >= 32
+    assert validated.client.has_secret
+    given = validate_client_document(
+        {
+            "token_endpoint_auth_method": "client_secret_jwt",
+            "client_secret": "s" * 32,
+            "token_endpoint_auth_signing_alg": "HS384",
+        }
+    )
+    assert given.secret == "s" * 32
+    assert given.client.token_endpoint_auth_signing_alg == "HS384"
 
 
 def test_server_managed_fields_are_ignored_on_input():
