@@ -25,6 +25,11 @@ ADMIN_INDEX = Index(
         Entry("clients", "OAuth 2.0 clients (list, create)", "/admin/clients", link=True),
         Entry("client", "One client (get, replace, patch, delete)", "/admin/clients/{client_id}"),
         Entry(
+            "client_secret_rotation",
+            "Rotate a client's secret (post), drop the rotated ones (delete)",
+            "/admin/clients/{client_id}/secrets/rotate",
+        ),
+        Entry(
             "login_request", "Login request (then .../accept or .../reject)", f"{_REQUESTS}/login"
         ),
         Entry(
@@ -43,6 +48,12 @@ ADMIN_INDEX = Index(
             "/admin/oauth2/auth/sessions/consent",
         ),
         Entry("introspect", "Token introspection (RFC 7662)", "/admin/oauth2/introspect"),
+        Entry("tokens", "Revoke every token of a client (delete)", "/admin/oauth2/tokens"),
+        Entry(
+            "trusted_jwt_issuers",
+            "Trusted issuers of the JWT bearer grant (list, create)",
+            "/admin/trust/grants/jwt-bearer/issuers",
+        ),
         Entry("keys", "JSON Web Key sets", "/admin/keys/{set_id}"),
         Entry("health", "Readiness (also /admin/health/alive)", "/admin/health/ready", True),
         Entry("version", "The server's version", "/admin/version", link=True),

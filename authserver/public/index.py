@@ -29,6 +29,11 @@ PUBLIC_INDEX = Index(
         Entry("token", "Token endpoint", "/oauth2/token"),
         Entry("userinfo", "UserInfo endpoint (with a bearer access token)", "/userinfo"),
         Entry("revoke", "Token revocation (RFC 7009)", "/oauth2/revoke"),
+        Entry(
+            "register",
+            "Dynamic client registration (RFC 7591/7592; when turned on)",
+            "/oauth2/register",
+        ),
         Entry("logout", "Logout (OpenID Connect RP-initiated)", "/oauth2/sessions/logout"),
         Entry("health", "Readiness (also /health/alive)", "/health/ready", link=True),
     ),

@@ -36,13 +36,25 @@ ACCEPTS = [
 # (port, path): every spelling of each root.
 ROOTS = [("public", "/"), ("admin", "/"), ("admin", "/admin"), ("admin", "/admin/")]
 
-PUBLIC_ENDPOINTS = {"discovery", "jwks", "authorize", "token", "userinfo", "revoke", "logout"}
+PUBLIC_ENDPOINTS = {
+    "discovery",
+    "jwks",
+    "authorize",
+    "token",
+    "userinfo",
+    "revoke",
+    "register",
+    "logout",
+}
 ADMIN_ENDPOINTS = {
     "clients",
     "login_request",
     "consent_request",
     "logout_request",
     "introspect",
+    "tokens",
+    "client_secret_rotation",
+    "trusted_jwt_issuers",
     "keys",
     "health",
 }
