@@ -4,7 +4,10 @@ It keeps a system secret in an owner-only file (so data stays readable across st
 migrates the database, starts the four listeners as separate processes — the public and
 admin APIs (``authserver serve all --dev``), the login/consent app (``consent-ui``) and
 the demo client (``demo-client --register``) — waits until each answers its health check,
-prints where to go, and on Ctrl-C stops every process it started.
+prints where to go, and on Ctrl-C stops every process it started. CORS is on for the public
+API, for the demo client's origin: its single-page app (``/spa``) calls the server from the
+browser (discovery and the JWKS need the origin in the settings; the token, revocation and
+userinfo endpoints also take the SPA client's own ``allowed_cors_origins``).
 
 The apps only share HTTP: this module starts commands, it imports none of them.
 """
@@ -221,6 +224,9 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
                 "URLS_LOGOUT": consent + "/logout",
                 "URLS_DEVICE_VERIFICATION": consent + "/device",
                 "URLS_DEVICE_SUCCESS": consent + "/device/success",
+                # The demo client's single-page app calls the public API from the browser.
+                "SERVE_PUBLIC_CORS_ENABLED": "true",
+                "SERVE_PUBLIC_CORS_ALLOWED_ORIGINS": client,
             },
             log_dir,
         )
@@ -256,7 +262,7 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
         say(f"[5/5] demo client: {client}/ (starting)")
         wait_healthy(demo, client + "/healthz", stopping)
         say("")
-        say(f'Ready. Open {client}/ and click "Log in".')
+        say(f'Ready. Open {client}/ and click "Log in" (the single-page app: {client}/spa).')
         say(f"  demo user: {DEMO_USER[0]} / {DEMO_USER[1]}")
         say(f"  public API {public}/  admin API {admin}/  login app {consent}/")
         say(f"  logs: {log_dir}/   Ctrl-C stops everything.")

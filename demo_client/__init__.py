@@ -8,6 +8,7 @@ environment; ``http`` is the ``requests.Session`` used for every back-channel ca
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 
 import requests
@@ -29,10 +30,26 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
     "frame-ancestors 'none'"
 )
-# The device page alone runs a script: its poller, served from this app (no inline code).
+# The device page runs a script: its poller, served from this app (no inline code).
 DEVICE_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
     "script-src 'none'", "script-src 'self'"
 )
+# A CSP source is an origin: scheme, host (a name, IPv4 or [IPv6]) and port, nothing else.
+_CSP_ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def spa_content_security_policy(issuer_origin: str) -> str:
+    """The single-page app's policy: its script from this app, and ``fetch`` to this app
+    and to the authorization server's origin (cross-origin calls that CORS then allows).
+    An issuer no CSP source can name (user:password@host) gets ``'self'`` only: the page
+    then shows its calls blocked, rather than the policy allowing more."""
+    if not _CSP_ORIGIN.fullmatch(issuer_origin):
+        # Not the value: user info in it may be a password.
+        log.warning("the issuer's origin cannot be named in a CSP; /spa will not reach it")
+        issuer_origin = ""
+    return CONTENT_SECURITY_POLICY.replace(
+        "script-src 'none'", f"script-src 'self'; connect-src 'self' {issuer_origin}".rstrip()
+    )
 
 
 def create_app(config: Config | Mapping | None = None, http: requests.Session | None = None):
@@ -89,12 +106,15 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
             )
         )
 
+    policies = {
+        "device.device_page": DEVICE_CONTENT_SECURITY_POLICY,
+        "spa.spa_page": spa_content_security_policy(config.issuer_origin),
+    }
+
     @app.after_request
     def security_headers(response):
-        response.headers["Content-Security-Policy"] = (
-            DEVICE_CONTENT_SECURITY_POLICY
-            if request.endpoint == "device.device_page"
-            else CONTENT_SECURITY_POLICY
+        response.headers["Content-Security-Policy"] = policies.get(
+            request.endpoint, CONTENT_SECURITY_POLICY
         )
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"

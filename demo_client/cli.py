@@ -3,7 +3,8 @@
 Settings come from the environment (see ``demo_client.config``); ``--register`` (or
 ``DEMO_CLIENT_REGISTER=true``) first creates or updates this app's client on the admin API
 (never another running demo client's, unless ``--overwrite``), with a freshly generated
-secret kept in memory when ``DEMO_CLIENT_SECRET`` is unset. SIGTERM and Ctrl-C stop it
+secret kept in memory when ``DEMO_CLIENT_SECRET`` is unset, and then the single-page app's
+public client (``/spa``). SIGTERM and Ctrl-C stop it
 cleanly (exit 0); every failure is one line on stderr.
 """
 
@@ -21,7 +22,7 @@ from waitress.server import create_server
 from demo_client import create_app
 from demo_client.config import Config, ConfigError, load_config
 from demo_client.logs import configure_logging
-from demo_client.register import RegistrationError, register_client
+from demo_client.register import RegistrationError, register_client, register_spa_client
 
 log = logging.getLogger("demo_client.cli")
 
@@ -59,11 +60,18 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def _register(config: Config, generated: bool) -> Config:
-    """Register the client; the config under the id it got. Raises RegistrationError."""
+    """Register the two clients; the config under the ids they got. Raises
+    RegistrationError."""
     registration = register_client(config, say=_say)
     note = " with a new secret kept in memory" if generated else ""
     _say(f"{registration.outcome} client {registration.client_id!r}{note}")
-    return config.with_client_id(registration.client_id)
+    config = config.with_client_id(registration.client_id)
+    spa = register_spa_client(config, say=_say)
+    _say(
+        f"{spa.outcome} public client {spa.client_id!r} "
+        f"for the single-page app at {config.spa_redirect_uri}"
+    )
+    return config.with_spa_client_id(spa.client_id)
 
 
 def main(argv: list[str] | None = None) -> int:

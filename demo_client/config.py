@@ -5,6 +5,9 @@ differently (Docker): ``DEMO_CLIENT_ISSUER`` is the issuer as browsers see it (t
 every token, the origin of the authorization and logout endpoints), and
 ``DEMO_CLIENT_BACKCHANNEL_URL`` is where this server reaches the public API for discovery,
 tokens, userinfo, keys and revocation. Nothing here is read at import time.
+
+The single-page app at ``/spa`` is a second, public client (``DEMO_CLIENT_SPA_ID``, default
+``demo-spa``): its redirect URI is that page and its allowed CORS origin this app's origin.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ISSUER = "http://127.0.0.1:4444/"
 DEFAULT_CLIENT_ID = "demo-client"
 DEFAULT_SCOPE = "openid offline_access profile email"
+DEFAULT_SPA_CLIENT_ID = "demo-spa"
+SPA_PATH = "/spa"
+SPA_SCOPE = "openid offline_access"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
@@ -44,6 +50,8 @@ class Config:
     register: bool = False
     client_id_given: bool = False  # DEMO_CLIENT_ID was set: register under exactly that id
     overwrite: bool = False  # --register may replace a client registered for other URIs
+    spa_client_id: str = DEFAULT_SPA_CLIENT_ID  # the single-page app's public client
+    spa_client_id_given: bool = False  # DEMO_CLIENT_SPA_ID was set
     http_timeout: float = 10.0
 
     @property
@@ -56,6 +64,17 @@ class Config:
         """This app's address as browsers see it (from the redirect URI): what pages show
         and record, never the request's Host header, which the sender chooses."""
         parts = urlsplit(self.redirect_uri)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def spa_redirect_uri(self) -> str:
+        """The single-page app's redirect URI: its own page."""
+        return self.public_origin + SPA_PATH
+
+    @property
+    def issuer_origin(self) -> str:
+        """The issuer's origin, which the single-page app calls from the browser."""
+        parts = urlsplit(self.issuer)
         return f"{parts.scheme}://{parts.netloc}"
 
     @property
@@ -72,6 +91,9 @@ class Config:
 
     def with_client_id(self, client_id: str) -> Config:
         return replace(self, client_id=client_id)
+
+    def with_spa_client_id(self, client_id: str) -> Config:
+        return replace(self, spa_client_id=client_id)
 
 
 def load_config(
@@ -103,6 +125,7 @@ def load_config(
     if not scope:
         raise ConfigError("DEMO_CLIENT_SCOPE is empty; the default is " + DEFAULT_SCOPE)
     given_id = env.get("DEMO_CLIENT_ID", "").strip()
+    given_spa_id = env.get("DEMO_CLIENT_SPA_ID", "").strip()
     if register is None:
         register = _flag(env, "DEMO_CLIENT_REGISTER")
     if overwrite is None:
@@ -122,6 +145,8 @@ def load_config(
         secret_key=env.get("DEMO_CLIENT_SECRET_KEY") or secrets.token_urlsafe(32),
         register=register,
         overwrite=overwrite,
+        spa_client_id=given_spa_id or DEFAULT_SPA_CLIENT_ID,
+        spa_client_id_given=bool(given_spa_id),
     )
 
 

@@ -7,6 +7,10 @@ another demo client registered for other redirect URIs is never changed unless
 ``--overwrite`` says so: without ``DEMO_CLIENT_ID`` the app takes ``demo-client``, or else
 ``demo-client-<port>``; with ``DEMO_CLIENT_ID`` it fails in one line. While the admin API is
 still starting (``docker compose up``), the registration says so and retries for a while.
+
+``register_spa_client`` then does the same for the single-page app at ``/spa``: a public
+client (no secret) under ``demo-spa`` (or ``demo-spa-<port>``), whose ``allowed_cors_origins``
+let this app's origin call the token, revocation and userinfo endpoints from the browser.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from urllib.parse import quote
 
 import requests
 
-from demo_client.config import Config
+from demo_client.config import SPA_SCOPE, Config
 from demo_client.logs import printable
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
@@ -54,11 +58,45 @@ def client_document(config: Config) -> dict:
     }
 
 
+def spa_client_document(config: Config) -> dict:
+    """The single-page app's client: public, since its code runs in the browser and could
+    keep no secret (RFC 6749 §2.1; the server then requires PKCE of it), and its origin
+    allowed to call the token, revocation and userinfo endpoints cross-origin."""
+    return {
+        "client_id": config.spa_client_id,
+        "client_name": "Demo single-page app",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "scope": SPA_SCOPE,
+        "redirect_uris": [config.spa_redirect_uri],
+        "allowed_cors_origins": [config.public_origin],
+        "token_endpoint_auth_method": "none",
+    }
+
+
 def candidate_ids(config: Config) -> list[str]:
     """The ids this app may register under, in order of preference."""
     if config.client_id_given or config.overwrite:
         return [config.client_id]
     return [config.client_id, f"{config.client_id}-{config.redirect_port}"]
+
+
+def spa_candidate_ids(config: Config) -> list[str]:
+    """The ids the single-page app's client may take, in order of preference."""
+    if config.spa_client_id_given or config.overwrite:
+        return [config.spa_client_id]
+    return [config.spa_client_id, f"{config.spa_client_id}-{config.redirect_port}"]
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """One client to claim: the ids to try in order and its document under an id."""
+
+    ids: list[str]
+    document: Callable[[str], dict]
+    redirect_uri: str
+    id_setting: str  # the variable that names the id
+    overwrite: bool
 
 
 def register_client(
@@ -74,16 +112,60 @@ def register_client(
     Raises RegistrationError (after retrying connection failures and 5xx answers for
     ``retry_seconds``) with a one-line reason.
     """
-    if not config.admin_url:
-        raise RegistrationError("registering needs DEMO_CLIENT_ADMIN_URL (the admin API URL)")
+    _need_admin_url(config)
     if not config.client_secret:
         raise RegistrationError("registering needs a client secret")
+    wanted = _Wanted(
+        ids=candidate_ids(config),
+        document=lambda client_id: client_document(config.with_client_id(client_id)),
+        redirect_uri=config.redirect_uri,
+        id_setting="DEMO_CLIENT_ID",
+        overwrite=config.overwrite,
+    )
+    return _register(config, wanted, http, retry_seconds, sleep, say, clock)
+
+
+def register_spa_client(
+    config: Config,
+    http: requests.Session | None = None,
+    retry_seconds: float = RETRY_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+    say: Callable[[str], None] = lambda _line: None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Registration:
+    """Create or update the single-page app's public client, by the rules and with the
+    retries of ``register_client``. Raises RegistrationError with a one-line reason."""
+    _need_admin_url(config)
+    wanted = _Wanted(
+        ids=spa_candidate_ids(config),
+        document=lambda client_id: spa_client_document(config.with_spa_client_id(client_id)),
+        redirect_uri=config.spa_redirect_uri,
+        id_setting="DEMO_CLIENT_SPA_ID",
+        overwrite=config.overwrite,
+    )
+    return _register(config, wanted, http, retry_seconds, sleep, say, clock)
+
+
+def _need_admin_url(config: Config) -> None:
+    if not config.admin_url:
+        raise RegistrationError("registering needs DEMO_CLIENT_ADMIN_URL (the admin API URL)")
+
+
+def _register(
+    config: Config,
+    wanted: _Wanted,
+    http: requests.Session | None,
+    retry_seconds: float,
+    sleep: Callable[[float], None],
+    say: Callable[[str], None],
+    clock: Callable[[], float],
+) -> Registration:
     http = http or requests.Session()
     base = config.admin_url.rstrip("/") + "/admin/clients"
     waiting = _Waiting(config.admin_url, say, clock, retry_seconds)
     while True:
         try:
-            return _register_once(http, base, config)
+            return _register_once(http, base, wanted)
         except _Retry as exc:
             if waiting.expired():
                 raise RegistrationError(
@@ -134,15 +216,14 @@ def _send(http: requests.Session, method: str, url: str, **kwargs) -> requests.R
     return response
 
 
-def _register_once(http: requests.Session, base: str, config: Config) -> Registration:
+def _register_once(http: requests.Session, base: str, wanted: _Wanted) -> Registration:
     taken: dict[str, list] = {}
-    for client_id in candidate_ids(config):
-        document = client_document(config.with_client_id(client_id))
-        outcome = _claim(http, base, document, config.overwrite)
+    for client_id in wanted.ids:
+        outcome = _claim(http, base, wanted.document(client_id), wanted.overwrite)
         if isinstance(outcome, str):
             return Registration(outcome, client_id)
         taken[client_id] = outcome
-    raise RegistrationError(_taken_message(config, taken))
+    raise RegistrationError(_taken_message(wanted, taken))
 
 
 def _claim(http: requests.Session, base: str, document: dict, overwrite: bool) -> str | list:
@@ -177,15 +258,16 @@ def _redirect_uris(response: requests.Response) -> list:
     return [printable(uri) for uri in uris] if isinstance(uris, list) else []
 
 
-def _taken_message(config: Config, taken: dict[str, list]) -> str:
+def _taken_message(wanted: _Wanted, taken: dict[str, list]) -> str:
     """One line: which ids are taken, for what, and the two ways out."""
     held = "; ".join(
         f"{client_id!r} has redirect URIs {', '.join(uris) or '(none)'}"
         for client_id, uris in taken.items()
     )
     return (
-        f"will not change a client another app uses: {held}, not {config.redirect_uri} "
-        f"(set DEMO_CLIENT_ID to a new id, or pass --overwrite to replace {config.client_id!r})"
+        f"will not change a client another app uses: {held}, not {wanted.redirect_uri} "
+        f"(set {wanted.id_setting} to a new id, or pass --overwrite to replace "
+        f"{wanted.ids[0]!r})"
     )
 
 

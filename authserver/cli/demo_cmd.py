@@ -31,6 +31,9 @@ from authserver.devstack import DemoError, Ports, run_demo
 def demo(data_dir, public_port, admin_port, consent_port, client_port, reset):
     """Run authserver, the login/consent app and the demo client on this machine (SQLite).
 
+    The demo client registers two clients: its own and its single-page app's (/spa), for
+    which the public API has CORS on for the demo client's origin.
+
     Ctrl-C stops everything. Data (secret, database, logs) is kept in --data-dir.
     """
     ports = Ports(public_port, admin_port, consent_port, client_port)

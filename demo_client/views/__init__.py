@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from demo_client.views import callback, device, health, home, icon, login, logout, tokens
+from demo_client.views import (
+    callback,
+    device,
+    health,
+    home,
+    icon,
+    login,
+    logout,
+    spa,
+    tokens,
+)
 
 
 def register_views(app: Flask) -> None:
-    for module in (home, login, callback, device, tokens, logout, health, icon):
+    for module in (home, login, callback, device, spa, tokens, logout, health, icon):
         app.register_blueprint(module.bp)

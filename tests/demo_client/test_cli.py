@@ -116,6 +116,9 @@ def test_register_says_what_it_waits_for_and_serves_under_the_id_it_got(monkeypa
         return Registration("created", "demo-client-4446")
 
     monkeypatch.setattr(cli, "register_client", fake_register)
+    monkeypatch.setattr(
+        cli, "register_spa_client", lambda config, say: Registration("created", "demo-spa-4446")
+    )
     for name in [k for k in os.environ if k.startswith("DEMO_CLIENT_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DEMO_CLIENT_ADMIN_URL", "http://127.0.0.1:9001")
@@ -124,3 +127,4 @@ def test_register_says_what_it_waits_for_and_serves_under_the_id_it_got(monkeypa
     assert "http://127.0.0.1:9001" in err.splitlines()[0]
     assert "'demo-client-4446'" in err
     assert "demo-client-4446" in servers[0].home  # the app uses the registered id
+    assert "'demo-spa-4446'" in err  # and the single-page app's client id it got
