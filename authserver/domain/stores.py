@@ -25,6 +25,7 @@ from authserver.domain.device import DeviceChallenge, DeviceCodeRecord
 from authserver.domain.flows import Flow
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
 from authserver.domain.sessions import LoginSession, LogoutRequest
+from authserver.domain.trust import TrustedIssuer
 
 # -- clients -----------------------------------------------------------------------------
 
@@ -109,10 +110,6 @@ class ClientStore(Protocol):
 
     def mark_used(self, client_id: str, now: int) -> None:
         """Record the first use (a no-op once recorded)."""
-        ...
-
-    def delete_unused_registered(self, created_before: datetime, limit: int) -> int:
-        """Delete registered clients created before this time that never obtained a token."""
         ...
 
     def delete(self, client_id: str) -> bool: ...
@@ -338,4 +335,23 @@ class JtiStore(Protocol):
         replay), also when two requests race (exactly one gets True)."""
         ...
 
-    def delete_expired(self, now: int, limit: int) -> int: ...
+
+@runtime_checkable
+class TrustedIssuerStore(Protocol):
+    def add(self, trusted: TrustedIssuer) -> bool:
+        """False if the issuer already trusts this subject with a key of this kid."""
+        ...
+
+    def get(self, trust_id: str) -> TrustedIssuer | None: ...
+
+    def page(
+        self, limit: int, after_id: str | None = None, issuer: str | None = None
+    ) -> list[TrustedIssuer]:
+        """At most ``limit`` relationships with ids after ``after_id``, ordered by id."""
+        ...
+
+    def delete(self, trust_id: str) -> bool: ...
+
+    def for_assertion(self, issuer: str, subject: str, now: datetime) -> list[TrustedIssuer]:
+        """The issuer's unexpired relationships for this subject or any subject."""
+        ...

@@ -197,20 +197,6 @@ class ClientRepository:
             .values(first_used_at=now)
         )
 
-    def delete_unused_registered(self, created_before: datetime, limit: int) -> int:
-        ids = (
-            select(ClientRow.id)
-            .where(
-                ClientRow.registered.is_(True),
-                ClientRow.first_used_at.is_(None),
-                ClientRow.created_at < created_before,
-            )
-            .limit(limit)
-            .scalar_subquery()
-        )
-        result = self._session.execute(delete(ClientRow).where(ClientRow.id.in_(ids)))
-        return result.rowcount
-
     def page(
         self,
         limit: int,

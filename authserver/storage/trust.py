@@ -30,10 +30,6 @@ class JtiRepository:
             return False
         return True
 
-    def delete_expired(self, now: int, limit: int) -> int:
-        ids = select(JtiRow.digest).where(JtiRow.expires_at < now).limit(limit).scalar_subquery()
-        return self._session.execute(delete(JtiRow).where(JtiRow.digest.in_(ids))).rowcount
-
 
 def _issuer_from_row(row) -> TrustedIssuer:
     return TrustedIssuer(
@@ -107,14 +103,3 @@ class TrustedIssuerRepository:
             | TrustedJwtIssuerRow.allow_any_subject.is_(True),
         )
         return [_issuer_from_row(row) for row in self._session.execute(query)]
-
-    def delete_expired(self, now: datetime, limit: int) -> int:
-        ids = (
-            select(TrustedJwtIssuerRow.id)
-            .where(TrustedJwtIssuerRow.expires_at < now)
-            .limit(limit)
-            .scalar_subquery()
-        )
-        return self._session.execute(
-            delete(TrustedJwtIssuerRow).where(TrustedJwtIssuerRow.id.in_(ids))
-        ).rowcount

@@ -45,6 +45,7 @@ from authserver.domain.stores import (
     DeviceChallengeStore,
     DeviceCodeStore,
     FlowStore,
+    JtiStore,
     KeyStore,
     LoginSessionStore,
     LogoutRequestStore,
@@ -52,7 +53,9 @@ from authserver.domain.stores import (
     RotatedSecret,
     StoredClient,
     StoredKey,
+    TrustedIssuerStore,
 )
+from authserver.domain.trust import TrustedIssuer
 from authserver.storage.database import Database
 from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.driver import DriverConnection
@@ -69,6 +72,7 @@ from authserver.storage.repositories import (
     ClientRepository,
     KeyRepository,
 )
+from authserver.storage.trust import JtiRepository, TrustedIssuerRepository
 from tests.conftest import POSTGRES_ENV, drop_postgres_database, migrated_database
 
 UNICODE = "Zoë ☕ ユーザー 🎉"
@@ -528,6 +532,120 @@ def test_rotating_without_ciphertext_and_dropping_rotated_secrets(clients):
     assert (stored.secret_hash, stored.rotated_secrets) == ("second", ())
     assert clients.drop_rotated_secrets(client.client_id) is True  # nothing left: still found
     assert clients.drop_rotated_secrets(unique("unknown")) is False
+
+
+def test_a_registered_clients_token_digest_is_compared_and_set(clients):
+    client = new_client()
+    clients.add(client, None, registration_token_digest="digest-1", registered=True)
+    stored = clients.get(client.client_id)
+    assert (stored.registered, stored.registration_token_digest) == (True, "digest-1")
+    assert stored.first_used_at is None
+    assert clients.set_registration_token(client.client_id, "digest-2", "digest-1") is True
+    # A second update that presented the same (now replaced) token loses.
+    assert clients.set_registration_token(client.client_id, "digest-3", "digest-1") is False
+    assert clients.get(client.client_id).registration_token_digest == "digest-2"
+    assert clients.set_registration_token(unique("unknown"), "d", "digest-2") is False
+
+
+def test_the_first_use_is_recorded_once(clients):
+    client = new_client()
+    clients.add(client, "hash")
+    assert clients.get(client.client_id).registered is False  # admin-made
+    clients.mark_used(client.client_id, NOW)
+    clients.mark_used(client.client_id, NOW + 60)
+    assert_identical(clients.get(client.client_id).first_used_at, NOW)
+
+
+def test_setting_a_secret_outright_drops_the_rotated_ones(clients):
+    client = new_client()
+    clients.add(client, "first")
+    clients.rotate_secret(client.client_id, "second", None, NOW)
+    clients.replace(client, "third")
+    stored = clients.get(client.client_id)
+    assert (stored.secret_hash, stored.rotated_secrets) == ("third", ())
+
+
+# -- single-use JWT ids and trusted issuers -------------------------------------------------
+
+
+@pytest.fixture
+def jtis(handle: Executor) -> JtiStore:
+    store: JtiStore = JtiRepository(handle)
+    assert isinstance(store, JtiStore)
+    return store
+
+
+@pytest.fixture
+def trusted_issuers(handle: Executor) -> TrustedIssuerStore:
+    store: TrustedIssuerStore = TrustedIssuerRepository(handle)
+    assert isinstance(store, TrustedIssuerStore)
+    return store
+
+
+def test_a_jwt_id_is_used_once_and_the_handle_stays_usable(jtis, database, handle):
+    digest = new_digest()
+    assert jtis.use_once(digest, NOW) is True
+    assert jtis.use_once(digest, NOW + 10) is False
+    assert jtis.use_once(new_digest(), NOW) is True  # the handle still works
+    with other_handle(database, handle) as other:
+        assert JtiRepository(other).use_once(digest, NOW) is False
+
+
+def new_trust(**fields) -> TrustedIssuer:
+    moment = datetime.fromtimestamp(NOW, UTC)
+    values = {
+        "id": str(uuid.uuid4()),
+        "issuer": unique("https://idp.example/"),
+        "subject": UNICODE,
+        "allow_any_subject": False,
+        "scope": ("read", "write"),
+        "key_set": "",
+        "key_id": unique("kid"),
+        "public_key": {"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k"},
+        "expires_at": moment + timedelta(days=1),
+        "created_at": moment,
+        **fields,
+    }
+    values["key_set"] = values["key_set"] or values["issuer"]
+    return TrustedIssuer(**values)
+
+
+def test_trusted_issuer_round_trips_and_is_unique(trusted_issuers):
+    trusted = new_trust()
+    assert trusted_issuers.add(trusted) is True
+    assert_identical(trusted_issuers.get(trusted.id), trusted)
+    again = dataclasses.replace(trusted, id=str(uuid.uuid4()))
+    assert trusted_issuers.add(again) is False  # same issuer, subject and kid
+    assert trusted_issuers.get(again.id) is None
+    assert trusted_issuers.delete(trusted.id) is True
+    assert trusted_issuers.delete(trusted.id) is False
+    assert trusted_issuers.get(trusted.id) is None
+
+
+def test_trusted_issuers_are_paged_and_filtered(trusted_issuers):
+    issuer = unique("https://paged.example/")
+    made = sorted((new_trust(issuer=issuer, key_id=f"k{n}") for n in range(3)), key=lambda t: t.id)
+    for trusted in made:
+        trusted_issuers.add(trusted)
+    first = trusted_issuers.page(2, issuer=issuer)
+    assert [t.id for t in first] == [t.id for t in made[:2]]
+    rest = trusted_issuers.page(2, after_id=first[-1].id, issuer=issuer)
+    assert [t.id for t in rest] == [made[2].id]
+
+
+def test_trusted_issuers_for_an_assertion(trusted_issuers):
+    issuer = unique("https://assert.example/")
+    moment = datetime.fromtimestamp(NOW, UTC)
+    alice = new_trust(issuer=issuer, subject="alice")
+    anyone = new_trust(issuer=issuer, subject="", allow_any_subject=True)
+    expired = new_trust(issuer=issuer, subject="alice", expires_at=moment - timedelta(seconds=1))
+    other = new_trust(subject="alice")
+    for trusted in (alice, anyone, expired, other):
+        trusted_issuers.add(trusted)
+    found = {t.id for t in trusted_issuers.for_assertion(issuer, "alice", moment)}
+    assert found == {alice.id, anyone.id}
+    found = {t.id for t in trusted_issuers.for_assertion(issuer, "bob", moment)}
+    assert found == {anyone.id}
 
 
 # -- access tokens -------------------------------------------------------------------------
