@@ -76,7 +76,8 @@ def log_access(method: str, path: str, status: int, elapsed_ms: float, remote_ad
 _SECRET_SHAPES = re.compile(
     r"ory_(?:at|rt|ac)_[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)?"  # our opaque tokens
     r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"  # JWTs
-    r"|(?<![A-Za-z0-9_])(?:client_secret|password|code|refresh_token|access_token|token)"
+    r"|(?<![A-Za-z0-9_])(?:client_secret|password|code|refresh_token|access_token|token"
+    r"|client_assertion|assertion|registration_access_token)"
     r"=[^&\s'\"]+"
 )
 _LEVELS = {

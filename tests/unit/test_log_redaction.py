@@ -96,6 +96,9 @@ def test_several_tokens_in_one_message():
         ("password=pw1234&username=u", "pw1234", "&username=u"),
         ("code=abc123&state=x", "abc123", "&state=x"),
         ("b'client_secret=abc123'", "abc123", "b'client_secret="),
+        ("registration_access_token=r3g1str&x=1", "r3g1str", "&x=1"),
+        ("grant_type=jwt&assertion=not.a.jwt.yet", "not.a.jwt.yet", "assertion="),
+        ("client_assertion=abc.def.ghi", "abc.def.ghi", "client_assertion="),
         ('{"form": "(client_secret=abc123)"}', "abc123", '{"form": "(client_secret='),
     ],
 )
