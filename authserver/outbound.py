@@ -18,11 +18,13 @@ that the client did not already give).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +62,16 @@ def fetch(url: str, policy: FetchPolicy, accept: str = "*/*") -> bytes:
     address = _checked_address(host, port, parts.scheme, policy)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection = _connection(parts.scheme, host, port, address, _remaining(deadline))
+    watchdog = None
     try:
         connection.request("GET", path, headers={"Accept": accept, "User-Agent": "authserver"})
+        # Kept here: the connection lets go of its socket when the answer closes it.
+        sock = connection.sock
+        # Socket timeouts bound each receive, not the exchange: a server trickling its
+        # header lines byte by byte is cut off at the deadline by shutting the socket.
+        watchdog = threading.Timer(_remaining(deadline), _cut, (sock,))
+        watchdog.daemon = True
+        watchdog.start()
         response = connection.getresponse()
         if 300 <= response.status < 400:
             raise FetchError(
@@ -69,13 +79,20 @@ def fetch(url: str, policy: FetchPolicy, accept: str = "*/*") -> bytes:
             )
         if response.status != 200:
             raise FetchError(f"the server answered HTTP {response.status}")
-        return _read_limited(response, policy.max_bytes, deadline, connection)
+        return _read_limited(response, policy.max_bytes, deadline, sock)
     except (OSError, http.client.HTTPException) as exc:
-        if isinstance(exc, TimeoutError | socket.timeout):
+        if isinstance(exc, TimeoutError | socket.timeout) or time.monotonic() >= deadline:
             raise FetchError(f"no answer within {policy.timeout:g} seconds") from None
         raise FetchError(f"the request failed ({type(exc).__name__})") from None
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         connection.close()
+
+
+def _cut(sock) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _target(parts) -> tuple[str, int]:
@@ -156,15 +173,17 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _read_limited(response, max_bytes: int, deadline: float, connection) -> bytes:
+def _read_limited(response, max_bytes: int, deadline: float, sock) -> bytes:
     length = response.getheader("Content-Length")
     if length and length.isdigit() and int(length) > max_bytes:
         raise FetchError(f"the document is larger than {max_bytes} bytes")
     chunks, size = [], 0
     while True:
-        if connection.sock is not None:
-            connection.sock.settimeout(_remaining(deadline))
-        chunk = response.read(min(16384, max_bytes + 1 - size))
+        sock.settimeout(_remaining(deadline))
+        # read1: one receive at a time, so a body trickling in byte by byte still meets
+        # the deadline (read(n) would wait for all n bytes, each receive resetting the
+        # socket's timeout).
+        chunk = response.read1(min(16384, max_bytes + 1 - size))
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
