@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from authlib.oauth2.rfc6749 import InvalidClientError
 
 from authserver.harness.state import HarnessState
+from authserver.oauth2.assertions import AssertionRefused, read_unverified
 from authserver.oauth2.client_auth import decode_basic
 
 # Parameters whose value is a secret or a credential: logged as "***".
@@ -97,11 +98,18 @@ def _form(environ) -> list[tuple[str, str]]:
 
 
 def _client_id(environ, params: dict[str, str]) -> str | None:
-    """The client the request names: HTTP Basic's user (RFC 6749 §2.3.1), else client_id."""
+    """The client the request names: HTTP Basic's user (RFC 6749 §2.3.1), a client
+    assertion's issuer (RFC 7523 §3, read unverified: the log records, it does not
+    authenticate), else client_id."""
     header = environ.get("HTTP_AUTHORIZATION", "")
     if header.strip().lower().startswith("basic "):
         try:
             return decode_basic(header)[0]
         except InvalidClientError:
             return None  # not Basic, or malformed: the token endpoint says so itself
+    if params.get("client_assertion"):
+        try:
+            return read_unverified(params["client_assertion"]).claim("iss")
+        except AssertionRefused:
+            return None
     return params.get("client_id") or None

@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import jwt
 import pytest
 import requests
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import OctKey
 
 from authserver.testing import Harness
 from tests.conftest import (
@@ -338,8 +340,25 @@ def test_the_request_log_shows_what_the_app_sent_with_secrets_masked(harness):
     assert authorize["params"]["scope"] == "openid offline_access email"
     others = harness.admin("GET", "/admin/harness/requests", params={"client_id": "other-app"})
     assert [e["status"] for e in others.json()] == [401]
+    # A client assertion names its client by its iss; the assertion itself is masked.
+    assertion = jose_jwt.encode(
+        {"alg": "HS256"},
+        {"iss": "keyed-app", "sub": "keyed-app", "aud": "x", "exp": 2**31},
+        OctKey.import_key(b"k" * 32),
+    )
+    harness.public(
+        "POST",
+        "/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        },
+    )
+    keyed = harness.admin("GET", "/admin/harness/requests", params={"client_id": "keyed-app"})
+    assert [e["params"]["client_assertion"] for e in keyed.json()] == ["***"]
     log = harness.admin("GET", "/admin/harness/requests").text
-    assert "my-secret" not in log and "wrong" not in log
+    assert "my-secret" not in log and "wrong" not in log and assertion not in log
     assert harness.admin("DELETE", "/admin/harness/requests").status_code == 204
     assert harness.admin("GET", "/admin/harness/requests").json() == []
 
