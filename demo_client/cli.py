@@ -3,8 +3,9 @@
 Settings come from the environment (see ``demo_client.config``); ``--register`` (or
 ``DEMO_CLIENT_REGISTER=true``) first creates or updates this app's client on the admin API
 (never another running demo client's, unless ``--overwrite``), with a freshly generated
-secret kept in memory when ``DEMO_CLIENT_SECRET`` is unset, and then the single-page app's
-public client (``/spa``). SIGTERM and Ctrl-C stop it
+secret kept in memory when ``DEMO_CLIENT_SECRET`` is unset (with
+``DEMO_CLIENT_AUTH_METHOD=private_key_jwt``: the public half of its key, and no secret), and
+then the single-page app's public client (``/spa``). SIGTERM and Ctrl-C stop it
 cleanly (exit 0); every failure is one line on stderr.
 """
 
@@ -64,6 +65,10 @@ def _register(config: Config, generated: bool) -> Config:
     RegistrationError."""
     registration = register_client(config, say=_say)
     note = " with a new secret kept in memory" if generated else ""
+    key = config.client_key
+    if key is not None:  # the kid is public: it names the key in the client's jwks
+        kept = "a new key kept in memory" if key.generated else "the key from the key file"
+        note = f" for private_key_jwt with {kept} (kid {key.kid}, {key.alg})"
     _say(f"{registration.outcome} client {registration.client_id!r}{note}")
     config = config.with_client_id(registration.client_id)
     spa = register_spa_client(config, say=_say)
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             2,
         )
     generated = False
-    if config.register and not config.client_secret:
+    if config.register and not config.client_secret and config.client_key is None:
         config = config.with_secret(secrets.token_urlsafe(32))
         generated = True
 
@@ -119,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         except RegistrationError as exc:
             server.close()
             return _fail(str(exc))
+    key = config.client_key
+    if key is not None and not config.register:  # the kid is public; the key never shown
+        _say(f"client {config.client_id!r} authenticates with private_key_jwt (kid {key.kid})")
     app = create_app(config)
 
     def _stop(signum, _frame):

@@ -6,6 +6,11 @@ every token, the origin of the authorization and logout endpoints), and
 ``DEMO_CLIENT_BACKCHANNEL_URL`` is where this server reaches the public API for discovery,
 tokens, userinfo, keys and revocation. Nothing here is read at import time.
 
+The client authenticates with ``DEMO_CLIENT_SECRET`` (``client_secret_basic``, the default),
+or, with ``DEMO_CLIENT_AUTH_METHOD=private_key_jwt``, with a key pair: the private key from
+``DEMO_CLIENT_PRIVATE_KEY_FILE`` (a JWK or PEM file), or generated at start and kept in
+memory when ``--register`` will register its public half (``demo_client.client_key``).
+
 The single-page app at ``/spa`` is a second, public client (``DEMO_CLIENT_SPA_ID``, default
 ``demo-spa``): its redirect URI is that page and its allowed CORS origin this app's origin.
 """
@@ -18,6 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
+from demo_client.client_key import (
+    PRIVATE_KEY_JWT,
+    ClientKey,
+    KeyFileError,
+    generate_key,
+    read_key_file,
+)
+
 DEFAULT_PORT = 4446
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ISSUER = "http://127.0.0.1:4444/"
@@ -28,6 +41,8 @@ SPA_PATH = "/spa"
 SPA_SCOPE = "openid offline_access"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+CLIENT_SECRET_BASIC = "client_secret_basic"
+AUTH_METHODS = (CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT)
 
 
 class ConfigError(ValueError):
@@ -53,11 +68,16 @@ class Config:
     spa_client_id: str = DEFAULT_SPA_CLIENT_ID  # the single-page app's public client
     spa_client_id_given: bool = False  # DEMO_CLIENT_SPA_ID was set
     http_timeout: float = 10.0
+    # private_key_jwt: the client's key pair (never printed, never shown, never logged)
+    client_key: ClientKey | None = field(default=None, repr=False)
 
     @property
     def token_endpoint_auth_method(self) -> str:
-        """``client_secret_basic`` (RFC 6749 §2.3.1) with a secret, else a public client."""
-        return "client_secret_basic" if self.client_secret else "none"
+        """``private_key_jwt`` (RFC 7523 §2.2) with a key, ``client_secret_basic`` (RFC 6749
+        §2.3.1) with a secret, else a public client (``none``)."""
+        if self.client_key is not None:
+            return PRIVATE_KEY_JWT
+        return CLIENT_SECRET_BASIC if self.client_secret else "none"
 
     @property
     def public_origin(self) -> str:
@@ -130,6 +150,7 @@ def load_config(
         register = _flag(env, "DEMO_CLIENT_REGISTER")
     if overwrite is None:
         overwrite = _flag(env, "DEMO_CLIENT_OVERWRITE")
+    client_key = _client_key(env, register)
     return Config(
         host=host,
         port=port,
@@ -147,7 +168,41 @@ def load_config(
         overwrite=overwrite,
         spa_client_id=given_spa_id or DEFAULT_SPA_CLIENT_ID,
         spa_client_id_given=bool(given_spa_id),
+        client_key=client_key,
     )
+
+
+def _client_key(env: Mapping[str, str], register: bool) -> ClientKey | None:
+    """The key pair for ``private_key_jwt``, or None for the default (a secret, or none)."""
+    method = env.get("DEMO_CLIENT_AUTH_METHOD", "").strip() or CLIENT_SECRET_BASIC
+    if method not in AUTH_METHODS:
+        raise ConfigError(
+            f"DEMO_CLIENT_AUTH_METHOD must be {' or '.join(AUTH_METHODS)}, not {method[:40]!r}"
+        )
+    path = env.get("DEMO_CLIENT_PRIVATE_KEY_FILE", "").strip()
+    if method != PRIVATE_KEY_JWT:
+        if path:
+            raise ConfigError(
+                "DEMO_CLIENT_PRIVATE_KEY_FILE is used only with "
+                "DEMO_CLIENT_AUTH_METHOD=private_key_jwt"
+            )
+        return None
+    if env.get("DEMO_CLIENT_SECRET"):
+        raise ConfigError(
+            "DEMO_CLIENT_SECRET is not used with DEMO_CLIENT_AUTH_METHOD=private_key_jwt "
+            "(the client proves itself with its key); unset it"
+        )
+    if path:
+        try:
+            return read_key_file(path)
+        except KeyFileError as exc:
+            raise ConfigError(f"DEMO_CLIENT_PRIVATE_KEY_FILE: {exc}") from None
+    if not register:
+        raise ConfigError(
+            "DEMO_CLIENT_AUTH_METHOD=private_key_jwt needs DEMO_CLIENT_PRIVATE_KEY_FILE (a key "
+            "registered with the client), or --register to register a key made at start"
+        )
+    return generate_key()
 
 
 def _port(raw: str) -> int:

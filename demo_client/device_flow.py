@@ -41,7 +41,7 @@ class DeviceFlow(ClientFlow):
         metadata = self.metadata(always_record=True)
         url, discovered = self._device_endpoint(metadata)
         try:
-            device, exchange = self.oauth.device_authorization(url)
+            device, exchange = self.oauth.device_authorization(url, metadata)
         except Unreachable as exc:
             self.state.record(inspector.device_authorization_step(exc.exchange, discovered))
             raise errors.unreachable(exc.url, exc.reason, "the device authorization") from None
@@ -86,7 +86,7 @@ class DeviceFlow(ClientFlow):
 
     def _send_poll(self, metadata: ServerMetadata, device: PendingDevice):
         try:
-            return self.oauth.device_token(metadata.token_endpoint, device.device_code)
+            return self.oauth.device_token(metadata, device.device_code)
         except (TokenRequestFailed, Unreachable) as exc:
             self._record_poll(exc.exchange, device, "failed")
             self.state.device = None

@@ -91,8 +91,10 @@ _TOKEN_ERRORS: dict[str, str] = {
     ),
     "invalid_client": (
         "The client could not be authenticated: the client_id is unknown or the secret is "
-        "wrong. Set DEMO_CLIENT_SECRET to the client's secret, or run demo-client --register "
-        "so that the app and the authorization server agree."
+        "wrong (with private_key_jwt: the key is not the one registered for the client). Set "
+        "DEMO_CLIENT_SECRET to the client's secret (or DEMO_CLIENT_PRIVATE_KEY_FILE to its "
+        "key), or run demo-client --register so that the app and the authorization server "
+        "agree."
     ),
     "unauthorized_client": "The client is not allowed to use this grant type.",
     "invalid_request": "The token request was malformed or missing a parameter.",

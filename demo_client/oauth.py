@@ -1,7 +1,9 @@
 """The OAuth 2.0 / OpenID Connect client itself, on Authlib's ``OAuth2Session``.
 
 Authlib builds the authorization URL (with the PKCE S256 challenge, RFC 7636 §4.2) and
-sends the token, refresh and revocation requests with client authentication. Every request
+sends the token, refresh and revocation requests with client authentication: HTTP Basic
+with the secret, or (``private_key_jwt``, RFC 7523 §2.2) a fresh client assertion signed
+with the client's key, through Authlib's ``PrivateKeyJWT``. Every request
 goes through the ``requests.Session`` given to the app (tests give one with a fake server
 mounted) and is recorded as an ``Exchange`` for the flow inspector.
 """
@@ -20,6 +22,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from demo_client.client_key import ASSERTION_TYPE
 from demo_client.config import Config
 from demo_client.discovery import ServerMetadata
 from demo_client.transport import (
@@ -84,11 +87,17 @@ class OAuthClient:
         self.config = config
         self.http = http
 
-    def _session(self, scope: str | None = None) -> tuple[OAuth2Session, ResponseCapture]:
+    def _session(
+        self, scope: str | None = None, audience: str = ""
+    ) -> tuple[OAuth2Session, ResponseCapture]:
         method = self.config.token_endpoint_auth_method
+        credential = self.config.client_secret or None
+        key = self.config.client_key
+        if key is not None:  # a new assertion for each request, aud = the token endpoint
+            method, credential = key.auth(audience), key.key
         session = OAuth2Session(
             self.config.client_id,
-            self.config.client_secret or None,
+            credential,
             token_endpoint_auth_method=method,
             revocation_endpoint_auth_method=method,
             scope=scope,
@@ -134,11 +143,19 @@ class OAuthClient:
 
     # -- the back channel ----------------------------------------------------------------
 
-    def _token_call(self, url: str, call: Callable[[OAuth2Session], object]):
+    @staticmethod
+    def assertion_audience(metadata: ServerMetadata) -> str:
+        """The ``aud`` of a client assertion: the token endpoint's URL (OIDC Core §9) as
+        the server publishes it, not as rewritten for the back channel, at every endpoint
+        (the token, revocation and device authorization endpoints alike)."""
+        published = metadata.published.get("token_endpoint")
+        return published if isinstance(published, str) and published else metadata.token_endpoint
+
+    def _token_call(self, url: str, call: Callable[[OAuth2Session], object], audience: str):
         """Run one Authlib call; return (its result, the Exchange).
 
         Raises TokenRequestFailed for an error answer and Unreachable for none."""
-        session, capture = self._session()
+        session, capture = self._session(audience=audience)
         started = time.time()
         try:
             result = call(session)
@@ -180,6 +197,7 @@ class OAuthClient:
                 code_verifier=pending.code_verifier,
                 redirect_uri=self.config.redirect_uri,
             ),
+            self.assertion_audience(metadata),
         )
         return without_surrogates(dict(token)), exchange
 
@@ -190,6 +208,7 @@ class OAuthClient:
             lambda session: session.refresh_token(
                 metadata.token_endpoint, refresh_token=refresh_token
             ),
+            self.assertion_audience(metadata),
         )
         return without_surrogates(dict(token)), exchange
 
@@ -200,6 +219,7 @@ class OAuthClient:
             lambda session: session.revoke_token(
                 metadata.revocation_endpoint, token=token, token_type_hint=hint
             ),
+            self.assertion_audience(metadata),
         )
         if response.status_code != 200:
             body = exchange.body if isinstance(exchange.body, dict) else {}
@@ -212,10 +232,19 @@ class OAuthClient:
 
     # -- the device authorization grant (RFC 8628) ----------------------------------------
 
-    def _authenticated_post(self, url: str, form: dict) -> tuple[requests.Response, Exchange]:
+    def _authenticated_post(
+        self, url: str, form: dict, audience: str
+    ) -> tuple[requests.Response, Exchange]:
         """A form POST with this client's authentication (as at the token endpoint)."""
         auth = None
-        if self.config.client_secret:  # client_secret_basic: form-encoded first (§2.3.1)
+        key = self.config.client_key
+        if key is not None:  # private_key_jwt: a fresh assertion (RFC 7523 §2.2)
+            form = {
+                **form,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": key.sign_assertion(self.config.client_id, audience),
+            }
+        elif self.config.client_secret:  # client_secret_basic: form-encoded first (§2.3.1)
             auth = (
                 quote(self.config.client_id, safe=""),
                 quote(self.config.client_secret, safe=""),
@@ -232,11 +261,15 @@ class OAuthClient:
             headers={"Accept": "application/json"},
         )
 
-    def device_authorization(self, url: str) -> tuple[PendingDevice, Exchange]:
+    def device_authorization(
+        self, url: str, metadata: ServerMetadata
+    ) -> tuple[PendingDevice, Exchange]:
         """RFC 8628 §3.1: ask for a device code and a user code.
 
         Raises TokenRequestFailed (an error or an answer without the codes) or Unreachable."""
-        response, exchange = self._authenticated_post(url, {"scope": self.config.scope})
+        response, exchange = self._authenticated_post(
+            url, {"scope": self.config.scope}, self.assertion_audience(metadata)
+        )
         body = exchange.body if isinstance(exchange.body, dict) else None
         if response.status_code != 200 or body is None:
             raise _failed(exchange, "the device authorization request failed")
@@ -249,11 +282,15 @@ class OAuthClient:
                 exchange,
             ) from None
 
-    def device_token(self, url: str, device_code: str) -> tuple[dict | None, Exchange]:
+    def device_token(
+        self, metadata: ServerMetadata, device_code: str
+    ) -> tuple[dict | None, Exchange]:
         """RFC 8628 §3.4: one poll. (the tokens, the Exchange); (None, …) while pending
         or slowed down (the error is in the Exchange). Raises TokenRequestFailed otherwise."""
         form = {"grant_type": DEVICE_GRANT, "device_code": device_code}
-        response, exchange = self._authenticated_post(url, form)
+        response, exchange = self._authenticated_post(
+            metadata.token_endpoint, form, self.assertion_audience(metadata)
+        )
         body = exchange.body if isinstance(exchange.body, dict) else None
         if response.status_code == 200 and body and isinstance(body.get("access_token"), str):
             return body, exchange

@@ -2,7 +2,8 @@
 admin API, so that nobody copies client ids and secrets by hand.
 
 A client is this app's when its redirect URIs are this app's: then it is updated (PUT
-``/admin/clients/{id}``, a full replace that also sets the new secret). A client that
+``/admin/clients/{id}``, a full replace that also sets the new secret, or with
+``private_key_jwt`` the new public key and no secret). A client that
 another demo client registered for other redirect URIs is never changed unless
 ``--overwrite`` says so: without ``DEMO_CLIENT_ID`` the app takes ``demo-client``, or else
 ``demo-client-<port>``; with ``DEMO_CLIENT_ID`` it fails in one line. While the admin API is
@@ -22,6 +23,7 @@ from urllib.parse import quote
 
 import requests
 
+from demo_client.client_key import PRIVATE_KEY_JWT
 from demo_client.config import SPA_SCOPE, Config
 from demo_client.logs import printable
 
@@ -43,8 +45,12 @@ class Registration:
 
 
 def client_document(config: Config) -> dict:
-    """The client, in Hydra's JSON model (``spec/api.json``: ``oAuth2Client``)."""
-    return {
+    """The client, in Hydra's JSON model (``spec/api.json``: ``oAuth2Client``).
+
+    With a key (``private_key_jwt``, RFC 7523 §2.2) it carries the public key in ``jwks``
+    and the algorithm its assertions use (OIDC Dynamic Client Registration §2,
+    ``token_endpoint_auth_signing_alg``), and no secret at all."""
+    document = {
         "client_id": config.client_id,
         "client_secret": config.client_secret,
         "client_name": "Demo client",
@@ -56,6 +62,15 @@ def client_document(config: Config) -> dict:
         "post_logout_redirect_uris": [config.post_logout_redirect_uri],
         "token_endpoint_auth_method": "client_secret_basic",
     }
+    key = config.client_key
+    if key is not None:
+        del document["client_secret"]
+        document.update(
+            token_endpoint_auth_method=PRIVATE_KEY_JWT,
+            token_endpoint_auth_signing_alg=key.alg,
+            jwks=key.public_jwks(),
+        )
+    return document
 
 
 def spa_client_document(config: Config) -> dict:
@@ -113,8 +128,8 @@ def register_client(
     ``retry_seconds``) with a one-line reason.
     """
     _need_admin_url(config)
-    if not config.client_secret:
-        raise RegistrationError("registering needs a client secret")
+    if not config.client_secret and config.client_key is None:
+        raise RegistrationError("registering needs a client secret or a key")
     wanted = _Wanted(
         ids=candidate_ids(config),
         document=lambda client_id: client_document(config.with_client_id(client_id)),

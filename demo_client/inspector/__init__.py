@@ -1,23 +1,25 @@
 """The flow inspector: every HTTP step of the flow as a ``Step`` for the sequence diagram.
 
 Steps hold display values only: every secret (codes, tokens, the PKCE verifier, challenges
-and verifiers of the login flow, the Authorization header) is cut to its first eight
-characters and "…" here, so no template can show a whole one. No I/O, no Flask.
+and verifiers of the login flow, client assertions, the Authorization header) is cut to its
+first eight characters and "…" here, so no template can show a whole one. No I/O, no Flask.
 
 ``glossary``: what parameters and claims mean; ``redaction``: the display values;
 ``model``: ``Step``, ``Param`` and the lanes; ``steps``: the steps the client records;
-``trips``: the browser's trips it cannot see, described; ``device``: the device flow's.
+``trips``: the browser's trips it cannot see, described; ``device``: the device flow's;
+``assertion``: a client assertion (``private_key_jwt``) decoded, its signature shortened.
 """
 
 from __future__ import annotations
 
+from demo_client.inspector.assertion import DecodedAssertion, decode_assertion
 from demo_client.inspector.device import (
     device_authorization_step,
     device_poll_step,
     device_user_step,
     poll_answer,
 )
-from demo_client.inspector.glossary import CLAIMS, PARAMETERS, TIME_CLAIMS
+from demo_client.inspector.glossary import ASSERTION_CLAIMS, CLAIMS, PARAMETERS, TIME_CLAIMS
 from demo_client.inspector.model import (
     BROWSER,
     CLIENT,
@@ -55,9 +57,11 @@ from demo_client.inspector.steps import (
 from demo_client.inspector.trips import browser_trip_steps, logout_trip_steps
 
 __all__ = [
+    "ASSERTION_CLAIMS",
     "BROWSER",
     "CLAIMS",
     "CLIENT",
+    "DecodedAssertion",
     "LANES",
     "LOGIN_APP",
     "PARAMETERS",
@@ -70,6 +74,7 @@ __all__ = [
     "authorization_request_step",
     "browser_trip_steps",
     "callback_step",
+    "decode_assertion",
     "device_authorization_step",
     "device_poll_step",
     "device_user_step",

@@ -4,6 +4,7 @@ step with a count), and the user's trip on another device, described."""
 
 from __future__ import annotations
 
+from demo_client.inspector.assertion import client_assertion_auth
 from demo_client.inspector.glossary import DEVICE_POLL_ANSWERS, PARAMETERS
 from demo_client.inspector.model import (
     BROWSER,
@@ -21,6 +22,9 @@ PENDING = "authorization_pending"
 
 
 def _client_auth(exchange: Exchange) -> Param:
+    with_key = client_assertion_auth(exchange)
+    if with_key is not None:
+        return Param("client authentication", *with_key)
     value = (
         f"client_secret_basic: Authorization: {show_authorization(exchange.authorization)}"
         if exchange.authorization

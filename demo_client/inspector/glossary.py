@@ -98,6 +98,15 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         "Client authentication: HTTP Basic with client_id:client_secret (never shown whole).",
         "RFC 6749 §2.3.1",
     ),
+    "client_assertion_type": (
+        "How the client authenticates: with a signed JWT, the client_assertion (jwt-bearer).",
+        "RFC 7523 §2.2",
+    ),
+    "client_assertion": (
+        "Client authentication with a key instead of a secret (private_key_jwt): a short-lived, "
+        "single-use JWT signed with the client's private key (never shown whole).",
+        "RFC 7523 §2.2, OIDC Core §9",
+    ),
 }
 
 # One line per standard claim (and the ID token header fields), for the decoded ID token.
@@ -130,6 +139,26 @@ CLAIMS: dict[str, str] = {
     "alg": "Header: the signature algorithm (RS256: RSA with SHA-256).",
     "kid": "Header: the id of the key that signed it, to look up in the JWKS.",
     "typ": "Header: the type of the token (JWT).",
+}
+
+# What each part of a client assertion (private_key_jwt) proves, in one line.
+ASSERTION_CLAIMS: dict[str, str] = {
+    "alg": "Header: how it was signed (RS256: RSA with SHA-256; ES256: ECDSA). The server "
+    "accepts only the asymmetric algorithm registered for the client, never none.",
+    "kid": "Header: which of the client's registered public keys (its jwks) checks the signature.",
+    "typ": "Header: the type of the token (JWT).",
+    "iss": "Issuer: the client itself, by its client_id: who signed this statement.",
+    "sub": "Subject: the client_id again: the client authenticates as itself (iss = sub).",
+    "aud": "Audience: this server's token endpoint: any other server refuses it, so it "
+    "cannot be used elsewhere.",
+    "iat": "Issued at: when the client signed it, just before sending it.",
+    "exp": "Expiry: the server refuses it after this; kept short, so a copy soon becomes "
+    "worthless.",
+    "nbf": "Not before: the server refuses it before this time.",
+    "jti": "JWT id: unique per assertion; the server records it until exp and refuses a "
+    "second use, so the assertion cannot be replayed.",
+    "signature": "Made with the client's private key, which never leaves this app; the server "
+    "verifies it with the registered public key: this proves who sent it (shown shortened).",
 }
 
 TIME_CLAIMS = frozenset({"exp", "iat", "auth_time", "rat", "updated_at", "nbf"})

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from demo_client.id_token import Check
+from demo_client.inspector.assertion import DecodedAssertion, decode_assertion
 from demo_client.inspector.glossary import PARAMETERS
 from demo_client.inspector.redaction import safe_url, short, show, show_authorization
 from demo_client.transport import Exchange
@@ -55,6 +56,7 @@ class Step:
     response: list[Param] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    assertion: DecodedAssertion | None = None  # a client assertion the request carried
     ok: bool = True
 
     @property
@@ -130,5 +132,6 @@ def http_step(
         params=extra.pop("params", None) or _request_params(exchange),
         response=extra.pop("response", None) or response_params(exchange),
         ok=extra.pop("ok", ok),
+        assertion=decode_assertion(exchange),
         **extra,
     )

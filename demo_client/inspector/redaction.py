@@ -1,8 +1,8 @@
 """Display values for the inspector: every secret cut to what is enough to recognise it.
 
 Codes (the device code too), tokens, the PKCE verifier, the challenges and verifiers of
-the login flow and the Authorization header are shortened to their first eight characters
-and "…" here, so no template can show a whole one.
+the login flow, client assertions and the Authorization header are shortened to their
+first eight characters and "…" here, so no template can show a whole one.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ SECRET_NAMES = frozenset(
         "id_token_hint",
         "token",
         "client_secret",
+        "client_assertion",
         "login_challenge",
         "login_verifier",
         "consent_challenge",

@@ -10,6 +10,7 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 from demo_client.id_token import IdTokenResult
+from demo_client.inspector.assertion import client_assertion_auth
 from demo_client.inspector.glossary import PARAMETERS
 from demo_client.inspector.model import (
     BROWSER,
@@ -145,7 +146,8 @@ def token_step(exchange: Exchange, code_challenge: str, auth_method: str) -> Ste
         "Token request",
         exchange,
         "The client exchanges the code for tokens on the back channel, proving it is the "
-        "client (its secret) and the one that started the flow (the PKCE verifier).",
+        "client (its secret, or an assertion signed with its key) and the one that started "
+        "the flow (the PKCE verifier).",
         "RFC 6749 §4.1.3, §4.1.4, RFC 7636 §4.5",
         params=params,
         response=_token_response(exchange),
@@ -153,6 +155,9 @@ def token_step(exchange: Exchange, code_challenge: str, auth_method: str) -> Ste
 
 
 def _client_auth(exchange: Exchange, auth_method: str) -> Param:
+    with_key = client_assertion_auth(exchange)
+    if with_key is not None:
+        return Param("client authentication", *with_key)
     if exchange.authorization:
         value = f"{auth_method}: Authorization: {show_authorization(exchange.authorization)}"
     else:

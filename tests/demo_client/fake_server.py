@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from flask import Flask, jsonify, request
-from joserfc import jws
-from joserfc.jwk import RSAKey
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -35,6 +36,7 @@ REDIRECT_URI = "http://127.0.0.1:4446/callback"
 POST_LOGOUT = "http://127.0.0.1:4446/logged-out"
 SUBJECT = "foo@bar.com"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 USER_CODE = "BCDFGHJK"
 
 
@@ -81,6 +83,11 @@ class FakeAuthorizationServer:
     device_polls: list = field(default_factory=list)
     device_interval: float = 0.01
     device_codes: dict[str, Grant] = field(default_factory=dict)
+    # private_key_jwt (RFC 7523 §2.2): the client's public JWK Set; then only a valid, fresh
+    # client assertion authenticates it (its jti single-use), never HTTP Basic.
+    client_jwks: dict | None = None
+    assertions: list[dict] = field(default_factory=list)  # the claims of each one accepted
+    seen_jtis: set[str] = field(default_factory=set)
 
     def __post_init__(self):
         self.app = _build_app(self)
@@ -150,8 +157,34 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
         return response
 
     def client_ok() -> bool:
+        if fake.client_jwks is not None:
+            return assertion_ok(request.url_root.rstrip("/") + request.path)
         auth = request.authorization
         return bool(auth and auth.username == CLIENT_ID and auth.password == CLIENT_SECRET)
+
+    def assertion_ok(url: str) -> bool:
+        form = request.form
+        if request.authorization or form.get("client_assertion_type") != ASSERTION_TYPE:
+            return False
+        try:
+            keys = KeySet.import_key_set(fake.client_jwks)
+            token = jwt.decode(form.get("client_assertion", ""), keys)
+        except (JoseError, ValueError):
+            return False
+        claims = token.claims
+        now = time.time()
+        token_endpoint = fake.issuer.rstrip("/") + "/oauth2/token"
+        ok = (
+            claims.get("iss") == claims.get("sub") == CLIENT_ID
+            and claims.get("aud") in (token_endpoint, fake.issuer)
+            and now - 5 <= claims.get("exp", 0) <= now + 3600
+            and claims.get("jti")
+            and claims["jti"] not in fake.seen_jtis
+        )
+        if ok:
+            fake.seen_jtis.add(claims["jti"])
+            fake.assertions.append({**claims, "_endpoint": url, "_header": dict(token.header)})
+        return bool(ok)
 
     @app.get("/.well-known/openid-configuration")
     def metadata():
