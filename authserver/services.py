@@ -71,6 +71,15 @@ class Services:
     # Every expiry check's "now"; only the test harness moves it (domain.clock).
     clock: Clock = field(default_factory=Clock)
 
+    def store_client_secret(self, client, secret: str) -> tuple[str, str | None]:
+        """What is kept of a new client secret: its argon2id hash and, for
+        client_secret_jwt (whose assertions are HMACs keyed with the secret itself), the
+        secret encrypted with the system secret."""
+        encrypted = None
+        if client.token_endpoint_auth_method == "client_secret_jwt":
+            encrypted = self.secrets.encrypt(secret.encode("utf-8"))
+        return self.secret_hasher.hash(secret), encrypted
+
     def key_sets_to_publish(self) -> tuple[str, ...]:
         # Both, whatever the default strategy: a client may choose JWT access tokens.
         return (ID_TOKEN_SET, ACCESS_TOKEN_SET)

@@ -49,13 +49,8 @@ def _validate(document, **kwargs) -> ValidatedClient:
 
 
 def stored_secret(client: Client, secret: str) -> tuple[str, str | None]:
-    """The argon2id hash of a new secret and, for client_secret_jwt (whose assertions are
-    HMACs keyed with the secret itself), the secret encrypted with the system secret."""
-    services = _services()
-    encrypted = None
-    if client.token_endpoint_auth_method == "client_secret_jwt":
-        encrypted = services.secrets.encrypt(secret.encode("utf-8"))
-    return services.secret_hasher.hash(secret), encrypted
+    """``Services.store_client_secret`` of this app's services."""
+    return _services().store_client_secret(client, secret)
 
 
 def client_response(client: Client, secret: str | None = None, status: int = 200):

@@ -19,9 +19,9 @@ class ConfiguredClients:
             )
             secret_hash = encrypted = None
             if validated.secret:
-                secret_hash = services.secret_hasher.hash(validated.secret)
-                if validated.client.token_endpoint_auth_method == "client_secret_jwt":
-                    encrypted = services.secrets.encrypt(validated.secret.encode("utf-8"))
+                secret_hash, encrypted = services.store_client_secret(
+                    validated.client, validated.secret
+                )
             self._clients.append((validated, secret_hash, encrypted))
 
     @property

@@ -26,6 +26,8 @@ from authserver.domain.registration import (
     registration_token_matches,
     validate_registration,
 )
+from authserver.oauth2.sectors import check_sector_identifier
+from authserver.outbound import FetchPolicy
 from authserver.storage.repositories import KEEP_SECRET, ClientRepository, StoredClient
 from authserver.web.bodies import read_json
 from authserver.web.errors import NO_STORE_HEADERS, ApiError
@@ -149,9 +151,6 @@ def _validate(document, client_id: str | None = None):
 
 def _check_sector(client: Client) -> None:
     """OIDC Core §8.1: a pairwise client's sector (fetched: registration needs it too)."""
-    from authserver.oauth2.sectors import check_sector_identifier
-    from authserver.outbound import FetchPolicy
-
     check_sector_identifier(client, FetchPolicy(dev=_services().settings.dev))
 
 
