@@ -136,6 +136,10 @@ class Settings:
     jwt_grant_jti_optional: bool = False
     jwt_grant_iat_optional: bool = False
     jwt_grant_max_ttl: int = 30 * 24 * 3600
+    # RFC 9126 (not Hydra options; named as Hydra would: oauth2.pushed_authorization_requests.*,
+    # ttl.pushed_authorization_request).
+    par_required: bool = False
+    par_ttl: int = 60
     # CORS (Hydra's serve.public.cors.* and serve.admin.cors.*).
     public_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
     admin_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
@@ -346,6 +350,8 @@ _OPTIONS = (
     _Option("oauth2.grant.jwt.jti_optional", _boolean, False),
     _Option("oauth2.grant.jwt.iat_optional", _boolean, False),
     _Option("oauth2.grant.jwt.max_ttl", _duration, 30 * 24 * 3600),
+    _Option("oauth2.pushed_authorization_requests.enforced", _boolean, False),
+    _Option("ttl.pushed_authorization_request", _duration, 60),
     _Option("oidc.dynamic_client_registration.enabled", _boolean, False),
     _Option("oidc.dynamic_client_registration.default_scope", _scope_list, DEFAULT_CLIENT_SCOPE),
     # Not a Hydra option: a flood of registrations from one address is bounded.
@@ -466,6 +472,8 @@ def load_settings(
         jwt_grant_jti_optional=values["oauth2.grant.jwt.jti_optional"],
         jwt_grant_iat_optional=values["oauth2.grant.jwt.iat_optional"],
         jwt_grant_max_ttl=values["oauth2.grant.jwt.max_ttl"],
+        par_required=values["oauth2.pushed_authorization_requests.enforced"],
+        par_ttl=values["ttl.pushed_authorization_request"],
         public_cors=_cors_settings("public", values),
         admin_cors=_cors_settings("admin", values),
         database_connect_timeout=values["database.connect_timeout"],

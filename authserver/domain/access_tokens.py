@@ -21,6 +21,7 @@ class AccessTokenRecord:
     format: str = "opaque"
     extra: dict[str, Any] | None = None
     active: bool = True
+    dpop_jkt: str | None = None  # RFC 9449: the thumbprint of the key it is bound to
 
     def is_active(self, now: int) -> bool:
         return self.active and now < self.expires_at

@@ -15,6 +15,7 @@ from typing import Any
 
 from authserver.domain.clients import Client
 from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
+from authserver.domain.resources import InvalidTarget, check_allowed, parse_resources
 
 SUPPORTED_PROMPTS = ("none", "login", "consent", "select_account")
 DISPLAY_VALUES = ("page", "popup", "touch", "wap")
@@ -22,6 +23,7 @@ DISPLAY_VALUES = ("page", "popup", "touch", "wap")
 _CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 _SECONDS = re.compile(r"[0-9]{1,10}")
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 _SINGLE_VALUED = (
     "client_id",
     "redirect_uri",
@@ -39,6 +41,7 @@ _SINGLE_VALUED = (
     "id_token_hint",
     "ui_locales",
     "acr_values",
+    "dpop_jkt",
 )
 MAX_PARAMETER_LENGTH = 2048
 # Hydra's minimum: a shorter state cannot carry enough entropy to stop CSRF.
@@ -80,6 +83,10 @@ class AuthorizationRequest:
     code_challenge: str = ""
     code_challenge_method: str = ""
     redirect_uri_given: bool = True  # RFC 6749 §4.1.3: then the token request repeats it
+    # RFC 8707: the resources asked for (also in ``audience``, which the consent app sees).
+    resource: tuple[str, ...] = ()
+    # RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    dpop_jkt: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -90,7 +97,7 @@ class AuthorizationRequest:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuthorizationRequest:
         values = dict(data)
-        for key in ("scope", "audience", "prompt", "acr_values", "ui_locales"):
+        for key in ("scope", "audience", "prompt", "acr_values", "ui_locales", "resource"):
             values[key] = tuple(values.get(key) or ())
         return cls(**values)
 
@@ -101,6 +108,8 @@ class _Draft:
     client: Client | None
     pkce_enforced: bool
     pkce_enforced_for_public_clients: bool
+    pushed: bool = False  # the parameters came (or are coming) through /oauth2/par
+    par_required: bool = False  # OAUTH2_PUSHED_AUTHORIZATION_REQUESTS_ENFORCED
     values: dict[str, Any] = field(default_factory=dict)
 
     def one(self, name: str) -> str:
@@ -162,9 +171,30 @@ def _check_parameters(draft: _Draft) -> None:
             raise _fail("invalid_request", f"The {name} parameter is too long.")
     if draft.one("request"):
         raise _fail("request_not_supported", "Request objects are not supported.")
-    if draft.one("request_uri"):
-        raise _fail("request_uri_not_supported", "The request_uri parameter is not supported.")
+    if draft.params.get("request_uri"):
+        # The authorization endpoint redeems a pushed request's request_uri (RFC 9126 §4)
+        # before validation; one seen here is inside a push (which cannot nest another,
+        # §2.1) or a request object by reference (RFC 9101), which is not offered.
+        if draft.pushed:
+            raise _fail("invalid_request", "A pushed request cannot carry a request_uri.")
+        raise _fail(
+            "request_uri_not_supported",
+            "Only request_uri values from this server's pushed authorization request "
+            "endpoint are accepted.",
+        )
     draft.values["state"] = draft.one("state")
+
+
+def _check_pushed(draft: _Draft) -> None:
+    """RFC 9126 §5 and §6: PAR may be required server-wide or for this client."""
+    if draft.pushed:
+        return
+    if draft.par_required or draft.client.require_pushed_authorization_requests:
+        raise _fail(
+            "invalid_request",
+            "Pushed authorization requests are required: POST the parameters to "
+            "/oauth2/par first, then send client_id and request_uri (RFC 9126).",
+        )
 
 
 def _check_state(draft: _Draft) -> None:
@@ -230,6 +260,17 @@ def _check_audience(draft: _Draft) -> None:
     draft.values["audience"] = tuple(audience)
 
 
+def _check_resource(draft: _Draft) -> None:
+    """RFC 8707: each resource is one more audience the client must be allowed."""
+    try:
+        resources = parse_resources(draft.params.get("resource") or [])
+        check_allowed(draft.client, resources)
+    except InvalidTarget as exc:
+        raise _fail(exc.error, str(exc)) from None
+    draft.values["resource"] = resources
+    draft.values["audience"] = tuple(dict.fromkeys((*draft.values["audience"], *resources)))
+
+
 def _check_prompt_and_max_age(draft: _Draft) -> None:
     prompts = list(dict.fromkeys(draft.one("prompt").split()))
     unknown = [prompt for prompt in prompts if prompt not in SUPPORTED_PROMPTS]
@@ -284,17 +325,28 @@ def _copy_openid_parameters(draft: _Draft) -> None:
     draft.values["ui_locales"] = tuple(draft.one("ui_locales").split())
 
 
+def _check_dpop_jkt(draft: _Draft) -> None:
+    """RFC 9449 §10: a JWK SHA-256 thumbprint (43 base64url characters)."""
+    jkt = draft.one("dpop_jkt")
+    if jkt and not _THUMBPRINT.fullmatch(jkt):
+        raise _fail("invalid_request", "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 9449).")
+    draft.values["dpop_jkt"] = jkt
+
+
 _CHECKS: tuple[Callable[[_Draft], None], ...] = (
     _check_client,  # no redirect on failure
     _check_redirect_uri,  # no redirect on failure
     _check_parameters,
+    _check_pushed,
     _check_state,
     _check_response_type,
     _check_scope,
     _check_audience,
+    _check_resource,  # needs audience
     _check_prompt_and_max_age,
     _check_pkce,
     _copy_openid_parameters,
+    _check_dpop_jkt,
 )
 
 
@@ -304,9 +356,14 @@ def validate_authorization_request(
     *,
     pkce_enforced: bool = False,
     pkce_enforced_for_public_clients: bool = True,
+    pushed: bool = False,
+    par_required: bool = False,
 ) -> AuthorizationRequest:
-    """Run the checks in order; raise ``AuthorizationError`` at the first failure."""
-    draft = _Draft(params, client, pkce_enforced, pkce_enforced_for_public_clients)
+    """Run the checks in order; raise ``AuthorizationError`` at the first failure.
+    ``pushed``: the parameters are a pushed request's (at /oauth2/par, or redeemed)."""
+    draft = _Draft(
+        params, client, pkce_enforced, pkce_enforced_for_public_clients, pushed, par_required
+    )
     for check in _CHECKS:
         try:
             check(draft)

@@ -131,6 +131,10 @@ class Client:
     # Stored because Hydra's CLI and SDKs send it; inert here (no request objects).
     request_object_signing_alg: str = ""
     userinfo_signed_response_alg: str = "none"
+    # RFC 9126 §6: this client's authorization requests must be pushed (/oauth2/par) first.
+    require_pushed_authorization_requests: bool = False
+    # RFC 9449 §5.2: this client's access tokens must be DPoP-bound.
+    dpop_bound_access_tokens: bool = False
     lifespans: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -600,6 +604,8 @@ _CHECKS: tuple[Callable[[_Draft], None], ...] = (
     partial(_check_name, "owner"),
     partial(_check_flag, "frontchannel_logout_session_required"),
     partial(_check_flag, "backchannel_logout_session_required"),
+    partial(_check_flag, "require_pushed_authorization_requests"),
+    partial(_check_flag, "dpop_bound_access_tokens"),
     _check_unknown_fields,
 )
 

@@ -21,6 +21,7 @@ class AuthorizationCodeRecord:
     issued_at: int
     expires_at: int
     used: bool = False
+    dpop_jkt: str | None = None  # RFC 9449 §10: the key named at the authorization request
 
     def is_expired(self, now: int) -> bool:
         return now >= self.expires_at
@@ -35,6 +36,7 @@ class RefreshTokenRecord:
     issued_at: int
     expires_at: int
     active: bool = True
+    dpop_jkt: str | None = None  # RFC 9449 §5: a public client's refresh token is bound
 
     def is_expired(self, now: int) -> bool:
         return now >= self.expires_at

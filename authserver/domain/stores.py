@@ -24,6 +24,7 @@ from authserver.domain.clients import Client
 from authserver.domain.device import DeviceChallenge, DeviceCodeRecord
 from authserver.domain.flows import Flow
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
+from authserver.domain.pushed_requests import PushedRequest
 from authserver.domain.sessions import LoginSession, LogoutRequest
 from authserver.domain.trust import TrustedIssuer
 
@@ -354,4 +355,15 @@ class TrustedIssuerStore(Protocol):
 
     def for_assertion(self, issuer: str, subject: str, now: datetime) -> list[TrustedIssuer]:
         """The issuer's unexpired relationships for this subject or any subject."""
+        ...
+
+
+@runtime_checkable
+class PushedRequestStore(Protocol):
+    def add(self, pushed: PushedRequest) -> None: ...
+
+    def redeem(self, digest: str, client_id: str, now: int) -> PushedRequest | None:
+        """Mark the client's unexpired, unused request used and return it; None for an
+        unknown, expired, used or another client's reference. Of concurrent redemptions
+        of one reference exactly one gets it."""
         ...

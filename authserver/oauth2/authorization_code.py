@@ -13,11 +13,14 @@ issued (RFC 6749 §4.1.2).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from authserver.domain.tokens import TokenKind
 from authserver.oauth2 import client_auth
+from authserver.oauth2.audiences import narrowed_audience
 from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import AuthorizationCodeRepository
@@ -73,6 +76,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def create_token_response(self):
         code = self.request.authorization_code.record
+        # RFC 8707 §2.2: checked before the code is used up, so a bad resource costs nothing.
+        audience = narrowed_audience(code.session.audience, self.request.payload)
         if not AuthorizationCodeRepository(self.request.db).consume(code.signature_digest):
             # A concurrent redemption won the compare-and-set.
             revoke_replayed(self.request.db, code.request_id, "authorization code")
@@ -81,9 +86,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             self.server.services,
             self.request.db,
             client=self.request.client.client,
-            grant=code.session,
+            grant=replace(code.session, audience=audience),
             request_id=code.request_id,
             grant_type="authorization_code",
             with_nonce=True,
+            refresh_grant=code.session,
         )
         return 200, response, self.TOKEN_RESPONSE_HEADER

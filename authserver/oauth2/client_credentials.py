@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from authlib.oauth2.rfc6749 import (
-    InvalidClientError,
-    InvalidRequestError,
-    InvalidScopeError,
-    grants,
-)
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidScopeError, grants
 from sqlalchemy.exc import IntegrityError
 
-from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
+from authserver.domain.grants_allowed import scopes_not_allowed
 from authserver.domain.text import safe_description
 from authserver.oauth2 import client_auth
+from authserver.oauth2.audiences import allowed_audience
 
 log = logging.getLogger(__name__)
-
-
-def requested_audience(payload) -> tuple[str, ...]:
-    """Hydra accepts ``audience`` as a space-separated value, a repeated parameter, or both."""
-    values = payload.datalist.get("audience", [])
-    return tuple(dict.fromkeys(item for value in values for item in value.split()))
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -39,15 +29,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
                     f"The client is not allowed to request scope '{' '.join(not_allowed)}'."
                 )
             )
-        audience = requested_audience(self.request.payload)
-        outside = audience_not_allowed(client, audience)
-        if outside:
-            raise InvalidRequestError(
-                safe_description(
-                    f"Requested audience '{' '.join(outside)}' has not been allowed for this "
-                    "client (see its 'audience' field)."
-                )
-            )
+        audience = allowed_audience(client, self.request.payload)
         self.request.granted_scope = " ".join(scope.split())
         self.request.granted_audience = audience
 

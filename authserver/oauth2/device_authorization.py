@@ -21,11 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from authserver.domain.clients import DEVICE_CODE_GRANT
 from authserver.domain.device import DeviceCodeRecord, DeviceStatus, new_user_code
 from authserver.domain.device import user_code_digest as digest_of_user_code
-from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
+from authserver.domain.grants_allowed import scopes_not_allowed
 from authserver.domain.text import safe_description
 from authserver.domain.tokens import TokenKind
 from authserver.oauth2 import client_auth
-from authserver.oauth2.client_credentials import requested_audience
+from authserver.oauth2.audiences import allowed_audience
 from authserver.oauth2.login_consent import add_query
 from authserver.storage.device import DeviceCodeRepository
 
@@ -57,15 +57,7 @@ class DeviceAuthorizationEndpoint(AuthlibDeviceEndpoint):
                     f"The client is not allowed to request scope '{' '.join(not_allowed)}'."
                 )
             )
-        audience = requested_audience(request.payload)
-        outside = audience_not_allowed(client.client, audience)
-        if outside:
-            raise InvalidRequestError(
-                safe_description(
-                    f"Requested audience '{' '.join(outside)}' has not been allowed for this "
-                    "client (see its 'audience' field)."
-                )
-            )
+        audience = allowed_audience(client.client, request.payload)
         return (
             200,
             self._issue(request, client.client.client_id, scope, audience),

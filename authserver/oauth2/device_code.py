@@ -14,6 +14,7 @@ openid.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from authlib.oauth2.rfc6749 import (
     AccessDeniedError,
@@ -32,6 +33,7 @@ from authserver.domain.clients import DEVICE_CODE_GRANT
 from authserver.domain.device import PollOutcome, interval_after, poll
 from authserver.domain.tokens import TokenKind
 from authserver.oauth2 import client_auth
+from authserver.oauth2.audiences import narrowed_audience
 from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.device import DeviceCodeRepository
@@ -86,6 +88,7 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
 
     def create_token_response(self):
         record = self.request.device_code
+        audience = narrowed_audience(record.session.audience, self.request.payload)  # RFC 8707
         if not DeviceCodeRepository(self.request.db).redeem(record.signature_digest):
             # A concurrent poll won the compare-and-set.
             revoke_replayed(self.request.db, record.request_id, "device code")
@@ -94,10 +97,11 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
             self.server.services,
             self.request.db,
             client=self.request.client.client,
-            grant=record.session,
+            grant=replace(record.session, audience=audience),
             request_id=record.request_id,
             grant_type="device_authorization",
             with_nonce=False,
+            refresh_grant=record.session,
         )
         log.info("issued tokens for a device code to client %s", record.client_id)
         return 200, response, self.TOKEN_RESPONSE_HEADER

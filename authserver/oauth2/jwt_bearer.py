@@ -26,7 +26,7 @@ from authlib.oauth2.rfc6749 import (
 
 from authserver.domain.client_keys import ASYMMETRIC_ALGORITHMS, parse_public_jwks
 from authserver.domain.clients import JWT_BEARER_GRANT
-from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
+from authserver.domain.grants_allowed import scopes_not_allowed
 from authserver.domain.text import safe_description
 from authserver.domain.trust import TrustedIssuer
 from authserver.oauth2 import client_auth
@@ -40,7 +40,7 @@ from authserver.oauth2.assertions import (
     record_jti,
     verify_signature,
 )
-from authserver.oauth2.client_credentials import requested_audience
+from authserver.oauth2.audiences import allowed_audience
 from authserver.storage.trust import JtiRepository, TrustedIssuerRepository
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,7 @@ class JwtBearerGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             raise InvalidGrantError(safe_description(str(exc))) from None
         scope = (self.request.payload.scope or "").split()
         self._check_scope(client.client, trusted, scope)
-        audience = requested_audience(self.request.payload)
-        outside = audience_not_allowed(client.client, audience)
-        if outside:
-            raise InvalidRequestError(
-                safe_description(
-                    f"Requested audience '{' '.join(outside)}' has not been allowed for this "
-                    "client (see its 'audience' field)."
-                )
-            )
+        audience = allowed_audience(client.client, self.request.payload)
         try:
             record_jti(
                 JtiRepository(self.request.db).use_once,

@@ -57,12 +57,14 @@ from authserver.domain.flows import (
     same_secret,
 )
 from authserver.domain.grants import AuthorizationCodeRecord
+from authserver.domain.pushed_requests import REQUEST_URI_PREFIX, request_uri_digest
 from authserver.domain.sessions import GrantSession, LoginSession
 from authserver.domain.subjects import is_subject_of
 from authserver.domain.tokens import TokenKind
 from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.flows import FlowRepository, LoginSessionRepository
 from authserver.storage.grants import AuthorizationCodeRepository
+from authserver.storage.pushed_requests import PushedRequestRepository
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +131,13 @@ class AuthorizationFlow:
     # -- 1. a new authorization request --------------------------------------------------
 
     def start(
-        self, params: Mapping[str, Sequence[str]], request_url: str, session_cookie: str | None
+        self,
+        params: Mapping[str, Sequence[str]],
+        request_url: str,
+        session_cookie: str | None,
+        pushed: bool = False,
     ) -> Redirect:
+        """``pushed``: ``params`` are a redeemed pushed request's (``redeem_pushed``)."""
         client = self._client((params.get("client_id") or [""])[0])
         try:
             request = validate_authorization_request(
@@ -138,6 +145,8 @@ class AuthorizationFlow:
                 client,
                 pkce_enforced=self.settings.pkce_enforced,
                 pkce_enforced_for_public_clients=self.settings.pkce_enforced_for_public_clients,
+                pushed=pushed,
+                par_required=self.settings.par_required,
             )
         except AuthorizationError as exc:
             if not exc.redirect:
@@ -159,6 +168,29 @@ class AuthorizationFlow:
             "id_token_hint_claims": hint_claims or {},
         }
         return self._new_flow(client, stored, request_url, login_session, skip)
+
+    def redeem_pushed(self, params: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+        """RFC 9126 §4: ``client_id`` and a ``request_uri`` from ``/oauth2/par`` stand for
+        the pushed parameters, which alone are used (the URL's others are ignored). The
+        reference is used up here, whatever happens next."""
+        client_ids = params.get("client_id") or []
+        request_uris = params.get("request_uri") or []
+        if len(client_ids) != 1 or len(request_uris) != 1 or not client_ids[0]:
+            raise ErrorPage(
+                "invalid_request",
+                "Send exactly one client_id with exactly one request_uri (RFC 9126 section 4).",
+            )
+        digest = request_uri_digest(request_uris[0])
+        pushed = None
+        if digest is not None:
+            pushed = PushedRequestRepository(self.session).redeem(digest, client_ids[0], self.now)
+        if pushed is None:
+            raise ErrorPage(
+                "invalid_request_uri",
+                "The request_uri is unknown, has expired, was already used, or was pushed by "
+                "another client; push the authorization request again.",
+            )
+        return pushed.parameters
 
     def _new_flow(
         self,
@@ -585,3 +617,8 @@ def _with_session(flow: Flow, session_id: str) -> Flow:
 
 def _with_cookie(login_session: LoginSession, cookie: str) -> LoginSession:
     return replace(login_session, cookie_digest=digest(cookie))
+
+
+def is_pushed(params: Mapping[str, Sequence[str]]) -> bool:
+    """An authorization request that refers to a pushed one (RFC 9126 §4)."""
+    return any(value.startswith(REQUEST_URI_PREFIX) for value in params.get("request_uri") or [])

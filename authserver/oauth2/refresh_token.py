@@ -9,11 +9,13 @@ concurrent refreshes with one token, exactly one wins (an atomic compare-and-set
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants
 
 from authserver.domain.tokens import TokenKind
 from authserver.oauth2 import client_auth
+from authserver.oauth2.audiences import narrowed_audience
 from authserver.oauth2.revocation import revoke_grant
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import RefreshTokenRepository
@@ -51,6 +53,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         requested = set((self.request.payload.scope or "").split())
         if not requested <= set(record.session.scope):
             raise InvalidScopeError("The requested scope exceeds the scope originally granted.")
+        # RFC 8707 §2.2: a resource names part of the grant's audience.
+        self.request.granted_audience = narrowed_audience(
+            record.session.audience, self.request.payload
+        )
         if not record.active or not tokens.consume(digest):
             log.warning("refresh token reused: revoking every token of its grant")
             revoke_grant(self.request.db, record.request_id)
@@ -69,6 +75,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         requested = (self.request.payload.scope or "").split()
         if requested:
             grant = grant.narrowed(tuple(scope for scope in grant.scope if scope in requested))
+        grant = replace(grant, audience=self.request.granted_audience)
         response = issue_token_set(
             self.server.services,
             self.request.db,

@@ -27,6 +27,7 @@ from authserver.oauth2.client_model import AuthlibClient
 from authserver.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from authserver.oauth2.device_code import DeviceCodeGrant
 from authserver.oauth2.jwt_bearer import JwtBearerGrant
+from authserver.oauth2.pushed_authorization import PushedAuthorizationEndpoint
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
 from authserver.storage.repositories import ClientRepository
@@ -67,6 +68,7 @@ _ENDPOINT_PATHS = {
     "token": "/oauth2/token",
     "revocation": "/oauth2/revoke",
     "device_authorization": "/oauth2/device/auth",
+    "pushed_authorization_request": "/oauth2/par",
 }
 # How far ahead a client assertion's exp may be (OIDC Core §9 asks for short-lived ones).
 MAX_CLIENT_ASSERTION_LIFETIME = 3600
@@ -190,6 +192,7 @@ class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
         self.register_grant(JwtBearerGrant)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(DeviceAuthorizationEndpoint)
+        self.register_endpoint(PushedAuthorizationEndpoint)
 
     def create_oauth2_request(self, database: SessionHandle):
         return _TransportCheckedRequest(flask_request, database)

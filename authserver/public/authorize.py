@@ -8,6 +8,7 @@ return from the login app (``login_verifier``) and from the consent app
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
+from werkzeug.datastructures import MultiDict
 
 from authserver.oauth2.login_consent import (
     SESSION_COOKIE,
@@ -15,6 +16,7 @@ from authserver.oauth2.login_consent import (
     ClientError,
     ErrorPage,
     add_query,
+    is_pushed,
 )
 from authserver.public.browser import (
     browser_params,
@@ -37,14 +39,22 @@ def authorize():
         params = browser_params()
         result = returning_step(flow, params, request.cookies)
         if result is None:  # a new authorization request
-            lists = {key: params.getlist(key) for key in params}
-            request_url = canonical_url("/oauth2/auth", params)
-            result = flow.start(lists, request_url, request.cookies.get(SESSION_COOKIE))
+            result = _start(flow, params)
     except ErrorPage as exc:
         return render_error(exc)
     except ClientError as exc:
         return redirect_browser(_error_location(exc, services.settings.issuer), exc.cookies)
     return redirect_browser(result.location, result.cookies)
+
+
+def _start(flow: AuthorizationFlow, params: MultiDict):
+    lists = {key: params.getlist(key) for key in params}
+    pushed = is_pushed(lists)
+    if pushed:  # RFC 9126: the pushed parameters, and they alone
+        lists = flow.redeem_pushed(lists)
+        params = MultiDict([(key, value) for key, values in lists.items() for value in values])
+    request_url = canonical_url("/oauth2/auth", params)
+    return flow.start(lists, request_url, request.cookies.get(SESSION_COOKIE), pushed=pushed)
 
 
 def _error_location(exc: ClientError, issuer: str) -> str:

@@ -22,6 +22,7 @@ _ENDPOINTS = {
     "end_session_endpoint": "/oauth2/sessions/logout",
     "device_authorization_endpoint": "/oauth2/device/auth",
     "registration_endpoint": "/oauth2/register",
+    "pushed_authorization_request_endpoint": "/oauth2/par",
 }
 # Endpoints listed only when a setting turns them on (their routes always exist).
 _SWITCHED = {"registration_endpoint": lambda settings: settings.dynamic_registration_enabled}
@@ -86,6 +87,8 @@ def server_metadata() -> dict:
                     "at_hash",
                 ],
                 "authorization_response_iss_parameter_supported": True,
+                # RFC 9126 §5: every client must push (else only those that ask to).
+                "require_pushed_authorization_requests": settings.par_required,
                 "frontchannel_logout_supported": False,
                 "backchannel_logout_supported": False,
             }

@@ -17,8 +17,9 @@ from authserver.web.transaction import request_database, use_autocommit
 
 bp = Blueprint("token", __name__)
 
-# Hydra accepts a repeated ``audience`` parameter; every other parameter appears once.
-_REPEATABLE = frozenset({"audience"})
+# Hydra accepts a repeated ``audience``, RFC 8707 a repeated ``resource``; every other
+# parameter appears once.
+_REPEATABLE = frozenset({"audience", "resource"})
 
 
 @bp.post("/oauth2/token")

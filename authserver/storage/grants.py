@@ -52,6 +52,7 @@ class AuthorizationCodeRepository:
                 "issued_at": code.issued_at,
                 "expires_at": code.expires_at,
                 "used": code.used,
+                "dpop_jkt": code.dpop_jkt,
             },
         )
 
@@ -70,6 +71,7 @@ class AuthorizationCodeRepository:
             issued_at=row.issued_at,
             expires_at=row.expires_at,
             used=row.used,
+            dpop_jkt=row.dpop_jkt,
         )
 
     def consume(self, signature_digest: str) -> bool:
@@ -113,6 +115,7 @@ class RefreshTokenRepository:
                 "issued_at": token.issued_at,
                 "expires_at": token.expires_at,
                 "active": token.active,
+                "dpop_jkt": token.dpop_jkt,
             },
         )
 
@@ -129,6 +132,7 @@ class RefreshTokenRepository:
             issued_at=row.issued_at,
             expires_at=row.expires_at,
             active=row.active,
+            dpop_jkt=row.dpop_jkt,
         )
 
     def consume(self, signature_digest: str) -> bool:

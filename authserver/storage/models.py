@@ -104,6 +104,8 @@ class AccessTokenRow(Base):
     issued_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # RFC 9449: the thumbprint of the DPoP key the token is bound to (None: a Bearer token).
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class JtiRow(Base):
@@ -114,6 +116,21 @@ class JtiRow(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class PushedRequestRow(Base):
+    """A pushed authorization request (RFC 9126), by SHA-256 of its request_uri's random
+    part; ``used`` flips once, so of concurrent uses exactly one wins."""
+
+    __tablename__ = "oauth2_pushed_requests"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    used: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class TrustedJwtIssuerRow(Base):
@@ -231,6 +248,8 @@ class AuthorizationCodeRow(Base):
     issued_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+    # RFC 9449 §10: the DPoP key named by dpop_jkt at the authorization request.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class RefreshTokenRow(Base):
@@ -248,6 +267,8 @@ class RefreshTokenRow(Base):
     issued_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class LogoutRequestRow(Base):

@@ -238,6 +238,7 @@ _SELECT_ACCESS_TOKEN = select(
     _ACCESS_TOKENS.c.format,
     _ACCESS_TOKENS.c.extra,
     _ACCESS_TOKENS.c.active,
+    _ACCESS_TOKENS.c.dpop_jkt,
 ).where(_ACCESS_TOKENS.c.signature_digest == bindparam("digest"))
 driver.register(_SELECT_ACCESS_TOKEN)
 
@@ -263,6 +264,7 @@ class AccessTokenRepository:
                 "issued_at": record.issued_at,
                 "expires_at": record.expires_at,
                 "active": record.active,
+                "dpop_jkt": record.dpop_jkt,
             },
         )
 
@@ -282,6 +284,7 @@ class AccessTokenRepository:
             format=row.format,
             extra=row.extra,
             active=row.active,
+            dpop_jkt=row.dpop_jkt,
         )
 
     def deactivate(self, signature_digest: str) -> bool:

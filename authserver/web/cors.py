@@ -30,8 +30,8 @@ origins, non-ASCII or control characters get no CORS headers. With credentials a
 the answer never says ``*``; it echoes the origin.
 
 Per client (public app, and only when ``SERVE_PUBLIC_CORS_ENABLED`` is true, as in
-Hydra): on ``/oauth2/token``, ``/oauth2/revoke``, ``/oauth2/device/auth`` and
-``/userinfo`` an origin the settings do not allow is still allowed when the client
+Hydra): on ``/oauth2/token``, ``/oauth2/revoke``, ``/oauth2/device/auth``, ``/oauth2/par``
+and ``/userinfo`` an origin the settings do not allow is still allowed when the client
 making the request lists it (its patterns read like the settings'). The client is named
 by HTTP Basic, by ``client_id`` in the form body (Hydra misses that case, its bug
 #3456), or by the ``iss``/``sub`` of a ``client_assertion`` JWT, read without checking
@@ -329,9 +329,9 @@ class ClientOrigins:
         return record.client_id
 
 
-# Hydra's x/oauth2cors paths (and the device authorization endpoint, see above).
+# Hydra's x/oauth2cors paths (and the device authorization and PAR endpoints, see above).
 PER_CLIENT_PATHS = frozenset(
-    {"/oauth2/token", "/oauth2/revoke", "/oauth2/device/auth", "/userinfo"}
+    {"/oauth2/token", "/oauth2/revoke", "/oauth2/device/auth", "/oauth2/par", "/userinfo"}
 )
 
 

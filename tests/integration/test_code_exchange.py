@@ -578,11 +578,9 @@ def test_discovery_lists_what_is_implemented_and_nothing_else(dev_server):
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert "RS256" in metadata["id_token_signing_alg_values_supported"]
     assert metadata["request_parameter_supported"] is False
-    for absent in (
-        "registration_endpoint",
-        "pushed_authorization_request_endpoint",
-    ):
-        assert absent not in metadata
+    assert "registration_endpoint" not in metadata  # off unless switched on
+    assert metadata["pushed_authorization_request_endpoint"] == base + "/oauth2/par"
+    assert metadata["require_pushed_authorization_requests"] is False
     assert metadata["issuer"].rstrip("/") == base
     jwks = requests.get(metadata["jwks_uri"], timeout=TIMEOUT)
     assert jwks.status_code == 200

@@ -121,6 +121,8 @@ RICH = {
     "frontchannel_logout_session_required": True,
     "backchannel_logout_uri": "https://app.example/back",
     "backchannel_logout_session_required": True,
+    "require_pushed_authorization_requests": True,
+    "dpop_bound_access_tokens": True,
     "request_object_signing_alg": "ES256",
     "token_endpoint_auth_signing_alg": "PS384",
     "authorization_code_grant_access_token_lifespan": "30m",
@@ -154,6 +156,8 @@ SENT_BACK = {
     "frontchannel_logout_session_required": True,
     "backchannel_logout_uri": "https://app.example/back",
     "backchannel_logout_session_required": True,
+    "require_pushed_authorization_requests": True,
+    "dpop_bound_access_tokens": True,
     "client_secret_expires_at": 0,
     "jwks": {},
     "jwks_uri": "",
@@ -202,6 +206,8 @@ RICH_CLIENT = dict(
     backchannel_logout_session_required=True,
     token_endpoint_auth_signing_alg="PS384",
     request_object_signing_alg="ES256",
+    require_pushed_authorization_requests=True,
+    dpop_bound_access_tokens=True,
     lifespans={
         "authorization_code_grant_access_token_lifespan": "30m",
         "refresh_token_grant_refresh_token_lifespan": "720h",
@@ -2123,6 +2129,18 @@ ROWS = [
         id="backchannel-session-number",
     ),
     pytest.param(
+        {"require_pushed_authorization_requests": "yes"},
+        {},
+        bad("Field require_pushed_authorization_requests must be true or false."),
+        id="require-par-string",
+    ),
+    pytest.param(
+        {"dpop_bound_access_tokens": 0},
+        {},
+        bad("Field dpop_bound_access_tokens must be true or false."),
+        id="dpop-bound-number",
+    ),
+    pytest.param(
         {
             "created_at": 5,
             "updated_at": "x",
@@ -2315,6 +2333,8 @@ TYPE_ORDER = [
     ("owner", {"owner": 5}),
     ("frontchannel_logout_session_required", {"frontchannel_logout_session_required": 5}),
     ("backchannel_logout_session_required", {"backchannel_logout_session_required": 5}),
+    ("require_pushed_authorization_requests", {"require_pushed_authorization_requests": 5}),
+    ("dpop_bound_access_tokens", {"dpop_bound_access_tokens": 5}),
     ("unknown", {"unknown": 5}),
 ]
 
