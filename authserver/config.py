@@ -63,6 +63,7 @@ CORS_DEFAULT_HEADERS = (
     "Accept-Language",
     "Content-Language",
     "Authorization",
+    "DPoP",  # not in Hydra's defaults: a browser app's DPoP proofs (RFC 9449)
 )
 CORS_DEFAULT_EXPOSED = (
     "Cache-Control",
@@ -72,6 +73,8 @@ CORS_DEFAULT_EXPOSED = (
     "Content-Length",
     "Content-Language",
     "Content-Type",
+    "DPoP-Nonce",  # not in Hydra's defaults: RFC 9449 §8 nonces for browser apps
+    "WWW-Authenticate",
 )
 
 
@@ -140,6 +143,8 @@ class Settings:
     # ttl.pushed_authorization_request).
     par_required: bool = False
     par_ttl: int = 60
+    # RFC 9449 §8: every DPoP proof must carry a fresh server nonce.
+    dpop_nonce_required: bool = False
     # CORS (Hydra's serve.public.cors.* and serve.admin.cors.*).
     public_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
     admin_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
@@ -352,6 +357,7 @@ _OPTIONS = (
     _Option("oauth2.grant.jwt.max_ttl", _duration, 30 * 24 * 3600),
     _Option("oauth2.pushed_authorization_requests.enforced", _boolean, False),
     _Option("ttl.pushed_authorization_request", _duration, 60),
+    _Option("oauth2.dpop.nonce_required", _boolean, False),
     _Option("oidc.dynamic_client_registration.enabled", _boolean, False),
     _Option("oidc.dynamic_client_registration.default_scope", _scope_list, DEFAULT_CLIENT_SCOPE),
     # Not a Hydra option: a flood of registrations from one address is bounded.
@@ -474,6 +480,7 @@ def load_settings(
         jwt_grant_max_ttl=values["oauth2.grant.jwt.max_ttl"],
         par_required=values["oauth2.pushed_authorization_requests.enforced"],
         par_ttl=values["ttl.pushed_authorization_request"],
+        dpop_nonce_required=values["oauth2.dpop.nonce_required"],
         public_cors=_cors_settings("public", values),
         admin_cors=_cors_settings("admin", values),
         database_connect_timeout=values["database.connect_timeout"],

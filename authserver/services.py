@@ -18,6 +18,7 @@ from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
 from authserver.oauth2.access_tokens import AccessTokens
 from authserver.oauth2.client_jwks import ClientKeys
+from authserver.oauth2.dpop_binding import DpopBinding
 from authserver.oauth2.id_tokens import IdTokens
 from authserver.oauth2.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager
 from authserver.outbound import FetchPolicy
@@ -68,6 +69,8 @@ class Services:
     clients: ClientDirectory
     # private_key_jwt clients' public keys (jwks_uri documents cached).
     client_keys: ClientKeys
+    # DPoP at the token and PAR endpoints (RFC 9449 §5, §10).
+    dpop: DpopBinding
     # Every expiry check's "now"; only the test harness moves it (domain.clock).
     clock: Clock = field(default_factory=Clock)
 
@@ -125,6 +128,7 @@ def build_services(
         clients=ClientDirectory(settings.clients_cache_ttl),
         client_keys=ClientKeys(FetchPolicy(dev=settings.dev)),
         clock=clock,
+        dpop=DpopBinding(settings, clock, secrets.dpop_nonce_key),
     )
 
 

@@ -44,6 +44,7 @@ def _active(
     scope: str,
     audience: tuple[str, ...],
     ext: dict[str, Any] | None = None,
+    dpop_jkt: str | None = None,
 ) -> dict[str, Any]:
     """RFC 7662 §2.2 for an active token, with Hydra's fields; empty ones are left out."""
     response: dict[str, Any] = {
@@ -63,6 +64,9 @@ def _active(
         response["aud"] = list(audience)
     if ext:
         response["ext"] = ext
+    if dpop_jkt:  # RFC 9449 §6.2: a resource server must then demand a proof of this key
+        response["token_type"] = "DPoP"
+        response["cnf"] = {"jkt": dpop_jkt}
     return response
 
 
@@ -77,6 +81,7 @@ def introspection_response(record: AccessTokenRecord, issuer: str) -> dict[str, 
         scope=record.scope,
         audience=record.audience,
         ext=record.extra,
+        dpop_jkt=record.dpop_jkt,
     )
 
 
@@ -90,6 +95,7 @@ def refresh_token_introspection(record, issuer: str) -> dict[str, Any]:
         issuer=issuer,
         scope=record.session.scope_string,
         audience=record.session.audience,
+        dpop_jkt=record.dpop_jkt,
     )
 
 
@@ -104,12 +110,13 @@ class IssuedAccessToken:
     expires_in: int
     scope: str
     extra_response: dict[str, Any] = field(default_factory=dict)
+    dpop_bound: bool = False  # RFC 9449 §5: token_type "DPoP"
 
     def to_response(self) -> dict[str, Any]:
         return {
             "access_token": self.access_token,
             "expires_in": self.expires_in,
             "scope": self.scope,
-            "token_type": "bearer",
+            "token_type": "DPoP" if self.dpop_bound else "bearer",
             **self.extra_response,
         }

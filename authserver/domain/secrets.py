@@ -45,6 +45,12 @@ class SystemSecrets:
         return tuple(derive_key(secret, TOKEN_HMAC_PURPOSE) for secret in self._secrets)
 
     @cached_property
+    def dpop_nonce_key(self) -> bytes:
+        """The key of the server's DPoP nonces (RFC 9449 §8): every process derives the
+        same, so a nonce from one is accepted by all."""
+        return derive_key(self._secrets[0], b"authserver dpop nonce")
+
+    @cached_property
     def _fernet(self) -> MultiFernet:
         # Fernet is AES-128-CBC + HMAC-SHA256 with a timestamp; MultiFernet encrypts with the
         # first key and tries each key in turn to decrypt: exactly our rotation rule.

@@ -55,13 +55,19 @@ class AccessTokens:
         request_id: str | None = None,
         ttl: int | None = None,
         extra: dict[str, Any] | None = None,
+        dpop_jkt: str | None = None,
     ) -> IssuedAccessToken:
+        """``dpop_jkt``: bind the token to that DPoP key (RFC 9449 §6: stored, and in a JWT
+        as the ``cnf`` claim)."""
         """Mint a token, store its record in the caller's transaction, return the response."""
         now = self._clock.now()
         ttl = ttl or self._default_ttl
         strategy = self.strategy_for(client)
         if strategy == "jwt":
-            value = self._mint_jwt(session, client, subject, scope, audience, now, ttl, extra)
+            confirmation = {"jkt": dpop_jkt} if dpop_jkt else None
+            value = self._mint_jwt(
+                session, client, subject, scope, audience, now, ttl, extra, confirmation
+            )
             digest = signature_digest(value.rsplit(".", 1)[1])
         else:
             minted = self._codec.mint(TokenKind.ACCESS_TOKEN)
@@ -78,9 +84,12 @@ class AccessTokens:
                 expires_at=now + ttl,
                 format=strategy,
                 extra=extra or None,
+                dpop_jkt=dpop_jkt,
             )
         )
-        return IssuedAccessToken(access_token=value, expires_in=ttl, scope=scope)
+        return IssuedAccessToken(
+            access_token=value, expires_in=ttl, scope=scope, dpop_bound=dpop_jkt is not None
+        )
 
     def lookup(self, session: Session, token: str) -> AccessTokenRecord | None:
         """The record of an authentic access token (active or not), else None."""
@@ -99,7 +108,9 @@ class AccessTokens:
             return self._verify_jwt(session, token)
         return None
 
-    def _mint_jwt(self, session, client, subject, scope, audience, now, ttl, extra) -> str:
+    def _mint_jwt(
+        self, session, client, subject, scope, audience, now, ttl, extra, confirmation=None
+    ) -> str:
         key = self._keys.signing_key(session, ACCESS_TOKEN_SET)
         if key is None:
             self._keys.ensure_set(session, ACCESS_TOKEN_SET)
@@ -118,6 +129,8 @@ class AccessTokens:
         }
         if extra:
             claims["ext"] = extra
+        if confirmation:
+            claims["cnf"] = confirmation
         header = {"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}
         return jwt.encode(header, claims, key.private, algorithms=[key.alg])
 

@@ -21,6 +21,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authserver.domain.tokens import TokenKind
 from authserver.oauth2 import client_auth
 from authserver.oauth2.audiences import narrowed_audience
+from authserver.oauth2.client_credentials import TOKEN_PATH
 from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import AuthorizationCodeRepository
@@ -78,6 +79,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         code = self.request.authorization_code.record
         # RFC 8707 §2.2: checked before the code is used up, so a bad resource costs nothing.
         audience = narrowed_audience(code.session.audience, self.request.payload)
+        client = self.request.client.client
+        jkt = self.server.services.dpop.key_for(self.request, TOKEN_PATH, client, code.dpop_jkt)
         if not AuthorizationCodeRepository(self.request.db).consume(code.signature_digest):
             # A concurrent redemption won the compare-and-set.
             revoke_replayed(self.request.db, code.request_id, "authorization code")
@@ -85,11 +88,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         response = issue_token_set(
             self.server.services,
             self.request.db,
-            client=self.request.client.client,
+            client=client,
             grant=replace(code.session, audience=audience),
             request_id=code.request_id,
             grant_type="authorization_code",
             with_nonce=True,
             refresh_grant=code.session,
+            dpop_jkt=jkt,
         )
         return 200, response, self.TOKEN_RESPONSE_HEADER

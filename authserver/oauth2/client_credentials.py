@@ -14,6 +14,8 @@ from authserver.oauth2.audiences import allowed_audience
 
 log = logging.getLogger(__name__)
 
+TOKEN_PATH = "/oauth2/token"  # the htu of DPoP proofs sent to the token endpoint
+
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = client_auth.CONFIDENTIAL_METHODS
@@ -32,6 +34,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         audience = allowed_audience(client, self.request.payload)
         self.request.granted_scope = " ".join(scope.split())
         self.request.granted_audience = audience
+        self.request.dpop_jkt = self.server.services.dpop.key_for(self.request, TOKEN_PATH, client)
 
     def create_token_response(self):
         services = self.server.services
@@ -44,6 +47,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
                 scope=self.request.granted_scope,
                 audience=self.request.granted_audience,
                 ttl=client.lifespan("client_credentials_grant_access_token_lifespan"),
+                dpop_jkt=self.request.dpop_jkt,
             )
         except IntegrityError:
             # The client was cached here but another process has deleted it since (the

@@ -34,6 +34,7 @@ from authserver.domain.device import PollOutcome, interval_after, poll
 from authserver.domain.tokens import TokenKind
 from authserver.oauth2 import client_auth
 from authserver.oauth2.audiences import narrowed_audience
+from authserver.oauth2.client_credentials import TOKEN_PATH
 from authserver.oauth2.revocation import revoke_replayed
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.device import DeviceCodeRepository
@@ -89,6 +90,8 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
     def create_token_response(self):
         record = self.request.device_code
         audience = narrowed_audience(record.session.audience, self.request.payload)  # RFC 8707
+        client = self.request.client.client
+        jkt = self.server.services.dpop.key_for(self.request, TOKEN_PATH, client)
         if not DeviceCodeRepository(self.request.db).redeem(record.signature_digest):
             # A concurrent poll won the compare-and-set.
             revoke_replayed(self.request.db, record.request_id, "device code")
@@ -96,12 +99,13 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
         response = issue_token_set(
             self.server.services,
             self.request.db,
-            client=self.request.client.client,
+            client=client,
             grant=replace(record.session, audience=audience),
             request_id=record.request_id,
             grant_type="device_authorization",
             with_nonce=False,
             refresh_grant=record.session,
+            dpop_jkt=jkt,
         )
         log.info("issued tokens for a device code to client %s", record.client_id)
         return 200, response, self.TOKEN_RESPONSE_HEADER

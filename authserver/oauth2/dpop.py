@@ -91,6 +91,10 @@ class DpopError(Exception):
     def __init__(self, error: str, description: str, nonce: str | None = None):
         # Descriptions are our own text; the substitution only guards against a mistake.
         description = _SAFE_DESCRIPTION.sub("?", description)
+        # A sentence, as every other error description of the server.
+        description = description[:1].upper() + description[1:]
+        if not description.endswith("."):
+            description += "."
         super().__init__(description)
         self.error = error
         self.description = description

@@ -41,6 +41,7 @@ from authserver.oauth2.assertions import (
     verify_signature,
 )
 from authserver.oauth2.audiences import allowed_audience
+from authserver.oauth2.client_credentials import TOKEN_PATH
 from authserver.storage.trust import JtiRepository, TrustedIssuerRepository
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ class JwtBearerGrant(grants.BaseGrant, grants.TokenEndpointMixin):
 
     def create_token_response(self):
         client = self.request.client.client
+        jkt = self.server.services.dpop.key_for(self.request, TOKEN_PATH, client)
         issued = self.server.services.access_tokens.issue(
             self.request.db,
             client=client,
@@ -149,6 +151,7 @@ class JwtBearerGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             scope=self.request.granted_scope,
             audience=self.request.granted_audience,
             ttl=client.lifespan("jwt_bearer_grant_access_token_lifespan"),
+            dpop_jkt=jkt,
         )
         log.info("issued a jwt-bearer access token to client %s", client.client_id)
         return 200, issued.to_response(), self.TOKEN_RESPONSE_HEADER

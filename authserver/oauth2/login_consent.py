@@ -526,6 +526,7 @@ class AuthorizationFlow:
                 session=grant,
                 issued_at=self.now,
                 expires_at=self.now + self.settings.auth_code_ttl,
+                dpop_jkt=request.dpop_jkt or None,
             )
         )
         log.info("issued an authorization code to client %s", flow.client_id)

@@ -27,9 +27,13 @@ from authserver.domain.authorization import (
 from authserver.domain.pushed_requests import PushedRequest, new_request_uri
 from authserver.domain.text import safe_description
 from authserver.oauth2 import client_auth
+from authserver.oauth2.dpop import INVALID_PROOF
+from authserver.oauth2.dpop_binding import DpopProofError, header_values
 from authserver.storage.pushed_requests import PushedRequestRepository
 
 log = logging.getLogger(__name__)
+
+PAR_PATH = "/oauth2/par"
 
 # Client authentication is not part of the authorization request: never stored.
 _AUTHENTICATION_PARAMETERS = frozenset(
@@ -66,9 +70,20 @@ class PushedAuthorizationEndpoint:
             request, self.CLIENT_AUTH_METHODS, self.ENDPOINT_NAME
         ).client
         parameters = authorization_parameters(request.payload.datalist, client.client_id)
+        self._bind_to_proof(request, client, parameters)
         validated = self._validate(parameters, client)
         self._check_id_token_hint(request, validated)
         return 201, self._store(request, client.client_id, parameters), _HEADERS
+
+    def _bind_to_proof(self, request, client, parameters: dict[str, list[str]]) -> None:
+        """RFC 9449 §10.1: a DPoP proof at PAR binds the code to its key, as ``dpop_jkt``
+        would; when both are sent they must name the same key."""
+        if not header_values(request.headers):
+            return
+        jkt = self.server.services.dpop.key_for(request, PAR_PATH, client)
+        if parameters.get("dpop_jkt", [jkt]) != [jkt]:
+            raise DpopProofError(INVALID_PROOF, "dpop_jkt does not name the key of the DPoP proof.")
+        parameters["dpop_jkt"] = [jkt]
 
     def _validate(self, parameters, client) -> AuthorizationRequest:
         settings = self.server.services.settings

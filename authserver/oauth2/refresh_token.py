@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749 import InvalidScopeError, grants
 from authserver.domain.tokens import TokenKind
 from authserver.oauth2 import client_auth
 from authserver.oauth2.audiences import narrowed_audience
+from authserver.oauth2.client_credentials import TOKEN_PATH
 from authserver.oauth2.revocation import revoke_grant
 from authserver.oauth2.token_sets import issue_token_set
 from authserver.storage.grants import RefreshTokenRepository
@@ -57,6 +58,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         self.request.granted_audience = narrowed_audience(
             record.session.audience, self.request.payload
         )
+        # RFC 9449 §5: a public client's refresh token works only with its DPoP key.
+        self.request.dpop_jkt = services.dpop.key_for(
+            self.request, TOKEN_PATH, self.request.client.client, record.dpop_jkt
+        )
         if not record.active or not tokens.consume(digest):
             log.warning("refresh token reused: revoking every token of its grant")
             revoke_grant(self.request.db, record.request_id)
@@ -85,5 +90,6 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             grant_type="refresh_token",
             with_nonce=False,
             refresh_grant=record.session,
+            dpop_jkt=self.request.dpop_jkt,
         )
         return 200, response, self.TOKEN_RESPONSE_HEADER

@@ -255,6 +255,8 @@ class ClientCredentialsServer(_OurClients, CoreAuthorizationServer):
         environ, first: dict[str, str], lists: dict[str, list[str]], database: SessionHandle
     ):
         headers = {"Authorization": environ.get("HTTP_AUTHORIZATION", "")}
+        if "HTTP_DPOP" in environ:  # RFC 9449: the proof of a DPoP-bound token request
+            headers["DPoP"] = environ["HTTP_DPOP"]
         return _HotRequest(headers, FormPayload(first, lists), database)
 
     def handle_response(self, status, body, headers):

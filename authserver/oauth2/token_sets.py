@@ -37,13 +37,16 @@ def issue_token_set(
     with_nonce: bool,
     refresh_grant: GrantSession | None = None,
     access_token_ttl: int | None = None,
+    dpop_jkt: str | None = None,
 ) -> dict[str, Any]:
     """Mint and store the tokens; return the RFC 6749 §5.1 response body.
 
     ``refresh_grant``: what the new refresh token carries when it differs from ``grant``
     (a refresh that narrowed the access token's scope keeps the refresh token's own scope,
     RFC 6749 §6). ``access_token_ttl``: a lifetime chosen by the caller (the test
-    harness's minted tokens), over the client's and the server's."""
+    harness's minted tokens), over the client's and the server's. ``dpop_jkt``: the DPoP
+    key the access token is bound to, and a public client's refresh token too (RFC 9449
+    §5: a confidential client's refresh token is bound by its authentication already)."""
     refresh_grant = refresh_grant or grant
     lifespan = f"{grant_type}_grant"
     client_sub = client_subject(services.settings, client, grant.subject)
@@ -56,6 +59,7 @@ def issue_token_set(
         request_id=request_id,
         ttl=access_token_ttl or client.lifespan(f"{lifespan}_access_token_lifespan"),
         extra=grant.access_token_claims,
+        dpop_jkt=dpop_jkt,
     )
     response = issued.to_response()
     if refresh_grant.wants_refresh_token and "refresh_token" in client.grant_types:
@@ -66,6 +70,7 @@ def issue_token_set(
             grant=refresh_grant,
             request_id=request_id,
             ttl=client.lifespan(f"{lifespan}_refresh_token_lifespan"),
+            dpop_jkt=dpop_jkt if client.is_public else None,
         )
     if grant.is_openid:
         response["id_token"] = services.id_tokens.issue(
@@ -106,6 +111,7 @@ def issue_refresh_token(
     grant: GrantSession,
     request_id: str,
     ttl: int | None,
+    dpop_jkt: str | None = None,
 ) -> str:
     now = services.clock.now()
     minted = services.codec.mint(TokenKind.REFRESH_TOKEN)
@@ -117,6 +123,7 @@ def issue_refresh_token(
             session=grant,
             issued_at=now,
             expires_at=now + (ttl or services.settings.refresh_token_ttl),
+            dpop_jkt=dpop_jkt,
         )
     )
     return minted.value

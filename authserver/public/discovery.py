@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify
 
 from authserver.domain.client_keys import ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS
 from authserver.oauth2 import client_auth
+from authserver.oauth2.dpop import DPOP_ALGORITHMS
 from authserver.oauth2.keys import SIGNING_ALGORITHMS
 
 bp = Blueprint("discovery", __name__)
@@ -59,6 +60,7 @@ def server_metadata() -> dict:
             "revocation_endpoint_auth_methods_supported": list(client_auth.ALL_METHODS),
             "revocation_endpoint_auth_signing_alg_values_supported": _ASSERTION_ALGORITHMS,
             "subject_types_supported": list(settings.subject_types_supported),
+            "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
             "id_token_signing_alg_values_supported": ["RS256"],
             # Hydra's names (Ory's SDK requires them): the algorithms it signs with.
             "id_token_signed_response_alg": ["RS256"],

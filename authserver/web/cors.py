@@ -289,7 +289,7 @@ def _authenticating_client(environ, form: dict[str, str]) -> str:
 
 def _bearer_token(environ, form: dict[str, str]) -> str:
     scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() == "bearer":
+    if scheme.lower() in ("bearer", "dpop"):
         return token.strip()
     return form.get("access_token", "")
 

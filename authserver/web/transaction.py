@@ -52,6 +52,12 @@ def use_autocommit() -> None:
     g._autocommit = True
 
 
+def will_write() -> None:
+    """This request writes although its view is marked read-only (a GET that records a
+    DPoP proof's jti). Call before ``request_database``."""
+    g._writes = True
+
+
 def after_commit(callback) -> None:
     """Run ``callback()`` once this request's transaction has committed (cache eviction:
     evicting earlier would let another thread re-read and cache the old row)."""
