@@ -1,4 +1,5 @@
-"""Fetching a document a client names: its ``jwks_uri``, its ``sector_identifier_uri``.
+"""Fetching a document a client names: its ``jwks_uri``, its ``sector_identifier_uri``, the
+client ID metadata document its URL ``client_id`` names (``fetch_document``).
 
 The URL comes from a client's registration, so the fetch is a request the server makes on
 someone else's behalf (server-side request forgery). The rules:
@@ -6,9 +7,10 @@ someone else's behalf (server-side request forgery). The rules:
 * https, or plain http only to a loopback host (local development, tests);
 * the host is resolved once and every address is checked: private, link-local (cloud
   metadata at 169.254.169.254), multicast, reserved and unspecified addresses are refused
-  outside ``--dev``; loopback is allowed (a developer's own machine). The connection then
-  goes to the checked address (the name cannot resolve elsewhere in between: no DNS
-  rebinding), with the name kept for TLS verification and the Host header;
+  outside ``--dev``; loopback is allowed (a developer's own machine) unless the policy
+  says ``loopback=False``. The connection then goes to the checked address (the name
+  cannot resolve elsewhere in between: no DNS rebinding), with the name kept for TLS
+  verification and the Host header;
 * redirects are not followed (an allowed host could point at a refused one);
 * one deadline for the whole exchange and a size limit on the body.
 
@@ -42,6 +44,10 @@ class FetchError(Exception):
 @dataclass(frozen=True)
 class FetchPolicy:
     dev: bool = False  # --dev: private addresses are allowed too
+    # Loopback addresses (a developer's own machine) are fetched from unless this is
+    # False: a URL anyone may present unauthenticated (a client ID metadata document)
+    # must not reach the server's own local services outside --dev.
+    loopback: bool = True
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
 
@@ -56,13 +62,37 @@ def fetch_json(url: str, policy: FetchPolicy = FetchPolicy()) -> Any:
 
 
 def fetch(url: str, policy: FetchPolicy, accept: str = "*/*") -> bytes:
+    answer = _get(url, policy, accept)
+    if answer.status != 200:
+        raise FetchError(f"the server answered HTTP {answer.status}")
+    return answer.body
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    """An answer other than a redirect: its status, its headers (names lower-cased, repeated
+    ones joined with ", ") and, for a 200, its body (other bodies are not read)."""
+
+    body: bytes
+    status: int
+    headers: dict[str, str]
+
+
+def fetch_document(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocument:
+    """GET ``url`` under ``policy`` like ``fetch``, keeping the status and the headers (a
+    cache needs Cache-Control, Expires, Date, Age; a parser needs Content-Type). A redirect
+    is still a ``FetchError``; any other status is the caller's to judge."""
+    return _get(url, policy, "application/json")
+
+
+def _get(url: str, policy: FetchPolicy, accept: str) -> FetchedDocument:
     deadline = time.monotonic() + policy.timeout
     parts = urlsplit(url)
     host, port = _target(parts)
     address = _checked_address(host, port, parts.scheme, policy)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection = _connection(parts.scheme, host, port, address, _remaining(deadline))
-    watchdog = None
+    watchdog = response = None
     try:
         connection.request("GET", path, headers={"Accept": accept, "User-Agent": "authserver"})
         # Kept here: the connection lets go of its socket when the answer closes it.
@@ -77,9 +107,11 @@ def fetch(url: str, policy: FetchPolicy, accept: str = "*/*") -> bytes:
             raise FetchError(
                 f"the server answered a redirect ({response.status}); it is not followed"
             )
+        headers = _headers(response)
         if response.status != 200:
-            raise FetchError(f"the server answered HTTP {response.status}")
-        return _read_limited(response, policy.max_bytes, deadline, sock)
+            return FetchedDocument(b"", response.status, headers)
+        body = _read_limited(response, policy.max_bytes, deadline, sock)
+        return FetchedDocument(body, response.status, headers)
     except (OSError, http.client.HTTPException) as exc:
         if isinstance(exc, TimeoutError | socket.timeout) or time.monotonic() >= deadline:
             raise FetchError(f"no answer within {policy.timeout:g} seconds") from None
@@ -87,7 +119,18 @@ def fetch(url: str, policy: FetchPolicy, accept: str = "*/*") -> bytes:
     finally:
         if watchdog is not None:
             watchdog.cancel()
+        if response is not None:
+            # Now, not when collected: an answer left unread holds the socket open.
+            response.close()
         connection.close()
+
+
+def _headers(response) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in response.getheaders():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
 def _cut(sock) -> None:
@@ -129,7 +172,7 @@ def _checked_address(host: str, port: int, scheme: str, policy: FetchPolicy) -> 
 
 def _allowed(address, policy: FetchPolicy) -> bool:
     if address.is_loopback:
-        return True
+        return policy.loopback
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         return _allowed(mapped, policy)
@@ -185,8 +228,18 @@ def _read_limited(response, max_bytes: int, deadline: float, sock) -> bytes:
         # socket's timeout).
         chunk = response.read1(min(16384, max_bytes + 1 - size))
         if not chunk:
+            _check_complete(response, deadline)
             return b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
         if size > max_bytes:
             raise FetchError(f"the document is larger than {max_bytes} bytes")
+
+
+def _check_complete(response, deadline: float) -> None:
+    """An empty read also ends a body cut short: by the watchdog at the deadline, or by a
+    server closing before its Content-Length (``read1`` does not raise IncompleteRead)."""
+    if time.monotonic() >= deadline:
+        raise TimeoutError
+    if response.length:
+        raise FetchError("the document ended before its announced length")

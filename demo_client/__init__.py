@@ -20,7 +20,7 @@ from demo_client import errors
 from demo_client.config import Config, load_config
 from demo_client.logs import printable
 from demo_client.services import build_services
-from demo_client.views import register_views
+from demo_client.views import api, register_views
 from demo_client.views.pages import page, render_explanation
 from demo_client.wrappers import RejectBadHost, Request
 
@@ -91,11 +91,16 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if api.is_api_path(request.path):  # an API answers JSON, even a 405
+            return api.http_error(error)
         return page("status.html", status=error.code or 500, error=error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unexpected error")
+        if api.is_api_path(request.path):
+            body = {"error": "server_error", "error_description": "see this app's log"}
+            return api.json_answer(body, 500)
         return render_explanation(
             errors.Explained(
                 title="Something went wrong in this app",
@@ -119,7 +124,7 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
-        if request.endpoint not in ("static", "icon.favicon"):
+        if request.endpoint not in ("static", "icon.favicon", "api.resource_metadata"):
             response.headers["Cache-Control"] = "no-store"  # pages carry tokens
         return response
 

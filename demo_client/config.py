@@ -11,6 +11,10 @@ or, with ``DEMO_CLIENT_AUTH_METHOD=private_key_jwt``, with a key pair: the priva
 ``DEMO_CLIENT_PRIVATE_KEY_FILE`` (a JWK or PEM file), or generated at start and kept in
 memory when ``--register`` will register its public half (``demo_client.client_key``).
 
+The protected API at ``/api/profile`` (this app as a resource server) checks tokens by
+introspection on ``DEMO_CLIENT_ADMIN_URL`` and requires the scope ``DEMO_CLIENT_API_SCOPE``
+(default ``openid``).
+
 The single-page app at ``/spa`` is a second, public client (``DEMO_CLIENT_SPA_ID``, default
 ``demo-spa``): its redirect URI is that page and its allowed CORS origin this app's origin.
 """
@@ -36,6 +40,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ISSUER = "http://127.0.0.1:4444/"
 DEFAULT_CLIENT_ID = "demo-client"
 DEFAULT_SCOPE = "openid offline_access profile email"
+DEFAULT_API_SCOPE = "openid"  # what /api/profile requires of an access token
 DEFAULT_SPA_CLIENT_ID = "demo-spa"
 SPA_PATH = "/spa"
 SPA_SCOPE = "openid offline_access"
@@ -68,6 +73,7 @@ class Config:
     spa_client_id: str = DEFAULT_SPA_CLIENT_ID  # the single-page app's public client
     spa_client_id_given: bool = False  # DEMO_CLIENT_SPA_ID was set
     http_timeout: float = 10.0
+    api_scope: str = DEFAULT_API_SCOPE
     # private_key_jwt: the client's key pair (never printed, never shown, never logged)
     client_key: ClientKey | None = field(default=None, repr=False)
 
@@ -144,6 +150,9 @@ def load_config(
     scope = " ".join(env.get("DEMO_CLIENT_SCOPE", DEFAULT_SCOPE).split())
     if not scope:
         raise ConfigError("DEMO_CLIENT_SCOPE is empty; the default is " + DEFAULT_SCOPE)
+    api_scope = env.get("DEMO_CLIENT_API_SCOPE", "").strip() or DEFAULT_API_SCOPE
+    if len(api_scope.split()) != 1:
+        raise ConfigError(f"DEMO_CLIENT_API_SCOPE must be one scope, not {api_scope[:40]!r}")
     given_id = env.get("DEMO_CLIENT_ID", "").strip()
     given_spa_id = env.get("DEMO_CLIENT_SPA_ID", "").strip()
     if register is None:
@@ -169,6 +178,7 @@ def load_config(
         spa_client_id=given_spa_id or DEFAULT_SPA_CLIENT_ID,
         spa_client_id_given=bool(given_spa_id),
         client_key=client_key,
+        api_scope=api_scope,
     )
 
 

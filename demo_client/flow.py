@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
@@ -20,7 +21,7 @@ from demo_client.id_token import IdTokenResult, validate_id_token
 from demo_client.oauth import PendingAuthorization, TokenRequestFailed
 from demo_client.services import Services
 from demo_client.store import BrowserState
-from demo_client.transport import Unreachable
+from demo_client.transport import Exchange, Unreachable
 
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 
@@ -339,6 +340,28 @@ class ClientFlow:
             f"The {which.replace('_', ' ')} was revoked (RFC 7009). Introspection now says "
             "whether the tokens are still active."
         )
+
+    # -- the protected API -------------------------------------------------------------
+
+    def call_api(self, call: Callable[[str], tuple[Exchange, list[str]]]) -> None:
+        """Send the access token to the protected API (RFC 6750 §2.1) with ``call``."""
+        tokens = self._require_tokens("call the API with")
+        if str(tokens.get("token_type", "")).lower() == "dpop":
+            raise errors.Explained(
+                title="A DPoP token needs a proof",
+                code="dpop_not_supported",
+                explanation="This button sends the access token as a Bearer token; a "
+                "DPoP-bound token would be refused that way (RFC 9449 §7.2).",
+                next_step="Call the API from a DPoP client with a proof for each request.",
+            )
+        exchange, www_authenticate = call(tokens["access_token"])
+        self.state.record(inspector.api_call_step(exchange, www_authenticate))
+        self.state.api_answer = {
+            "status": exchange.status,
+            "www_authenticate": www_authenticate,
+            "body": exchange.body,
+        }
+        self.state.message = f"The protected API answered HTTP {exchange.status}."
 
     # -- logout ------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ per-browser store. Built once by ``create_app`` and kept in ``app.extensions``."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 from flask import current_app
@@ -11,6 +11,7 @@ from flask import current_app
 from demo_client.config import Config
 from demo_client.discovery import Discovery
 from demo_client.oauth import OAuthClient
+from demo_client.resource import ReplayCache
 from demo_client.store import SessionStore
 
 
@@ -21,6 +22,7 @@ class Services:
     discovery: Discovery
     oauth: OAuthClient
     store: SessionStore
+    replays: ReplayCache = field(default_factory=ReplayCache)  # DPoP proofs seen by /api
 
 
 def build_services(config: Config, http: requests.Session) -> Services:

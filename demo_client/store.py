@@ -40,6 +40,7 @@ class BrowserState:
     userinfo_error: str = ""
     introspection: list[tuple[str, dict | None]] = field(default_factory=list)
     rotation: dict | None = None
+    api_answer: dict | None = None  # the last call of /api/profile: status, challenges, body
     revoked: str = ""
     message: str = ""
     steps: list[Step] = field(default_factory=list)
@@ -72,6 +73,7 @@ class BrowserState:
         self.userinfo_error = ""
         self.introspection = []
         self.rotation = None
+        self.api_answer = None
         self.revoked = ""
 
 

@@ -15,10 +15,11 @@ _INSERT = driver.register(insert(_TABLE))
 _REDEEM = (
     update(_TABLE)
     .where(
-        _TABLE.c.digest == bindparam("digest"),
-        _TABLE.c.client_id == bindparam("client_id"),
+        # Not the columns' names: SQLAlchemy keeps those for an UPDATE's SET clause.
+        _TABLE.c.digest == bindparam("b_digest"),
+        _TABLE.c.client_id == bindparam("b_client_id"),
         _TABLE.c.used.is_(False),
-        _TABLE.c.expires_at > bindparam("now"),
+        _TABLE.c.expires_at > bindparam("b_now"),
     )
     .values(used=True)
     .returning(_TABLE.c.parameters, _TABLE.c.expires_at)
@@ -43,7 +44,7 @@ class PushedRequestRepository:
 
     def redeem(self, digest: str, client_id: str, now: int) -> PushedRequest | None:
         row = self._session.execute(
-            _REDEEM, {"digest": digest, "client_id": client_id, "now": now}
+            _REDEEM, {"b_digest": digest, "b_client_id": client_id, "b_now": now}
         ).first()
         if row is None:
             return None

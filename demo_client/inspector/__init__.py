@@ -41,6 +41,7 @@ from demo_client.inspector.redaction import (
     show_authorization,
 )
 from demo_client.inspector.steps import (
+    api_call_step,
     authorization_request_step,
     callback_step,
     discovery_step,
@@ -70,6 +71,7 @@ __all__ = [
     "SHORT_LENGTH",
     "TIME_CLAIMS",
     "Param",
+    "api_call_step",
     "Step",
     "authorization_request_step",
     "browser_trip_steps",

@@ -354,3 +354,29 @@ def logged_out_step(url: str, state_ok: bool) -> Step:
         params=[param(n, v, f"Compared: {verdict}." if n == "state" else None) for n, v in pairs],
         ok=state_ok,
     )
+
+
+def api_call_step(exchange: Exchange, www_authenticate: list[str]) -> Step:
+    notes = [f"WWW-Authenticate: {challenge}" for challenge in www_authenticate]
+    notes.append(
+        "This app is the resource server too: the call is made in-process. To answer, the API "
+        "introspects the token on the admin API, then calls userinfo with it."
+    )
+    return http_step(
+        "api-call",
+        "Call the protected API",
+        exchange,
+        "The client presents the access token to a resource server as a Bearer token; on a "
+        "401 the challenge's resource_metadata says which authorization server to ask.",
+        "RFC 6750 §2.1, §3, RFC 9728 §5.1",
+        target=CLIENT,
+        params=[
+            param(
+                "Authorization",
+                show_authorization(exchange.authorization),
+                "The access token as a Bearer token: the only place this API accepts it.",
+                "RFC 6750 §2.1",
+            )
+        ],
+        notes=notes,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from demo_client.views import (
+    api,
     callback,
     device,
     health,
@@ -18,5 +19,5 @@ from demo_client.views import (
 
 
 def register_views(app: Flask) -> None:
-    for module in (home, login, callback, device, spa, tokens, logout, health, icon):
+    for module in (home, login, callback, device, spa, tokens, logout, health, icon, api):
         app.register_blueprint(module.bp)

@@ -88,6 +88,10 @@ class FakeAuthorizationServer:
     client_jwks: dict | None = None
     assertions: list[dict] = field(default_factory=list)  # the claims of each one accepted
     seen_jtis: set[str] = field(default_factory=set)
+    # Introspection: extra members for one token (e.g. cnf.jkt of a DPoP-bound token), and a
+    # raw (status, content type, body) answer instead of the real one (a failing server).
+    token_members: dict[str, dict] = field(default_factory=dict)
+    introspection_answer: tuple[int, str, str] | None = None
 
     def __post_init__(self):
         self.app = _build_app(self)
@@ -292,6 +296,8 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
 
     @app.post("/admin/oauth2/introspect")
     def introspect():
+        if fake.introspection_answer:
+            return raw(fake.introspection_answer)
         token = request.form.get("token", "")
         grant = fake.access_tokens.get(token) or fake.refresh_tokens.get(token)
         if grant is None or not grant.active:
@@ -304,7 +310,8 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             "scope": grant.scope,
             "token_use": kind,
         }
-        return jsonify({**answer, **fake.extra.get("introspection", {})})
+        extra = {**fake.extra.get("introspection", {}), **fake.token_members.get(token, {})}
+        return jsonify({**answer, **extra})
 
     return app
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from authserver.outbound import FetchError, FetchPolicy, fetch_json
+from authserver.outbound import FetchError, FetchPolicy, fetch_document, fetch_json
 
 DOCUMENT = {"keys": []}
 
@@ -43,6 +43,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b" ")
                 self.wfile.flush()
                 time.sleep(0.01)
+            return
+        if self.path == "/short":
+            # Closes after 2 of the 1000 bytes it announced: a body cut short.
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"[]")
+            return
+        if self.path == "/with-headers":
+            body = json.dumps(DOCUMENT).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Cache-Control", "max-age=600")
+            self.send_header("Cache-Control", "public")
+            self.send_header("Age", "7")
+            self.send_header("Expires", "Thu, 01 Jan 2099 00:00:00 GMT")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         bodies = {
             "/": json.dumps(DOCUMENT).encode(),
@@ -165,3 +184,72 @@ def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
         fetch_json("http://rebind.localhost:8080/jwks", FetchPolicy(timeout=1))
     assert lookups == ["rebind.localhost"]
     assert connected == [("127.0.0.1", 8080)]
+
+
+def test_fetch_document_keeps_the_status_and_the_headers(site):
+    answer = fetch_document(site + "/with-headers")
+    assert answer.status == 200
+    assert json.loads(answer.body) == DOCUMENT
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
+    assert answer.headers["cache-control"] == "max-age=600, public"  # repeated: joined
+    assert answer.headers["age"] == "7"
+    assert answer.headers["expires"] == "Thu, 01 Jan 2099 00:00:00 GMT"
+    assert "date" in answer.headers
+    assert all(name == name.lower() for name in answer.headers)
+
+
+def test_fetch_document_leaves_other_statuses_to_the_caller(site):
+    answer = fetch_document(site + "/missing")
+    assert (answer.status, answer.body) == (404, b"")
+    assert "content-length" in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "policy"),
+    [
+        ("/redirect", FetchPolicy()),  # still never followed
+        ("/big", FetchPolicy()),
+        ("/big-no-length", FetchPolicy()),
+        ("/slow", FetchPolicy(timeout=0.5)),
+        ("/trickle", FetchPolicy(timeout=0.5)),  # cut at the deadline: not a short body
+        ("/short", FetchPolicy()),
+    ],
+)
+def test_fetch_document_refuses_what_fetch_refuses(site, path, policy):
+    started = time.monotonic()
+    with pytest.raises(FetchError):
+        fetch_document(site + path, policy)
+    assert time.monotonic() - started < policy.timeout + 1.5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/doc",
+        "https://127.0.0.2/doc",
+        "https://[::1]/doc",
+        "https://[::ffff:127.0.0.1]/doc",  # IPv4-mapped loopback
+        "http://localhost:8080/doc",
+    ],
+)
+def test_loopback_can_be_refused(url, monkeypatch):
+    def no_connection(*args, **kwargs):
+        raise AssertionError("connected to an address that is refused")
+
+    monkeypatch.setattr(socket, "create_connection", no_connection)
+    for fetcher in (fetch_document, fetch_json):
+        with pytest.raises(FetchError):
+            fetcher(url, FetchPolicy(loopback=False, timeout=1))
+        with pytest.raises(FetchError):
+            fetcher(url, FetchPolicy(dev=True, loopback=False, timeout=1))
+
+
+def test_loopback_is_allowed_by_default(site):
+    assert FetchPolicy().loopback is True
+    assert fetch_document(site + "/").status == 200
+
+
+def test_a_body_cut_short_is_refused(site):
+    """``[]`` is valid JSON, but not the 1000 bytes the server announced."""
+    with pytest.raises(FetchError, match="announced length"):
+        fetch_json(site + "/short")
