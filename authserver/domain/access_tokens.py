@@ -22,6 +22,7 @@ class AccessTokenRecord:
     extra: dict[str, Any] | None = None
     active: bool = True
     dpop_jkt: str | None = None  # RFC 9449: the thumbprint of the key it is bound to
+    act: dict[str, Any] | None = None  # RFC 8693 §4.1: who acts for the subject
 
     def is_active(self, now: int) -> bool:
         return self.active and now < self.expires_at
@@ -45,6 +46,7 @@ def _active(
     audience: tuple[str, ...],
     ext: dict[str, Any] | None = None,
     dpop_jkt: str | None = None,
+    act: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """RFC 7662 §2.2 for an active token, with Hydra's fields; empty ones are left out."""
     response: dict[str, Any] = {
@@ -67,6 +69,8 @@ def _active(
     if dpop_jkt:  # RFC 9449 §6.2: a resource server must then demand a proof of this key
         response["token_type"] = "DPoP"
         response["cnf"] = {"jkt": dpop_jkt}
+    if act:
+        response["act"] = act
     return response
 
 
@@ -82,6 +86,7 @@ def introspection_response(record: AccessTokenRecord, issuer: str) -> dict[str, 
         audience=record.audience,
         ext=record.extra,
         dpop_jkt=record.dpop_jkt,
+        act=record.act,
     )
 
 

@@ -30,12 +30,14 @@ from authserver.domain.durations import DurationError, parse_duration
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693
 SUPPORTED_GRANT_TYPES = (
     "authorization_code",
     "refresh_token",
     "client_credentials",
     DEVICE_CODE_GRANT,
     JWT_BEARER_GRANT,
+    TOKEN_EXCHANGE_GRANT,
 )
 # Grant types Hydra knows that we deliberately do not offer; named in the error message.
 UNSUPPORTED_GRANT_TYPES = {

@@ -56,18 +56,20 @@ class AccessTokens:
         ttl: int | None = None,
         extra: dict[str, Any] | None = None,
         dpop_jkt: str | None = None,
+        act: dict[str, Any] | None = None,
+        strategy: str | None = None,
     ) -> IssuedAccessToken:
-        """``dpop_jkt``: bind the token to that DPoP key (RFC 9449 §6: stored, and in a JWT
-        as the ``cnf`` claim)."""
-        """Mint a token, store its record in the caller's transaction, return the response."""
+        """Mint a token, store its record in the caller's transaction, return the response.
+
+        ``dpop_jkt``: bind the token to that DPoP key (RFC 9449 §6: stored, and in a JWT as
+        the ``cnf`` claim). ``act``: the actor of a delegated token (RFC 8693 §4.1).
+        ``strategy``: the format asked for, over the client's and the server's."""
         now = self._clock.now()
         ttl = ttl or self._default_ttl
-        strategy = self.strategy_for(client)
+        strategy = strategy or self.strategy_for(client)
         if strategy == "jwt":
-            confirmation = {"jkt": dpop_jkt} if dpop_jkt else None
-            value = self._mint_jwt(
-                session, client, subject, scope, audience, now, ttl, extra, confirmation
-            )
+            more = {"cnf": {"jkt": dpop_jkt} if dpop_jkt else None, "act": act}
+            value = self._mint_jwt(session, client, subject, scope, audience, now, ttl, extra, more)
             digest = signature_digest(value.rsplit(".", 1)[1])
         else:
             minted = self._codec.mint(TokenKind.ACCESS_TOKEN)
@@ -85,6 +87,7 @@ class AccessTokens:
                 format=strategy,
                 extra=extra or None,
                 dpop_jkt=dpop_jkt,
+                act=act,
             )
         )
         return IssuedAccessToken(
@@ -109,7 +112,7 @@ class AccessTokens:
         return None
 
     def _mint_jwt(
-        self, session, client, subject, scope, audience, now, ttl, extra, confirmation=None
+        self, session, client, subject, scope, audience, now, ttl, extra, more=None
     ) -> str:
         key = self._keys.signing_key(session, ACCESS_TOKEN_SET)
         if key is None:
@@ -129,8 +132,8 @@ class AccessTokens:
         }
         if extra:
             claims["ext"] = extra
-        if confirmation:
-            claims["cnf"] = confirmation
+        # cnf (RFC 9449 §6.1) and act (RFC 8693 §4.1), when the token has them.
+        claims.update({name: value for name, value in (more or {}).items() if value})
         header = {"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}
         return jwt.encode(header, claims, key.private, algorithms=[key.alg])
 

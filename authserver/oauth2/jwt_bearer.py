@@ -65,7 +65,8 @@ class JwtBearerGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             )
         try:
             assertion = read_unverified(raw)
-            trusted = self._trusted_signer(assertion)
+            now = self.server.services.clock.now()
+            trusted = trusted_signer(self.request.db, now, assertion, self._rules())
             expires_at = check_claims(assertion, self._rules(), self.server.services.clock.now())
         except AssertionRefused as exc:
             raise InvalidGrantError(safe_description(str(exc))) from None
@@ -98,32 +99,6 @@ class JwtBearerGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             iat_required=not settings.jwt_grant_iat_optional,
         )
 
-    def _trusted_signer(self, assertion: UnverifiedAssertion) -> TrustedIssuer:
-        """The trust relationship whose key signed the assertion."""
-        issuer, subject = assertion.claim("iss"), assertion.claim("sub")
-        if not issuer or not subject:
-            raise AssertionRefused("The assertion must name its issuer (iss) and subject (sub).")
-        now = datetime.fromtimestamp(self.server.services.clock.now(), UTC)
-        candidates = [
-            trusted
-            for trusted in TrustedIssuerRepository(self.request.db).for_assertion(
-                issuer, subject, now
-            )
-            if assertion.kid is None or trusted.key_id == assertion.kid
-        ]
-        if not candidates:
-            raise AssertionRefused(
-                "No unexpired trust relationship covers this issuer, subject and key id."
-            )
-        for trusted in candidates:
-            (key,) = parse_public_jwks({"keys": [trusted.public_key]}).keys
-            try:
-                verify_signature(assertion, [key], self._rules())
-            except AssertionRefused:
-                continue
-            return trusted
-        raise AssertionRefused("The assertion's signature does not verify with a trusted key.")
-
     @staticmethod
     def _check_scope(client, trusted: TrustedIssuer, scope: list[str]) -> None:
         beyond_trust = [item for item in scope if item not in trusted.scope]
@@ -155,3 +130,31 @@ class JwtBearerGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         )
         log.info("issued a jwt-bearer access token to client %s", client.client_id)
         return 200, issued.to_response(), self.TOKEN_RESPONSE_HEADER
+
+
+def trusted_signer(
+    session, now: int, assertion: UnverifiedAssertion, rules: AssertionRules
+) -> TrustedIssuer:
+    """The unexpired trust relationship (``/admin/trust/grants/jwt-bearer/issuers``) whose
+    key signed the assertion, for its issuer and subject (also used by token exchange)."""
+    issuer, subject = assertion.claim("iss"), assertion.claim("sub")
+    if not issuer or not subject:
+        raise AssertionRefused("The assertion must name its issuer (iss) and subject (sub).")
+    moment = datetime.fromtimestamp(now, UTC)
+    candidates = [
+        trusted
+        for trusted in TrustedIssuerRepository(session).for_assertion(issuer, subject, moment)
+        if assertion.kid is None or trusted.key_id == assertion.kid
+    ]
+    if not candidates:
+        raise AssertionRefused(
+            "No unexpired trust relationship covers this issuer, subject and key id."
+        )
+    for trusted in candidates:
+        (key,) = parse_public_jwks({"keys": [trusted.public_key]}).keys
+        try:
+            verify_signature(assertion, [key], rules)
+        except AssertionRefused:
+            continue
+        return trusted
+    raise AssertionRefused("The assertion's signature does not verify with a trusted key.")

@@ -30,6 +30,7 @@ from authserver.oauth2.jwt_bearer import JwtBearerGrant
 from authserver.oauth2.pushed_authorization import PushedAuthorizationEndpoint
 from authserver.oauth2.refresh_token import RefreshTokenGrant
 from authserver.oauth2.revocation import RevocationEndpoint
+from authserver.oauth2.token_exchange import TokenExchangeGrant
 from authserver.storage.repositories import ClientRepository
 from authserver.storage.trust import JtiRepository
 
@@ -190,6 +191,7 @@ class AuthorizationServer(_OurClients, FlaskAuthorizationServer):
         self.register_grant(RefreshTokenGrant)
         self.register_grant(DeviceCodeGrant)
         self.register_grant(JwtBearerGrant)
+        self.register_grant(TokenExchangeGrant)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(DeviceAuthorizationEndpoint)
         self.register_endpoint(PushedAuthorizationEndpoint)

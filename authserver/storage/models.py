@@ -106,6 +106,8 @@ class AccessTokenRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # RFC 9449: the thumbprint of the DPoP key the token is bound to (None: a Bearer token).
     dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    # RFC 8693 §4.1: the actor of a delegated token (from token exchange), nested actors inside.
+    act: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class JtiRow(Base):

@@ -239,6 +239,7 @@ _SELECT_ACCESS_TOKEN = select(
     _ACCESS_TOKENS.c.extra,
     _ACCESS_TOKENS.c.active,
     _ACCESS_TOKENS.c.dpop_jkt,
+    _ACCESS_TOKENS.c.act,
 ).where(_ACCESS_TOKENS.c.signature_digest == bindparam("digest"))
 driver.register(_SELECT_ACCESS_TOKEN)
 
@@ -265,6 +266,7 @@ class AccessTokenRepository:
                 "expires_at": record.expires_at,
                 "active": record.active,
                 "dpop_jkt": record.dpop_jkt,
+                "act": record.act,
             },
         )
 
@@ -285,6 +287,7 @@ class AccessTokenRepository:
             extra=row.extra,
             active=row.active,
             dpop_jkt=row.dpop_jkt,
+            act=row.act,
         )
 
     def deactivate(self, signature_digest: str) -> bool:

@@ -469,7 +469,8 @@ ROWS = [
             "Field grant_types: unknown grant type 'magic'; supported: "
             "authorization_code, refresh_token, client_credentials, "
             "urn:ietf:params:oauth:grant-type:device_code, "
-            "urn:ietf:params:oauth:grant-type:jwt-bearer."
+            "urn:ietf:params:oauth:grant-type:jwt-bearer, "
+            "urn:ietf:params:oauth:grant-type:token-exchange."
         ),
         id="grants-unknown",
     ),
@@ -480,7 +481,8 @@ ROWS = [
             "Field grant_types: unknown grant type 'magic'; supported: "
             "authorization_code, refresh_token, client_credentials, "
             "urn:ietf:params:oauth:grant-type:device_code, "
-            "urn:ietf:params:oauth:grant-type:jwt-bearer."
+            "urn:ietf:params:oauth:grant-type:jwt-bearer, "
+            "urn:ietf:params:oauth:grant-type:token-exchange."
         ),
         id="grants-unknown-then-implicit",
     ),
@@ -500,7 +502,8 @@ ROWS = [
             "Field grant_types: unknown grant type 'Authorization_Code'; "
             "supported: authorization_code, refresh_token, "
             "client_credentials, urn:ietf:params:oauth:grant-type:device_code, "
-            "urn:ietf:params:oauth:grant-type:jwt-bearer."
+            "urn:ietf:params:oauth:grant-type:jwt-bearer, "
+            "urn:ietf:params:oauth:grant-type:token-exchange."
         ),
         id="grants-case",
     ),
@@ -547,7 +550,8 @@ ROWS = [
             "Field grant_types: unknown grant type 'refresh\\x00token'; "
             "supported: authorization_code, refresh_token, "
             "client_credentials, urn:ietf:params:oauth:grant-type:device_code, "
-            "urn:ietf:params:oauth:grant-type:jwt-bearer."
+            "urn:ietf:params:oauth:grant-type:jwt-bearer, "
+            "urn:ietf:params:oauth:grant-type:token-exchange."
         ),
         id="grants-nul",
     ),
@@ -2188,7 +2192,8 @@ ROWS = [
             "Field grant_types: unknown grant type 'magic'; supported: "
             "authorization_code, refresh_token, client_credentials, "
             "urn:ietf:params:oauth:grant-type:device_code, "
-            "urn:ietf:params:oauth:grant-type:jwt-bearer."
+            "urn:ietf:params:oauth:grant-type:jwt-bearer, "
+            "urn:ietf:params:oauth:grant-type:token-exchange."
         ),
         id="unknown-after-value-errors",
     ),

@@ -1,4 +1,5 @@
-"""Modern OAuth: pushed authorization requests (RFC 9126) and DPoP-bound tokens (RFC 9449).
+"""Modern OAuth: pushed authorization requests (RFC 9126), DPoP-bound tokens (RFC 9449) and
+the actor of an exchanged token (RFC 8693).
 
 Revision ID: 0005
 Revises: 0004
@@ -41,9 +42,14 @@ def upgrade():
     for table in _BOUND:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("dpop_jkt", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("oauth2_access_tokens", schema=None) as batch_op:
+        # RFC 8693 §4.1: who acts for the subject of a token issued by token exchange.
+        batch_op.add_column(sa.Column("act", sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("oauth2_access_tokens", schema=None) as batch_op:
+        batch_op.drop_column("act")
     for table in _BOUND:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("dpop_jkt")
