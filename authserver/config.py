@@ -145,6 +145,8 @@ class Settings:
     par_ttl: int = 60
     # RFC 9449 §8: every DPoP proof must carry a fresh server nonce.
     dpop_nonce_required: bool = False
+    # draft-ietf-oauth-client-id-metadata-document: URL client ids name their metadata.
+    client_id_metadata_documents_enabled: bool = False
     # CORS (Hydra's serve.public.cors.* and serve.admin.cors.*).
     public_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
     admin_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
@@ -358,6 +360,7 @@ _OPTIONS = (
     _Option("oauth2.pushed_authorization_requests.enforced", _boolean, False),
     _Option("ttl.pushed_authorization_request", _duration, 60),
     _Option("oauth2.dpop.nonce_required", _boolean, False),
+    _Option("oauth2.client_id_metadata_documents.enabled", _boolean, False),
     _Option("oidc.dynamic_client_registration.enabled", _boolean, False),
     _Option("oidc.dynamic_client_registration.default_scope", _scope_list, DEFAULT_CLIENT_SCOPE),
     # Not a Hydra option: a flood of registrations from one address is bounded.
@@ -481,6 +484,7 @@ def load_settings(
         par_required=values["oauth2.pushed_authorization_requests.enforced"],
         par_ttl=values["ttl.pushed_authorization_request"],
         dpop_nonce_required=values["oauth2.dpop.nonce_required"],
+        client_id_metadata_documents_enabled=values["oauth2.client_id_metadata_documents.enabled"],
         public_cors=_cors_settings("public", values),
         admin_cors=_cors_settings("admin", values),
         database_connect_timeout=values["database.connect_timeout"],

@@ -17,7 +17,9 @@ from authserver.domain.clock import Clock
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
 from authserver.oauth2.access_tokens import AccessTokens
+from authserver.oauth2.client_documents import ClientDocuments
 from authserver.oauth2.client_jwks import ClientKeys
+from authserver.oauth2.document_clients import ClientFinder
 from authserver.oauth2.dpop_binding import DpopBinding
 from authserver.oauth2.id_tokens import IdTokens
 from authserver.oauth2.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager
@@ -71,6 +73,8 @@ class Services:
     client_keys: ClientKeys
     # DPoP at the token and PAR endpoints (RFC 9449 §5, §10).
     dpop: DpopBinding
+    # The client of an OAuth2 request: stored, or named by its metadata document's URL.
+    client_finder: ClientFinder
     # Every expiry check's "now"; only the test harness moves it (domain.clock).
     clock: Clock = field(default_factory=Clock)
 
@@ -109,6 +113,12 @@ def build_services(
         publish_for=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
     )
     codec = OpaqueTokenCodec(secrets.token_hmac_keys)
+    clients = ClientDirectory(settings.clients_cache_ttl)
+    documents = (
+        ClientDocuments(policy_for_dev=settings.dev)
+        if settings.client_id_metadata_documents_enabled
+        else None
+    )
     return Services(
         settings=settings,
         database=database or database_for(settings),
@@ -125,10 +135,13 @@ def build_services(
             default_ttl=settings.access_token_ttl,
             clock=clock,
         ),
-        clients=ClientDirectory(settings.clients_cache_ttl),
+        clients=clients,
         client_keys=ClientKeys(FetchPolicy(dev=settings.dev)),
         clock=clock,
         dpop=DpopBinding(settings, clock, secrets.dpop_nonce_key),
+        client_finder=ClientFinder(
+            clients, documents, " ".join(settings.dynamic_registration_default_scope)
+        ),
     )
 
 

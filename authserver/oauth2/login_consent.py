@@ -61,6 +61,7 @@ from authserver.domain.pushed_requests import REQUEST_URI_PREFIX, request_uri_di
 from authserver.domain.sessions import GrantSession, LoginSession
 from authserver.domain.subjects import is_subject_of
 from authserver.domain.tokens import TokenKind
+from authserver.oauth2.client_documents import ClientDocumentError
 from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.flows import FlowRepository, LoginSessionRepository
 from authserver.storage.grants import AuthorizationCodeRepository
@@ -315,7 +316,10 @@ class AuthorizationFlow:
         return result
 
     def _client(self, client_id: str) -> Client | None:
-        stored = self.services.clients.find(self.session, client_id)
+        try:
+            stored = self.services.client_finder.find(self.session, client_id)
+        except ClientDocumentError as exc:
+            raise ErrorPage("invalid_client", exc.description) from None
         return stored.client if stored else None
 
     def _id_token_hint_claims(self, request: AuthorizationRequest) -> dict | None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2 import AuthorizationServer as CoreAuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Request, UnsupportedGrantTypeError
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from flask import request as flask_request
 
@@ -23,6 +23,7 @@ from authserver.oauth2 import client_auth
 from authserver.oauth2.assertions import AssertionRules, audiences_for
 from authserver.oauth2.authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from authserver.oauth2.client_credentials import ClientCredentialsGrant
+from authserver.oauth2.client_documents import ClientDocumentError
 from authserver.oauth2.client_model import AuthlibClient
 from authserver.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from authserver.oauth2.device_code import DeviceCodeGrant
@@ -82,7 +83,10 @@ class _OurClients:
     services: Services
 
     def find_client(self, session, client_id: str) -> AuthlibClient | None:
-        stored = self.services.clients.find(session, client_id)
+        try:
+            stored = self.services.client_finder.find(session, client_id)
+        except ClientDocumentError as exc:
+            raise InvalidClientError(description=exc.description, status_code=401) from None
         if stored is None:
             return None
         return AuthlibClient(stored, self.services.secret_hasher, self.services.secrets)

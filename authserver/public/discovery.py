@@ -61,6 +61,9 @@ def server_metadata() -> dict:
             "revocation_endpoint_auth_signing_alg_values_supported": _ASSERTION_ALGORITHMS,
             "subject_types_supported": list(settings.subject_types_supported),
             "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
+            "client_id_metadata_document_supported": (
+                settings.client_id_metadata_documents_enabled
+            ),
             "id_token_signing_alg_values_supported": ["RS256"],
             # Hydra's names (Ory's SDK requires them): the algorithms it signs with.
             "id_token_signed_response_alg": ["RS256"],
