@@ -15,6 +15,10 @@ The protected API at ``/api/profile`` (this app as a resource server) checks tok
 introspection on ``DEMO_CLIENT_ADMIN_URL`` and requires the scope ``DEMO_CLIENT_API_SCOPE``
 (default ``openid``).
 
+Modern options, each the default of the home page's login form: ``DEMO_CLIENT_USE_PAR``
+(pushed authorization requests, RFC 9126), ``DEMO_CLIENT_USE_DPOP`` (DPoP-bound tokens,
+RFC 9449) and ``DEMO_CLIENT_RESOURCE`` (a resource indicator, RFC 8707).
+
 The single-page app at ``/spa`` is a second, public client (``DEMO_CLIENT_SPA_ID``, default
 ``demo-spa``): its redirect URI is that page and its allowed CORS origin this app's origin.
 """
@@ -76,6 +80,9 @@ class Config:
     api_scope: str = DEFAULT_API_SCOPE
     # private_key_jwt: the client's key pair (never printed, never shown, never logged)
     client_key: ClientKey | None = field(default=None, repr=False)
+    use_par: bool = False  # RFC 9126 (also when discovery requires it)
+    use_dpop: bool = False  # RFC 9449
+    resource: str = ""  # RFC 8707: an absolute URI without a fragment, or none
 
     @property
     def token_endpoint_auth_method(self) -> str:
@@ -160,6 +167,10 @@ def load_config(
     if overwrite is None:
         overwrite = _flag(env, "DEMO_CLIENT_OVERWRITE")
     client_key = _client_key(env, register)
+    try:
+        resource = check_resource(env.get("DEMO_CLIENT_RESOURCE", ""))
+    except ValueError as exc:
+        raise ConfigError(f"DEMO_CLIENT_RESOURCE {exc}") from None
     return Config(
         host=host,
         port=port,
@@ -179,7 +190,29 @@ def load_config(
         spa_client_id_given=bool(given_spa_id),
         client_key=client_key,
         api_scope=api_scope,
+        use_par=_flag(env, "DEMO_CLIENT_USE_PAR"),
+        use_dpop=_flag(env, "DEMO_CLIENT_USE_DPOP"),
+        resource=resource,
     )
+
+
+def check_resource(raw: str) -> str:
+    """A resource indicator (RFC 8707 §2): "" for none, else an absolute URI without a
+    fragment. Raises ValueError saying what is wrong (the setting and the login form)."""
+    value = raw.strip()
+    if not value:
+        return ""
+    if len(value) > 2000 or not value.isprintable() or " " in value:
+        raise ValueError("must be one URI of printable characters, up to 2000")
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a bad [IPv6] host
+        parts = urlsplit("")
+    if not parts.scheme or not (parts.netloc or parts.path):
+        raise ValueError(f"must be an absolute URI (https://api.example/…), not {value[:60]!r}")
+    if "#" in value:
+        raise ValueError(f"must not have a fragment (RFC 8707 §2), not {value[:60]!r}")
+    return value
 
 
 def _client_key(env: Mapping[str, str], register: bool) -> ClientKey | None:

@@ -31,6 +31,7 @@ BACKCHANNEL_ENDPOINTS = (
     "jwks_uri",
     "revocation_endpoint",
     "device_authorization_endpoint",  # RFC 8628 §4
+    "pushed_authorization_request_endpoint",  # RFC 9126 §5
 )
 
 
@@ -44,9 +45,21 @@ class ServerMetadata:
     revocation_endpoint: str = ""
     end_session_endpoint: str = ""
     device_authorization_endpoint: str = ""
+    pushed_authorization_request_endpoint: str = ""
     # (name, as published, as used by this server) for the back-channel endpoints
     rewritten: tuple[tuple[str, str, str], ...] = ()
     published: dict = field(default_factory=dict)
+
+    def as_published(self, name: str) -> str:
+        """An endpoint as the server publishes it, not as rewritten for the back channel:
+        what a client assertion's ``aud`` and a DPoP proof's ``htu`` name."""
+        published = self.published.get(name)
+        return published if isinstance(published, str) and published else getattr(self, name)
+
+    @property
+    def requires_par(self) -> bool:
+        """RFC 9126 §5: the server accepts only pushed authorization requests."""
+        return self.published.get("require_pushed_authorization_requests") is True
 
 
 def discovery_url(config: Config) -> str:

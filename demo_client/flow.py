@@ -11,14 +11,19 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
+from dataclasses import replace
 
 from werkzeug.datastructures import MultiDict
 
 from demo_client import errors, inspector
 from demo_client.discovery import ServerMetadata, same_issuer
 from demo_client.id_token import IdTokenResult, validate_id_token
-from demo_client.oauth import PendingAuthorization, TokenRequestFailed
+from demo_client.oauth import (
+    LoginOptions,
+    PendingAuthorization,
+    TokenRequestFailed,
+    add_query,
+)
 from demo_client.services import Services
 from demo_client.store import BrowserState
 from demo_client.transport import Exchange, Unreachable
@@ -26,8 +31,9 @@ from demo_client.transport import Exchange, Unreachable
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 
 
-def add_query(url: str, params: list[tuple[str, str]]) -> str:
-    return url + ("&" if "?" in url else "?") + urlencode(params)
+def dpop_bound(tokens: dict) -> bool:
+    """Whether the token endpoint bound these tokens to the DPoP key (RFC 9449 §5)."""
+    return str(tokens.get("token_type", "")).lower() == "dpop"
 
 
 class ClientFlow:
@@ -93,12 +99,12 @@ class ClientFlow:
             return
         subject = self.state.id_token.claims.get("sub") if self.state.id_token else None
         try:
-            exchange = self.oauth.userinfo(metadata, tokens["access_token"])
+            exchange = self.oauth.userinfo(metadata, tokens["access_token"], dpop_bound(tokens))
         except Unreachable as exc:
-            self.state.record(inspector.userinfo_step(exc.exchange, subject))
+            self._record(inspector.userinfo_step(exc.exchange, subject), exc.exchange)
             self.state.userinfo_error = f"{exc.url}: {exc.reason}"
             return
-        self.state.record(inspector.userinfo_step(exchange, subject))
+        self._record(inspector.userinfo_step(exchange, subject), exchange)
         if exchange.status == 200 and isinstance(exchange.body, dict):
             self.state.userinfo = exchange.body
         else:
@@ -126,15 +132,16 @@ class ClientFlow:
 
     def _token_failure(self, exc: Exception, step, endpoint: str, what: str):
         """Record the failed token/refresh/revoke step; return the Explained to raise."""
-        self.state.record(step)
+        self._record(step, exc.exchange)
         if isinstance(exc, Unreachable):
             return errors.unreachable(exc.url, exc.reason, what)
         return errors.token_error(exc.error, exc.description, endpoint, exc.exchange.status)
 
     # -- login -------------------------------------------------------------------------
 
-    def start_login(self, prompt: str = "") -> str:
-        """A new authorization request (RFC 6749 §4.1.1); the URL to send the browser to."""
+    def start_login(self, prompt: str = "", options: LoginOptions | None = None) -> str:
+        """A new authorization request (RFC 6749 §4.1.1), pushed first with PAR (RFC 9126);
+        the URL to send the browser to."""
         words = prompt.split()
         if any(word not in PROMPT_VALUES for word in words):
             raise errors.Explained(
@@ -149,12 +156,59 @@ class ClientFlow:
         self.state.steps = []  # a new flow starts a new timeline
         self.state.message = ""
         metadata = self.metadata(always_record=True)
-        pending = self.oauth.authorization_request(metadata, " ".join(words))
+        options = self._options(metadata, options or LoginOptions.defaults(self.config))
+        pending = self._authorization_request(metadata, " ".join(words), options)
         self.state.add_pending(pending)
         self.state.record(
-            inspector.authorization_request_step(pending.url, pending.params, started)
+            inspector.authorization_request_step(
+                pending.url, pending.params, started, pushed=pending.pushed is not None
+            )
         )
         return pending.url
+
+    def _authorization_request(
+        self, metadata: ServerMetadata, prompt: str, options: LoginOptions
+    ) -> PendingAuthorization:
+        """The pending request; with PAR the pushed request recorded (or its failure)."""
+        auth_method = self.config.token_endpoint_auth_method
+        try:
+            pending = self.oauth.authorization_request(metadata, prompt, options)
+        except (TokenRequestFailed, Unreachable) as exc:
+            step = inspector.par_step(exc.exchange, auth_method)
+            endpoint = metadata.pushed_authorization_request_endpoint
+            raise self._token_failure(
+                exc, step, endpoint, "the pushed authorization request"
+            ) from None
+        if pending.pushed is not None:
+            step = inspector.par_step(pending.pushed, auth_method)
+            if options.par_required:
+                step.notes.append(
+                    "Pushed because discovery says require_pushed_authorization_requests: "
+                    "true (RFC 9126 §5)."
+                )
+            self._record(step, pending.pushed)
+        return pending
+
+    @staticmethod
+    def _options(metadata: ServerMetadata, options: LoginOptions) -> LoginOptions:
+        """PAR when the server requires it (RFC 9126 §5); an error when it offers none."""
+        if metadata.requires_par:
+            options = replace(options, par=True, par_required=True)
+        if options.par and not metadata.pushed_authorization_request_endpoint:
+            raise errors.Explained(
+                title="The server offers no pushed authorization requests",
+                code="par_not_supported",
+                explanation="Discovery names no pushed_authorization_request_endpoint "
+                "(RFC 9126 §5), so the parameters cannot be pushed.",
+                next_step="Log in without “Use PAR”, or unset DEMO_CLIENT_USE_PAR.",
+            )
+        return options
+
+    def _record(self, step: inspector.Step, exchange: Exchange) -> None:
+        """Record a step, after the attempt the server refused asking for a DPoP nonce."""
+        if exchange.previous is not None:
+            self.state.record(inspector.dpop_nonce_step(exchange.previous))
+        self.state.record(step)
 
     def handle_callback(self, url: str, args: MultiDict) -> None:
         """RFC 6749 §4.1.2: check the state, then exchange the code (§4.1.3) and check what
@@ -220,13 +274,26 @@ class ClientFlow:
             raise self._token_failure(
                 exc, step, metadata.token_endpoint, "the token request"
             ) from None
-        self.state.record(
-            inspector.token_step(
-                exchange, pending.code_challenge, self.config.token_endpoint_auth_method
-            )
+        step = inspector.token_step(
+            exchange, pending.code_challenge, self.config.token_endpoint_auth_method
         )
+        self._record(step, exchange)
         self.store_tokens(metadata, token, nonce=pending.nonce)
+        self.state.options = pending.options  # after store_tokens, which forgets them
+        step.notes += self._binding_notes(pending.options)
         self.state.message = "You are logged in. Below: the tokens, and how they were obtained."
+
+    def _binding_notes(self, options: LoginOptions) -> list[str]:
+        """What the token endpoint's answer means for DPoP and the resource (RFC 9449 §5,
+        RFC 8707 §2.2), with what introspection (or a JWT access token) says."""
+        tokens = self.state.tokens or {}
+        answer = dict(self.state.introspection).get("access token")
+        return inspector.binding_notes(
+            tokens,
+            answer,
+            self.services.dpop_key.thumbprint if options.dpop else None,
+            options.resource,
+        )
 
     def store_tokens(self, metadata: ServerMetadata, token: dict, nonce: str | None) -> None:
         """Check the ID token, keep the tokens, then call userinfo and introspection (after
@@ -264,8 +331,9 @@ class ClientFlow:
                 next_step="Log in again and grant offline_access.",
             )
         metadata = self.metadata()
+        resource = self.state.options.resource if self.state.options else ""
         try:
-            new, exchange = self.oauth.refresh(metadata, old)
+            new, exchange = self.oauth.refresh(metadata, old, dpop_bound(tokens), resource)
         except (TokenRequestFailed, Unreachable) as exc:
             step = inspector.refresh_step(
                 exc.exchange, old, None, self.config.token_endpoint_auth_method
@@ -274,8 +342,9 @@ class ClientFlow:
                 exc, step, metadata.token_endpoint, "the refresh request"
             ) from None
         rotated = new.get("refresh_token") or old
-        self.state.record(
-            inspector.refresh_step(exchange, old, rotated, self.config.token_endpoint_auth_method)
+        self._record(
+            inspector.refresh_step(exchange, old, rotated, self.config.token_endpoint_auth_method),
+            exchange,
         )
         if new.get("id_token"):
             result = self._check_id_token(
@@ -343,18 +412,11 @@ class ClientFlow:
 
     # -- the protected API -------------------------------------------------------------
 
-    def call_api(self, call: Callable[[str], tuple[Exchange, list[str]]]) -> None:
-        """Send the access token to the protected API (RFC 6750 §2.1) with ``call``."""
+    def call_api(self, call: Callable[[str, bool], tuple[Exchange, list[str]]]) -> None:
+        """Send the access token to the protected API with ``call``: as a Bearer token
+        (RFC 6750 §2.1), or a DPoP-bound one with a proof (RFC 9449 §7.1)."""
         tokens = self._require_tokens("call the API with")
-        if str(tokens.get("token_type", "")).lower() == "dpop":
-            raise errors.Explained(
-                title="A DPoP token needs a proof",
-                code="dpop_not_supported",
-                explanation="This button sends the access token as a Bearer token; a "
-                "DPoP-bound token would be refused that way (RFC 9449 §7.2).",
-                next_step="Call the API from a DPoP client with a proof for each request.",
-            )
-        exchange, www_authenticate = call(tokens["access_token"])
+        exchange, www_authenticate = call(tokens["access_token"], dpop_bound(tokens))
         self.state.record(inspector.api_call_step(exchange, www_authenticate))
         self.state.api_answer = {
             "status": exchange.status,

@@ -6,6 +6,11 @@ with the secret, or (``private_key_jwt``, RFC 7523 §2.2) a fresh client asserti
 with the client's key, through Authlib's ``PrivateKeyJWT``. Every request
 goes through the ``requests.Session`` given to the app (tests give one with a fake server
 mounted) and is recorded as an ``Exchange`` for the flow inspector.
+
+Per login (``LoginOptions``), the authorization request may be pushed (PAR, RFC 9126 §2),
+the tokens bound to the client's DPoP key (RFC 9449: a fresh proof on each token, PAR and
+userinfo request, retried once when the server asks for a nonce) and a resource named
+(RFC 8707 §2).
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.client import DEFAULT_HEADERS
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from demo_client.client_key import ASSERTION_TYPE
 from demo_client.config import Config
 from demo_client.discovery import ServerMetadata
+from demo_client.dpop import DpopKey, nonce_asked
 from demo_client.transport import (
     Exchange,
     ResponseCapture,
@@ -37,6 +44,21 @@ from demo_client.transport import (
 )
 
 
+@dataclass(frozen=True)
+class LoginOptions:
+    """How one login is made: pushed (RFC 9126), DPoP-bound (RFC 9449), for a resource
+    (RFC 8707). The settings are the defaults; the home page's form picks per login."""
+
+    par: bool = False
+    dpop: bool = False
+    resource: str = ""
+    par_required: bool = False  # discovery said require_pushed_authorization_requests
+
+    @classmethod
+    def defaults(cls, config: Config) -> LoginOptions:
+        return cls(par=config.use_par, dpop=config.use_dpop, resource=config.resource)
+
+
 @dataclass
 class PendingAuthorization:
     """What the client must remember between /login and /callback (RFC 6749 §4.1.1)."""
@@ -46,8 +68,14 @@ class PendingAuthorization:
     code_verifier: str
     code_challenge: str
     url: str
-    params: list[tuple[str, str]]
+    params: list[tuple[str, str]]  # what the browser carries (with PAR: the reference only)
+    options: LoginOptions = field(default_factory=LoginOptions)
+    pushed: Exchange | None = None  # the PAR request, when the parameters were pushed
     created_at: float = field(default_factory=time.time)
+
+
+def add_query(url: str, params: list[tuple[str, str]]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -83,9 +111,10 @@ class TokenRequestFailed(Exception):
 
 
 class OAuthClient:
-    def __init__(self, config: Config, http: requests.Session):
+    def __init__(self, config: Config, http: requests.Session, dpop_key: DpopKey):
         self.config = config
         self.http = http
+        self.dpop_key = dpop_key
 
     def _session(
         self, scope: str | None = None, audience: str = ""
@@ -118,28 +147,61 @@ class OAuthClient:
     # -- the front channel -------------------------------------------------------------
 
     def authorization_request(
-        self, metadata: ServerMetadata, prompt: str = ""
+        self, metadata: ServerMetadata, prompt: str = "", options: LoginOptions | None = None
     ) -> PendingAuthorization:
         """RFC 6749 §4.1.1 + RFC 7636 §4.3 + OIDC Core §3.1.2.1: a fresh state, nonce and
-        PKCE verifier, and the URL the browser is sent to."""
+        PKCE verifier, and the URL the browser is sent to; pushed first with PAR.
+
+        Raises TokenRequestFailed (the PAR request was refused) or Unreachable."""
+        options = options or LoginOptions()
         state = secrets.token_urlsafe(24)
         nonce = secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(48)
         extra = {"nonce": nonce}
         if prompt:
             extra["prompt"] = prompt
+        if options.resource:
+            extra["resource"] = options.resource
+        if options.dpop and not options.par:  # with PAR the proof binds the code (§10.1)
+            extra["dpop_jkt"] = self.dpop_key.thumbprint
         session, _ = self._session(scope=self.config.scope)
         url, _ = session.create_authorization_url(
             metadata.authorization_endpoint, state=state, code_verifier=verifier, **extra
         )
-        return PendingAuthorization(
+        pending = PendingAuthorization(
             state=state,
             nonce=nonce,
             code_verifier=verifier,
             code_challenge=create_s256_code_challenge(verifier),
             url=url,
             params=parse_qsl(urlsplit(url).query, keep_blank_values=True),
+            options=options,
         )
+        if options.par:
+            self._push(metadata, pending)
+        return pending
+
+    def _push(self, metadata: ServerMetadata, pending: PendingAuthorization) -> None:
+        """RFC 9126 §2: send the parameters with client authentication; the browser then
+        carries only client_id and the request_uri (§4)."""
+        endpoint = "pushed_authorization_request_endpoint"
+        url = getattr(metadata, endpoint)
+        form = dict(pending.params)
+
+        def push(headers: dict) -> tuple[requests.Response, Exchange]:
+            return self._authenticated_post(url, form, self.assertion_audience(metadata), headers)
+
+        if pending.options.dpop:
+            response, exchange = self._dpop_call("POST", metadata.as_published(endpoint), push)
+        else:
+            response, exchange = push({})
+        pending.pushed = exchange
+        body = exchange.body if isinstance(exchange.body, dict) else {}
+        request_uri = body.get("request_uri")
+        if response.status_code != 201 or not isinstance(request_uri, str) or not request_uri:
+            raise _failed(exchange, "the pushed authorization request failed")
+        pending.params = [("client_id", self.config.client_id), ("request_uri", request_uri)]
+        pending.url = add_query(metadata.authorization_endpoint, pending.params)
 
     # -- the back channel ----------------------------------------------------------------
 
@@ -147,9 +209,8 @@ class OAuthClient:
     def assertion_audience(metadata: ServerMetadata) -> str:
         """The ``aud`` of a client assertion: the token endpoint's URL (OIDC Core §9) as
         the server publishes it, not as rewritten for the back channel, at every endpoint
-        (the token, revocation and device authorization endpoints alike)."""
-        published = metadata.published.get("token_endpoint")
-        return published if isinstance(published, str) and published else metadata.token_endpoint
+        (the token, revocation, device authorization and PAR endpoints alike)."""
+        return metadata.as_published("token_endpoint")
 
     def _token_call(self, url: str, call: Callable[[OAuth2Session], object], audience: str):
         """Run one Authlib call; return (its result, the Exchange).
@@ -187,30 +248,78 @@ class OAuthClient:
     def exchange_code(
         self, metadata: ServerMetadata, code: str, pending: PendingAuthorization
     ) -> tuple[dict, Exchange]:
-        """RFC 6749 §4.1.3 with the PKCE code_verifier (RFC 7636 §4.5)."""
-        token, exchange = self._token_call(
-            metadata.token_endpoint,
-            lambda session: session.fetch_token(
+        """RFC 6749 §4.1.3 with the PKCE code_verifier (RFC 7636 §4.5), the resource
+        (RFC 8707 §2.2) and a DPoP proof (RFC 9449 §5) when the login asked for them."""
+        extra = {"resource": pending.options.resource} if pending.options.resource else {}
+
+        def fetch(session: OAuth2Session, headers: dict):
+            return session.fetch_token(
                 metadata.token_endpoint,
+                headers=headers,
                 grant_type="authorization_code",
                 code=code,
                 code_verifier=pending.code_verifier,
                 redirect_uri=self.config.redirect_uri,
-            ),
-            self.assertion_audience(metadata),
-        )
+                **extra,
+            )
+
+        return self._token_grant(metadata, fetch, pending.options.dpop)
+
+    def refresh(
+        self, metadata: ServerMetadata, refresh_token: str, dpop: bool = False, resource: str = ""
+    ) -> tuple[dict, Exchange]:
+        """RFC 6749 §6 (the server rotates the refresh token on every use); DPoP-bound
+        tokens are refreshed with a proof of the same key (RFC 9449 §5)."""
+        extra = {"resource": resource} if resource else {}
+
+        def fetch(session: OAuth2Session, headers: dict):
+            return session.refresh_token(
+                metadata.token_endpoint, refresh_token=refresh_token, headers=headers, **extra
+            )
+
+        return self._token_grant(metadata, fetch, dpop)
+
+    def _token_grant(
+        self, metadata: ServerMetadata, fetch: Callable, dpop: bool
+    ) -> tuple[dict, Exchange]:
+        """One token request through Authlib, with a DPoP proof for the token endpoint as
+        published (its ``htu``) when ``dpop``."""
+        url = metadata.token_endpoint
+
+        def call(headers: dict):
+            return self._token_call(
+                url,
+                lambda session: fetch(session, {**DEFAULT_HEADERS, **headers}),
+                self.assertion_audience(metadata),
+            )
+
+        if dpop:
+            token, exchange = self._dpop_call("POST", metadata.as_published("token_endpoint"), call)
+        else:
+            token, exchange = call({})
         return without_surrogates(dict(token)), exchange
 
-    def refresh(self, metadata: ServerMetadata, refresh_token: str) -> tuple[dict, Exchange]:
-        """RFC 6749 §6 (the server rotates the refresh token on every use)."""
-        token, exchange = self._token_call(
-            metadata.token_endpoint,
-            lambda session: session.refresh_token(
-                metadata.token_endpoint, refresh_token=refresh_token
-            ),
-            self.assertion_audience(metadata),
-        )
-        return without_surrogates(dict(token)), exchange
+    def _dpop_call(self, htm: str, htu: str, call: Callable, access_token: str | None = None):
+        """``call(headers)`` with a fresh proof; once more, with the server's nonce, when
+        it answers use_dpop_nonce (RFC 9449 §8, §9). The retry's Exchange keeps the first
+        attempt as ``previous``. TokenRequestFailed from ``call`` is raised as it comes."""
+
+        def attempt(nonce: str | None):
+            proof = self.dpop_key.proof(htm, htu, access_token, nonce)
+            try:
+                result = call({"DPoP": proof})
+            except TokenRequestFailed as exc:
+                return None, exc, exc.exchange
+            return result, None, result[1]
+
+        result, failure, first = attempt(None)
+        nonce = nonce_asked(first)
+        if nonce:
+            result, failure, retried = attempt(nonce)
+            retried.previous = first
+        if failure is not None:
+            raise failure
+        return result
 
     def revoke(self, metadata: ServerMetadata, token: str, hint: str) -> Exchange:
         """RFC 7009 §2.1; a 200 means "revoked, or never valid" (§2.2)."""
@@ -233,7 +342,7 @@ class OAuthClient:
     # -- the device authorization grant (RFC 8628) ----------------------------------------
 
     def _authenticated_post(
-        self, url: str, form: dict, audience: str
+        self, url: str, form: dict, audience: str, headers: dict | None = None
     ) -> tuple[requests.Response, Exchange]:
         """A form POST with this client's authentication (as at the token endpoint)."""
         auth = None
@@ -258,7 +367,7 @@ class OAuthClient:
             self.config.http_timeout,
             data=form,
             auth=auth,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", **(headers or {})},
         )
 
     def device_authorization(
@@ -303,16 +412,28 @@ class OAuthClient:
         response, exchange = send(self.http, "GET", metadata.jwks_uri, self.config.http_timeout)
         return (exchange.body if isinstance(exchange.body, dict) else {}), exchange
 
-    def userinfo(self, metadata: ServerMetadata, access_token: str) -> Exchange:
-        """OIDC Core §5.3.1, the access token as a Bearer token (RFC 6750 §2.1)."""
-        _, exchange = send(
-            self.http,
-            "GET",
-            metadata.userinfo_endpoint,
-            self.config.http_timeout,
-            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-        )
-        return exchange
+    def userinfo(self, metadata: ServerMetadata, access_token: str, dpop: bool = False) -> Exchange:
+        """OIDC Core §5.3.1, the access token as a Bearer token (RFC 6750 §2.1), or a
+        DPoP-bound one with the DPoP scheme and a proof with ``ath`` (RFC 9449 §7.1)."""
+        scheme = "DPoP" if dpop else "Bearer"
+
+        def call(headers: dict):
+            return send(
+                self.http,
+                "GET",
+                metadata.userinfo_endpoint,
+                self.config.http_timeout,
+                headers={
+                    "Authorization": f"{scheme} {access_token}",
+                    "Accept": "application/json",
+                    **headers,
+                },
+            )
+
+        if not dpop:
+            return call({})[1]
+        htu = metadata.as_published("userinfo_endpoint")
+        return self._dpop_call("GET", htu, call, access_token)[1]
 
     def introspect(self, token: str) -> Exchange:
         """RFC 7662 §2.1 on the admin API (trusted network: no client authentication)."""

@@ -62,6 +62,8 @@ def client_document(config: Config) -> dict:
         "post_logout_redirect_uris": [config.post_logout_redirect_uri],
         "token_endpoint_auth_method": "client_secret_basic",
     }
+    if config.resource:  # RFC 8707: the server grants only resources in the audience
+        document["audience"] = [config.resource]
     key = config.client_key
     if key is not None:
         del document["client_secret"]

@@ -10,6 +10,7 @@ from flask import current_app
 
 from demo_client.config import Config
 from demo_client.discovery import Discovery
+from demo_client.dpop import DpopKey, generate_dpop_key
 from demo_client.oauth import OAuthClient
 from demo_client.resource import ReplayCache
 from demo_client.store import SessionStore
@@ -22,16 +23,20 @@ class Services:
     discovery: Discovery
     oauth: OAuthClient
     store: SessionStore
+    dpop_key: DpopKey  # the client's DPoP key, made at start (only its public half shown)
     replays: ReplayCache = field(default_factory=ReplayCache)  # DPoP proofs seen by /api
 
 
 def build_services(config: Config, http: requests.Session) -> Services:
+    # Made whatever the setting: the login form may turn DPoP on for one login.
+    dpop_key = generate_dpop_key()
     return Services(
         config=config,
         http=http,
         discovery=Discovery(config, http),
-        oauth=OAuthClient(config, http),
+        oauth=OAuthClient(config, http, dpop_key),
         store=SessionStore(),
+        dpop_key=dpop_key,
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from demo_client.id_token import IdTokenResult
 from demo_client.inspector import Step
-from demo_client.oauth import PendingAuthorization, PendingDevice
+from demo_client.oauth import LoginOptions, PendingAuthorization, PendingDevice
 
 MAX_BROWSERS = 1000
 IDLE_SECONDS = 8 * 3600
@@ -34,6 +34,7 @@ class BrowserState:
     device: PendingDevice | None = None  # a device login in progress (RFC 8628)
     device_error: Exception | None = None  # how the last one ended, for a JS poller
     tokens: dict | None = None
+    options: LoginOptions | None = None  # how the tokens' login was made (PAR, DPoP, resource)
     id_token: IdTokenResult | None = None
     first_claims: dict | None = None  # the first ID token's claims (refresh checks, §12.2)
     userinfo: dict | None = None
@@ -67,6 +68,7 @@ class BrowserState:
 
     def forget_tokens(self) -> None:
         self.tokens = None
+        self.options = None
         self.id_token = None
         self.first_claims = None
         self.userinfo = None

@@ -27,6 +27,10 @@ class Exchange:
     body: Any = None  # the JSON response (or the text when it was not JSON)
     duration_ms: float = 0.0
     error: str = ""  # why there was no response (connection refused, timeout)
+    dpop_proof: str = ""  # the DPoP header as sent (public-key signed, single-use)
+    dpop_nonce: str = ""  # the DPoP-Nonce response header (RFC 9449 §8)
+    www_authenticate: str = ""  # the response's challenges, joined
+    previous: Exchange | None = None  # the attempt refused with use_dpop_nonce, retried
 
 
 class Unreachable(Exception):
@@ -76,6 +80,9 @@ def exchange_from_response(response: requests.Response, started_at: float) -> Ex
         status=response.status_code,
         body=payload,
         duration_ms=response.elapsed.total_seconds() * 1000,
+        dpop_proof=prepared.headers.get("DPoP", ""),
+        dpop_nonce=response.headers.get("DPoP-Nonce", ""),
+        www_authenticate=response.headers.get("WWW-Authenticate", ""),
     )
 
 

@@ -7,7 +7,8 @@ first eight characters and "…" here, so no template can show a whole one. No I
 ``glossary``: what parameters and claims mean; ``redaction``: the display values;
 ``model``: ``Step``, ``Param`` and the lanes; ``steps``: the steps the client records;
 ``trips``: the browser's trips it cannot see, described; ``device``: the device flow's;
-``assertion``: a client assertion (``private_key_jwt``) decoded, its signature shortened.
+``assertion``: a client assertion (``private_key_jwt``) decoded, its signature shortened;
+``proof``: a DPoP proof decoded; ``dpop``: the DPoP nonce retry and the token's binding.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from demo_client.inspector.device import (
     device_user_step,
     poll_answer,
 )
-from demo_client.inspector.glossary import ASSERTION_CLAIMS, CLAIMS, PARAMETERS, TIME_CLAIMS
+from demo_client.inspector.dpop import binding_notes, dpop_nonce_step
+from demo_client.inspector.glossary import (
+    ASSERTION_CLAIMS,
+    CLAIMS,
+    DPOP_CLAIMS,
+    PARAMETERS,
+    TIME_CLAIMS,
+)
 from demo_client.inspector.model import (
     BROWSER,
     CLIENT,
@@ -31,6 +39,7 @@ from demo_client.inspector.model import (
     http_step,
     param,
 )
+from demo_client.inspector.proof import decode_proof
 from demo_client.inspector.redaction import (
     SECRET_NAMES,
     SHORT_LENGTH,
@@ -50,6 +59,7 @@ from demo_client.inspector.steps import (
     jwks_step,
     logged_out_step,
     logout_request_step,
+    par_step,
     refresh_step,
     revoke_step,
     token_step,
@@ -62,6 +72,7 @@ __all__ = [
     "BROWSER",
     "CLAIMS",
     "CLIENT",
+    "DPOP_CLAIMS",
     "DecodedAssertion",
     "LANES",
     "LOGIN_APP",
@@ -76,7 +87,10 @@ __all__ = [
     "authorization_request_step",
     "browser_trip_steps",
     "callback_step",
+    "binding_notes",
     "decode_assertion",
+    "decode_proof",
+    "dpop_nonce_step",
     "device_authorization_step",
     "device_poll_step",
     "device_user_step",
@@ -89,6 +103,7 @@ __all__ = [
     "logged_out_step",
     "logout_request_step",
     "logout_trip_steps",
+    "par_step",
     "param",
     "poll_answer",
     "refresh_step",

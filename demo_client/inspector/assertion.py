@@ -71,20 +71,20 @@ def decode_assertion(exchange: Exchange) -> DecodedAssertion | None:
     if compact is None:
         return None
     try:
-        header, claims, signature = _parts(compact)
+        header, claims, signature = jwt_parts(compact)
     except ValueError:
         return DecodedAssertion(
             problem="The client_assertion sent is not a compact JWT (header.claims.signature)."
         )
-    rows = [_row("header", name, header[name]) for name in _ordered(header, HEADER_ORDER)]
-    rows += [_row("claims", name, claims[name], claims) for name in _ordered(claims, CLAIM_ORDER)]
+    rows = [_row("header", name, header[name]) for name in ordered(header, HEADER_ORDER)]
+    rows += [_row("claims", name, claims[name], claims) for name in ordered(claims, CLAIM_ORDER)]
     rows.append(
         AssertionRow("signature", "signature", short(signature), ASSERTION_CLAIMS["signature"])
     )
     return DecodedAssertion(rows=rows, notes=_notes(claims))
 
 
-def _parts(compact: str) -> tuple[dict, dict, str]:
+def jwt_parts(compact: str) -> tuple[dict, dict, str]:
     pieces = compact.split(".")
     if len(pieces) != 3:
         raise ValueError("not three parts")
@@ -102,7 +102,7 @@ def _json(piece: str) -> object:
         raise ValueError("not base64url JSON") from None
 
 
-def _ordered(values: dict, first: tuple[str, ...]) -> list[str]:
+def ordered(values: dict, first: tuple[str, ...]) -> list[str]:
     return [name for name in first if name in values] + [
         name for name in values if name not in first
     ]

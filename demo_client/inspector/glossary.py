@@ -107,6 +107,30 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         "single-use JWT signed with the client's private key (never shown whole).",
         "RFC 7523 §2.2, OIDC Core §9",
     ),
+    "request_uri": (
+        "The reference to the pushed request: short-lived and single-use; the browser "
+        "carries it instead of the parameters.",
+        "RFC 9126 §2.2, §4",
+    ),
+    "expires_in (PAR)": (
+        "Seconds the request_uri can be used (once) at the authorization endpoint.",
+        "RFC 9126 §2.2",
+    ),
+    "dpop_jkt": (
+        "The thumbprint of the client's DPoP key: the code is bound to it, so only a token "
+        "request with a proof of that key can redeem it.",
+        "RFC 9449 §10",
+    ),
+    "resource": (
+        "The API (an absolute URI) the access token is for: the server puts it in the "
+        "token's aud, so other APIs refuse it.",
+        "RFC 8707 §2",
+    ),
+    "DPoP": (
+        "A DPoP proof: a JWT signed with the client's DPoP key for this request only "
+        "(decoded below). Public-key signed and single-use, so shown whole.",
+        "RFC 9449 §4",
+    ),
 }
 
 # One line per standard claim (and the ID token header fields), for the decoded ID token.
@@ -159,6 +183,27 @@ ASSERTION_CLAIMS: dict[str, str] = {
     "second use, so the assertion cannot be replayed.",
     "signature": "Made with the client's private key, which never leaves this app; the server "
     "verifies it with the registered public key: this proves who sent it (shown shortened).",
+}
+
+# What each part of a DPoP proof proves, in one line (RFC 9449 §4.2, §4.3).
+DPOP_CLAIMS: dict[str, str] = {
+    "typ": "Header: dpop+jwt, so no other JWT can pass for a proof.",
+    "alg": "Header: ES256 (ECDSA P-256 with SHA-256): an asymmetric algorithm, never none.",
+    "jwk": "Header: the public half of the client's DPoP key; the server verifies the "
+    "signature with it. The private key never leaves this app.",
+    "→ thumbprint": "SHA-256 thumbprint of that jwk (RFC 7638): what the tokens are bound "
+    "to, the token's cnf.jkt.",
+    "jti": "Single use: a random id the server records and refuses to see twice.",
+    "htm": "This request only: the HTTP method the proof was made for.",
+    "htu": "This request only: the URL (no query) the proof was made for; any other "
+    "endpoint refuses it.",
+    "iat": "Fresh: when it was made; the server refuses proofs more than a few minutes old.",
+    "ath": "Tied to this token: base64url(SHA-256(access token)); the proof works with no "
+    "other token.",
+    "nonce": "The server's nonce, sent back: proves the proof was made after the server "
+    "asked (RFC 9449 §8).",
+    "signature": "Made with the DPoP private key: proves possession of the key the tokens "
+    "are bound to (shown shortened).",
 }
 
 TIME_CLAIMS = frozenset({"exp", "iat", "auth_time", "rat", "updated_at", "nbf"})

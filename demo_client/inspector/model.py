@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from demo_client.id_token import Check
 from demo_client.inspector.assertion import DecodedAssertion, decode_assertion
 from demo_client.inspector.glossary import PARAMETERS
+from demo_client.inspector.proof import decode_proof
 from demo_client.inspector.redaction import safe_url, short, show, show_authorization
 from demo_client.transport import Exchange
 
@@ -57,6 +58,7 @@ class Step:
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     assertion: DecodedAssertion | None = None  # a client assertion the request carried
+    proof: DecodedAssertion | None = None  # a DPoP proof the request carried
     ok: bool = True
 
     @property
@@ -95,7 +97,12 @@ def _request_params(exchange: Exchange) -> list[Param]:
     params = [param(name, value) for name, value in exchange.params]
     if exchange.authorization:
         params.append(param("Authorization", show_authorization(exchange.authorization)))
-    return params
+    return params + dpop_header(exchange)
+
+
+def dpop_header(exchange: Exchange) -> list[Param]:
+    """The DPoP header as a row, whole (public-key signed, single-use), if one was sent."""
+    return [param("DPoP", exchange.dpop_proof)] if exchange.dpop_proof else []
 
 
 def response_params(exchange: Exchange, names: tuple[str, ...] | None = None) -> list[Param]:
@@ -133,5 +140,6 @@ def http_step(
         response=extra.pop("response", None) or response_params(exchange),
         ok=extra.pop("ok", ok),
         assertion=decode_assertion(exchange),
+        proof=decode_proof(exchange),
         **extra,
     )

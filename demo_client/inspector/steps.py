@@ -18,6 +18,7 @@ from demo_client.inspector.model import (
     SERVER,
     Param,
     Step,
+    dpop_header,
     http_step,
     param,
     response_params,
@@ -57,7 +58,48 @@ def discovery_step(exchange: Exchange, fetched_now: bool, rewritten) -> Step:
     )
 
 
-def authorization_request_step(url: str, params: list[tuple[str, str]], started: float) -> Step:
+def par_step(exchange: Exchange, auth_method: str) -> Step:
+    params = [param(name, value) for name, value in exchange.params]
+    params.append(_client_auth(exchange, auth_method))
+    names = ("request_uri", "expires_in", "error", "error_description")
+    response = response_params(exchange, names)
+    for row in response:
+        if row.name == "expires_in":
+            row.meaning, row.ref = PARAMETERS["expires_in (PAR)"]
+    return http_step(
+        "par",
+        "Pushed authorization request",
+        exchange,
+        "The authorization request went straight to the server, authenticated; the browser "
+        "only carried a reference (RFC 9126 §2).",
+        "RFC 9126 §2.1, §2.2",
+        params=params + dpop_header(exchange),
+        response=response,
+        notes=[
+            "Nothing of the request travels through the browser, where it could be read or "
+            "changed; the server checks it (and the client) before the user sees anything.",
+            *(
+                ["The DPoP proof binds the code to the client's DPoP key (RFC 9449 §10.1)."]
+                if exchange.dpop_proof
+                else []
+            ),
+        ],
+    )
+
+
+def authorization_request_step(
+    url: str, params: list[tuple[str, str]], started: float, pushed: bool = False
+) -> Step:
+    notes = [
+        "The client kept state, nonce and the PKCE code_verifier in its server-side "
+        "session, to check what comes back."
+    ]
+    if pushed:
+        notes.insert(
+            0,
+            "Pushed (PAR): the browser carries only client_id and the request_uri; the "
+            "parameters were sent to the server directly (RFC 9126 §4).",
+        )
     return Step(
         key="authorization-request",
         title="Authorization request",
@@ -72,10 +114,7 @@ def authorization_request_step(url: str, params: list[tuple[str, str]], started:
         status="302",
         duration_ms=(time.time() - started) * 1000,
         params=[param(name, value) for name, value in params],
-        notes=[
-            "The client kept state, nonce and the PKCE code_verifier in its server-side "
-            "session, to check what comes back."
-        ],
+        notes=notes,
     )
 
 
@@ -141,6 +180,7 @@ def token_step(exchange: Exchange, code_challenge: str, auth_method: str) -> Ste
                 )
             )
     params.append(_client_auth(exchange, auth_method))
+    params += dpop_header(exchange)
     return http_step(
         "token-request",
         "Token request",
@@ -166,7 +206,7 @@ def _client_auth(exchange: Exchange, auth_method: str) -> Param:
 
 
 def _token_response(exchange: Exchange) -> list[Param]:
-    return response_params(
+    rows = response_params(
         exchange,
         (
             "token_type",
@@ -179,6 +219,10 @@ def _token_response(exchange: Exchange) -> list[Param]:
             "error_description",
         ),
     )
+    for row in rows:
+        if row.name == "token_type" and row.value.lower() == "dpop":
+            row.value = "DPoP ★ (bound to the client's DPoP key, not a bearer token)"
+    return rows
 
 
 def _s256(verifier: str) -> str:
@@ -237,17 +281,31 @@ def userinfo_step(exchange: Exchange, id_token_sub: str | None) -> Step:
         exchange,
         "The client uses the access token to ask for the claims about the user.",
         "OIDC Core §5.3, RFC 6750 §2.1",
-        params=[
-            param(
-                "Authorization",
-                show_authorization(exchange.authorization),
-                "The access token as a Bearer token.",
-                "RFC 6750 §2.1",
-            )
-        ],
+        params=_presented_token(exchange, "The access token as a Bearer token."),
         notes=notes,
         ok=ok,
     )
+
+
+def _presented_token(exchange: Exchange, bearer_meaning: str) -> list[Param]:
+    """The Authorization header (Bearer, or DPoP with the proof, RFC 9449 §7.1)."""
+    if exchange.authorization.startswith("DPoP "):
+        row = param(
+            "Authorization",
+            show_authorization(exchange.authorization),
+            "A DPoP-bound access token: worthless without the proof below, made with the key "
+            "it is bound to.",
+            "RFC 9449 §7.1",
+        )
+        return [row, *dpop_header(exchange)]
+    return [
+        param(
+            "Authorization",
+            show_authorization(exchange.authorization),
+            bearer_meaning,
+            "RFC 6750 §2.1",
+        )
+    ]
 
 
 def introspection_step(exchange: Exchange | None, which: str, admin_configured: bool) -> Step:
@@ -280,6 +338,7 @@ def introspection_step(exchange: Exchange | None, which: str, admin_configured: 
 def refresh_step(exchange: Exchange, old: str, new: str | None, auth_method: str) -> Step:
     params = [param(name, value) for name, value in exchange.params]
     params.append(_client_auth(exchange, auth_method))
+    params += dpop_header(exchange)
     notes = []
     if new:
         rotated = new != old
@@ -370,13 +429,8 @@ def api_call_step(exchange: Exchange, www_authenticate: list[str]) -> Step:
         "401 the challenge's resource_metadata says which authorization server to ask.",
         "RFC 6750 §2.1, §3, RFC 9728 §5.1",
         target=CLIENT,
-        params=[
-            param(
-                "Authorization",
-                show_authorization(exchange.authorization),
-                "The access token as a Bearer token: the only place this API accepts it.",
-                "RFC 6750 §2.1",
-            )
-        ],
+        params=_presented_token(
+            exchange, "The access token as a Bearer token: the only place this API accepts it."
+        ),
         notes=notes,
     )

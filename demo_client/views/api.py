@@ -79,7 +79,7 @@ def _checked_profile(config: Config) -> dict:
     check_active(answer)
     check_binding(scheme, bound_key(answer), thumbprint)
     check_scope(answer, config.api_scope)
-    claims, note = _claims(config, scheme, token, answer)
+    claims, note = _claims(config, scheme, token, answer, thumbprint)
     body = {key: answer.get(key) for key in ("sub", "client_id", "scope")}
     body.update(token_type=scheme, claims=claims)
     if note:
@@ -132,22 +132,19 @@ def _unavailable(description: str) -> Refusal:
     return Refusal(503, "temporarily_unavailable", description, retry_after=int(RETRY_AFTER))
 
 
-def _claims(config: Config, scheme: str, token: str, answer: dict) -> tuple[dict, str]:
+def _claims(
+    config: Config, scheme: str, token: str, answer: dict, thumbprint: str | None
+) -> tuple[dict, str]:
     """The user's claims and, when they are not userinfo's, a note saying why."""
-    if scheme == "DPoP":  # userinfo would need a proof signed with the client's key
+    own_key = thumbprint == services().dpop_key.thumbprint
+    if scheme == "DPoP" and not own_key:  # userinfo would need a proof by the client's key
         ext = answer.get("ext")
         return (ext if isinstance(ext, dict) else {}), (
             "DPoP token: the claims are the introspection's ext (this server does not hold "
             "the client's key, so it cannot make the DPoP proof userinfo needs)"
         )
     try:
-        _, exchange = send(
-            services().http,
-            "GET",
-            _userinfo_endpoint(config),
-            config.http_timeout,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        )
+        exchange = _userinfo(config, token, dpop=scheme == "DPoP")
     except Unreachable as exc:
         return {}, f"userinfo did not answer ({exc.reason})"
     body = exchange.body
@@ -158,14 +155,24 @@ def _claims(config: Config, scheme: str, token: str, answer: dict) -> tuple[dict
     return body, ""
 
 
-def _userinfo_endpoint(config: Config) -> str:
-    """Discovery's userinfo endpoint (rewritten to the back channel), else Hydra's path."""
+def _userinfo(config: Config, token: str, dpop: bool) -> Exchange:
+    """Userinfo with the token: a DPoP-bound one only when this app's own DPoP key is the
+    one it is bound to (this app is also the client that holds that key)."""
     try:
         discovered, _ = services().discovery.get()
-        endpoint = discovered.metadata.userinfo_endpoint
     except errors.Explained:
-        endpoint = ""
-    return endpoint or config.backchannel_url.rstrip("/") + "/userinfo"
+        discovered = None
+    endpoint = discovered.metadata.userinfo_endpoint if discovered else ""
+    if dpop and discovered and endpoint:
+        return services().oauth.userinfo(discovered.metadata, token, dpop=True)
+    _, exchange = send(
+        services().http,
+        "GET",
+        endpoint or config.backchannel_url.rstrip("/") + "/userinfo",
+        config.http_timeout,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    return exchange
 
 
 # -- answers --------------------------------------------------------------------------------
@@ -229,22 +236,26 @@ def resource_metadata():
 # -- the client's side: this app calling its own API ------------------------------------------
 
 
-def call_profile(access_token: str) -> tuple[Exchange, list[str]]:
-    """``GET /api/profile`` with the token as a Bearer token, dispatched in-process (this
-    app is the client and the resource server); (the Exchange, its WWW-Authenticate)."""
+def call_profile(access_token: str, dpop: bool = False) -> tuple[Exchange, list[str]]:
+    """``GET /api/profile`` with the token as a Bearer token, or a DPoP-bound one with a
+    proof for the API's URL as configured (RFC 9449 §7.1), dispatched in-process (this app
+    is the client and the resource server); (the Exchange, its WWW-Authenticate)."""
     url = services().config.public_origin + API_PATH
-    authorization = f"Bearer {access_token}"
+    headers = {"Authorization": f"{'DPoP' if dpop else 'Bearer'} {access_token}"}
+    if dpop:
+        headers["DPoP"] = services().dpop_key.proof("GET", url, access_token)
     started = time.time()
     client = current_app.test_client(use_cookies=False)
-    answer = client.get(url, headers={"Authorization": authorization})
+    answer = client.get(url, headers=headers)
     body = answer.get_json(silent=True)
     exchange = Exchange(
         method="GET",
         url=url,
         started_at=started,
-        authorization=authorization,
+        authorization=headers["Authorization"],
         status=answer.status_code,
         body=body if body is not None else answer.get_data(as_text=True)[:2000],
         duration_ms=(time.time() - started) * 1000,
+        dpop_proof=headers.get("DPoP", ""),
     )
     return exchange, answer.headers.getlist("WWW-Authenticate")

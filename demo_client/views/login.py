@@ -1,5 +1,7 @@
 """``GET /login``: start the authorization code flow (RFC 6749 §4.1.1) with PKCE, state
-and nonce; ``?prompt=login`` (or consent, none) is passed through."""
+and nonce; ``?prompt=login`` (or consent, none) is passed through. The settings say
+whether to push it (PAR), bind the tokens (DPoP) and name a resource; ``POST /login``, the
+home page's form (CSRF-protected like every POST), picks those for one login."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, request
 
+from demo_client import errors
+from demo_client.config import check_resource
 from demo_client.flow import ClientFlow
+from demo_client.oauth import LoginOptions
 from demo_client.services import services
 from demo_client.views.pages import browser_state
 
@@ -24,10 +29,37 @@ def login():
     if request.host != target.netloc and _loopback(request.host) and _loopback(target.netloc):
         query = request.query_string.decode("ascii")  # percent-encoded: see wrappers.py
         return redirect(f"{target.scheme}://{target.netloc}/login" + (f"?{query}" if query else ""))
+    return _start(request.args.get("prompt", ""), None)
+
+
+@bp.post("/login")
+def login_with_options():
+    return _start(request.form.get("prompt", ""), _form_options())
+
+
+def _start(prompt: str, options: LoginOptions | None):
     state = browser_state(create=True)
     with state.lock:
-        url = ClientFlow(services(), state).start_login(request.args.get("prompt", ""))
-    return redirect(url, 302)
+        url = ClientFlow(services(), state).start_login(prompt, options)
+    return redirect(url, 303 if request.method == "POST" else 302)
+
+
+def _form_options() -> LoginOptions:
+    """The form's choices: a checkbox is sent only when ticked."""
+    try:
+        resource = check_resource(request.form.get("resource", ""))
+    except ValueError as exc:
+        raise errors.Explained(
+            title="That resource cannot be used",
+            code="invalid_target",
+            description=f"resource {exc}",
+            explanation="A resource indicator names the API the token is for: an absolute "
+            "URI without a fragment (RFC 8707 §2).",
+            next_step="Go back to the home page and fix the Resource field, or empty it.",
+        ) from None
+    return LoginOptions(
+        par="use_par" in request.form, dpop="use_dpop" in request.form, resource=resource
+    )
 
 
 def _loopback(netloc: str) -> bool:

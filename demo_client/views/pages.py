@@ -38,6 +38,7 @@ def page(template: str, status: int = 200, **context) -> Response:
     html = render_template(
         template,
         config=services().config,
+        dpop_key=services().dpop_key,
         lanes=LANES,
         claim_docs=CLAIMS,
         parameter_docs=PARAMETERS,

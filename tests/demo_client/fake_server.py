@@ -23,7 +23,7 @@ import requests
 from flask import Flask, jsonify, request
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import ECKey, KeySet, RSAKey
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -57,6 +57,49 @@ class Grant:
     redirect_uri: str
     scope: str
     active: bool = True
+    dpop_jkt: str = ""  # the DPoP key the code (then the tokens) is bound to (RFC 9449)
+    resource: tuple[str, ...] = ()  # RFC 8707
+
+
+PAR_PREFIX = "urn:ietf:params:oauth:request_uri:"
+DPOP_NONCE = "fake-server-nonce-1"
+
+
+class ProofError(Exception):
+    """A DPoP proof the fake refuses; ``error`` is invalid_dpop_proof or use_dpop_nonce."""
+
+    def __init__(self, error: str, description: str):
+        super().__init__(description)
+        self.error = error
+
+
+def check_proof(
+    proof: str, method: str, url: str, seen: set[str], nonce: str | None = None, token=None
+) -> dict:
+    """RFC 9449 §4.3, as the fake does it: the signature with the header's jwk, typ, htm,
+    htu, a fresh iat, a new jti, the nonce when one is required and ath for a token.
+    Returns the claims plus ``_jkt`` (the key's thumbprint). Raises ProofError."""
+    try:
+        segment = proof.split(".")[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        key = ECKey.import_key(header["jwk"])
+        claims = json.loads(jws.deserialize_compact(proof, key, algorithms=["ES256"]).payload)
+    except (JoseError, ValueError, KeyError, TypeError, IndexError):
+        raise ProofError("invalid_dpop_proof", "bad signature or header") from None
+    if "d" in header["jwk"] or header.get("typ") != "dpop+jwt":
+        raise ProofError("invalid_dpop_proof", "bad typ or a private jwk")
+    if claims.get("htm") != method or claims.get("htu") != url:
+        raise ProofError("invalid_dpop_proof", f"htm/htu {claims.get('htm')} {claims.get('htu')}")
+    if not abs(time.time() - claims.get("iat", 0)) < 60:
+        raise ProofError("invalid_dpop_proof", "stale iat")
+    if not claims.get("jti") or claims["jti"] in seen:
+        raise ProofError("invalid_dpop_proof", "jti replayed")
+    if nonce is not None and claims.get("nonce") != nonce:
+        raise ProofError("use_dpop_nonce", "use the server's nonce")
+    if token is not None and claims.get("ath") != s256(token):
+        raise ProofError("invalid_dpop_proof", "ath is not the token's hash")
+    seen.add(claims["jti"])
+    return {**claims, "_jkt": key.thumbprint(), "_header": header}
 
 
 @dataclass
@@ -92,6 +135,15 @@ class FakeAuthorizationServer:
     # raw (status, content type, body) answer instead of the real one (a failing server).
     token_members: dict[str, dict] = field(default_factory=dict)
     introspection_answer: tuple[int, str, str] | None = None
+    # PAR (RFC 9126) and DPoP (RFC 9449): the pushed requests by request_uri, whether the
+    # server requires PAR, the nonce every proof must carry (None: none), the proofs
+    # accepted (claims, with _endpoint and _jkt) and their jti.
+    pushed: dict[str, dict] = field(default_factory=dict)
+    par_required: bool = False
+    dpop_nonce: str | None = None
+    dpop_nonce_handed: str | None = None  # the DPoP-Nonce sent (default: dpop_nonce)
+    proofs: list[dict] = field(default_factory=list)
+    proof_jtis: set[str] = field(default_factory=set)
 
     def __post_init__(self):
         self.app = _build_app(self)
@@ -103,11 +155,22 @@ class FakeAuthorizationServer:
         assert location.startswith(self.issuer.rstrip("/") + "/oauth2/auth?"), location
         params = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
         assert params["client_id"] == CLIENT_ID
+        resources = tuple(parse_qs(urlsplit(location).query).get("resource", []))
+        assert "request_uri" in params or not self.par_required
+        if "request_uri" in params:  # RFC 9126 §4: the pushed parameters, once
+            assert set(params) == {"client_id", "request_uri"}, params
+            params = self.pushed.pop(params["request_uri"])
+            resources = tuple(params.pop("_resources"))
         assert params["code_challenge_method"] == "S256"
         code = "code_" + secrets.token_urlsafe(32)
         self.issued.append(code)
         self.codes[code] = Grant(
-            params["nonce"], params["code_challenge"], params["redirect_uri"], params["scope"]
+            params["nonce"],
+            params["code_challenge"],
+            params["redirect_uri"],
+            params["scope"],
+            dpop_jkt=params.get("_jkt") or params.get("dpop_jkt", ""),
+            resource=resources,
         )
         answer = {"code": code, "state": params["state"], "iss": self.issuer, **callback_extra}
         return params["redirect_uri"] + "?" + urlencode(answer)
@@ -122,6 +185,10 @@ class FakeAuthorizationServer:
         refresh = "rt_" + secrets.token_urlsafe(40)
         self.access_tokens[access] = grant
         self.refresh_tokens[refresh] = grant
+        if grant.dpop_jkt:  # introspection shows the binding (RFC 9449 §6.2)
+            self.token_members.setdefault(access, {})["cnf"] = {"jkt": grant.dpop_jkt}
+        if grant.resource:  # RFC 8707 §2.2: the token's audience
+            self.token_members.setdefault(access, {})["aud"] = list(grant.resource)
         now = int(time.time())
         claims = {
             "iss": self.issuer,
@@ -145,7 +212,7 @@ class FakeAuthorizationServer:
             "access_token": access,
             "refresh_token": refresh,
             "id_token": id_token,
-            "token_type": "bearer",
+            "token_type": "DPoP" if grant.dpop_jkt else "bearer",
             "expires_in": 3600,
             "scope": grant.scope,
             **self.extra.get("token", {}),
@@ -203,12 +270,63 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             "end_session_endpoint": base + "/oauth2/sessions/logout",
             "code_challenge_methods_supported": ["S256"],
             "device_authorization_endpoint": base + "/oauth2/device/auth",
+            "pushed_authorization_request_endpoint": base + "/oauth2/par",
+            "require_pushed_authorization_requests": fake.par_required,
+            "dpop_signing_alg_values_supported": ["ES256"],
         }
         return jsonify({**metadata, **fake.extra.get("metadata", {})})
 
     @app.get("/.well-known/jwks.json")
     def jwks():
         return jsonify(keys=[fake.key.as_dict(private=False)])
+
+    def proof_key(path: str, token: str | None = None) -> str:
+        """The thumbprint of the request's DPoP proof ("" without one); ProofError."""
+        proof = request.headers.get("DPoP")
+        if proof is None:
+            return ""
+        url = fake.issuer.rstrip("/") + path  # htu: the endpoint as published
+        claims = check_proof(proof, request.method, url, fake.proof_jtis, fake.dpop_nonce, token)
+        fake.proofs.append({**claims, "_endpoint": path})
+        return claims["_jkt"]
+
+    def proof_error(exc: ProofError, status: int = 400, challenge: bool = False):
+        response = error(exc.error, str(exc), status)
+        if exc.error == "use_dpop_nonce":
+            response.headers["DPoP-Nonce"] = fake.dpop_nonce_handed or fake.dpop_nonce
+        if challenge:
+            response.headers["WWW-Authenticate"] = f'DPoP error="{exc.error}"'
+        return response
+
+    def bind(grant: Grant, jkt: str):
+        """RFC 9449 §5, §10: a bound grant needs a proof of its key; a proof binds."""
+        if grant.dpop_jkt and jkt != grant.dpop_jkt:
+            return error("invalid_dpop_proof", "Not the key this grant is bound to.")
+        grant.dpop_jkt = grant.dpop_jkt or jkt
+        return None
+
+    @app.post("/oauth2/par")
+    def par():
+        fake.bodies.append(dict(request.form))
+        if not client_ok():
+            return error("invalid_client", "Client authentication failed.", 401)
+        try:
+            jkt = proof_key("/oauth2/par")
+        except ProofError as exc:
+            return proof_error(exc)
+        params = {
+            k: v
+            for k, v in request.form.items()
+            if k not in ("client_assertion", "client_assertion_type")
+        }
+        if jkt:
+            params["_jkt"] = jkt
+        params["_resources"] = request.form.getlist("resource")
+        request_uri = PAR_PREFIX + secrets.token_urlsafe(16)
+        fake.pushed[request_uri] = params
+        response = jsonify(request_uri=request_uri, expires_in=60)
+        response.status_code = 201
+        return response
 
     @app.post("/oauth2/token")
     def token():
@@ -217,11 +335,18 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             return error("invalid_client", "Client authentication failed.", 401)
         if fake.token_error:
             return error(*fake.token_error)
+        try:
+            jkt = proof_key("/oauth2/token")
+        except ProofError as exc:
+            return proof_error(exc)
         form = request.form
         if form.get("grant_type") == "authorization_code":
             grant = fake.codes.pop(form.get("code", ""), None)
             if grant is None:
                 return error("invalid_grant", "The code is unknown or was used.")
+            refused = bind(grant, jkt)
+            if refused is not None:
+                return refused
             if s256(form.get("code_verifier", "")) != grant.code_challenge:
                 return error("invalid_grant", "The PKCE code_verifier does not match.")
             if form.get("redirect_uri") != grant.redirect_uri:
@@ -233,6 +358,9 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             grant = fake.refresh_tokens.pop(form.get("refresh_token", ""), None)
             if grant is None or not grant.active:
                 return error("invalid_grant", "The refresh token is not active.")
+            refused = bind(grant, jkt)
+            if refused is not None:
+                return refused
             tokens = fake._tokens(grant)
             tokens.pop("id_token")
             return jsonify(tokens)
@@ -277,10 +405,18 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
 
     @app.get("/userinfo")
     def userinfo():
-        header = request.headers.get("Authorization", "")
-        grant = fake.access_tokens.get(header.removeprefix("Bearer "))
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        grant = fake.access_tokens.get(token)
         if grant is None or not grant.active:
             return error("invalid_token", "The access token is not active.", 401)
+        if (scheme == "DPoP") != bool(grant.dpop_jkt):  # RFC 9449 §7.2
+            return error("invalid_token", "Wrong scheme for this token.", 401)
+        try:
+            jkt = proof_key("/userinfo", token) if scheme == "DPoP" else ""
+        except ProofError as exc:
+            return proof_error(exc, 401, challenge=True)
+        if jkt != grant.dpop_jkt:
+            return error("invalid_dpop_proof", "Not the key the token is bound to.", 401)
         return jsonify({"sub": SUBJECT, "name": "Foo Bar", **fake.extra.get("userinfo", {})})
 
     @app.post("/oauth2/revoke")
