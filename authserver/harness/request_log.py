@@ -34,6 +34,7 @@ SECRET_PARAMS = frozenset(
         "id_token_hint",
         "subject_token",
         "actor_token",
+        "request_uri",  # a pushed request's reference (RFC 9126), a short-lived credential
         "login_verifier",
         "consent_verifier",
         "device_verifier",

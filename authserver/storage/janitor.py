@@ -26,6 +26,7 @@ from authserver.storage.models import (
     JtiRow,
     LoginSessionRow,
     LogoutRequestRow,
+    PushedRequestRow,
     RefreshTokenRow,
 )
 
@@ -108,6 +109,13 @@ CATEGORIES = {
             DeviceChallengeRow,
             DeviceChallengeRow.id,
             lambda now: DeviceChallengeRow.expires_at < now,
+        ),
+        # RFC 9126: a pushed request's reference lives a minute; used ones go at expiry too.
+        Category(
+            "pushed authorization requests",
+            PushedRequestRow,
+            PushedRequestRow.digest,
+            lambda now: PushedRequestRow.expires_at < now,
         ),
     ),
     "sessions": (

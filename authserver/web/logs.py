@@ -77,7 +77,8 @@ _SECRET_SHAPES = re.compile(
     r"ory_(?:at|rt|ac)_[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)?"  # our opaque tokens
     r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"  # JWTs
     r"|(?<![A-Za-z0-9_])(?:client_secret|password|code|refresh_token|access_token|token"
-    r"|client_assertion|assertion|registration_access_token)"
+    r"|client_assertion|assertion|registration_access_token|subject_token|actor_token"
+    r"|request_uri)"
     r"=[^&\s'\"]+"
 )
 _LEVELS = {

@@ -349,6 +349,50 @@ def _device_auth(v: Mapping[str, str], method: str) -> list[Template]:
     ]
 
 
+def _par(v: Mapping[str, str], method: str) -> list[Template]:
+    """RFC 9126: an authorization request, pushed with client authentication."""
+    params = {
+        "response_type": "code",
+        "redirect_uri": v["redirect_uri"],
+        "scope": "openid offline_access",
+        "state": "bad-input-state-0123456789",
+        "nonce": "bad-input-nonce-0123456789",
+        "code_challenge": v["code_challenge"],
+        "code_challenge_method": "S256",
+    }
+    extra = (
+        *(name for name in _AUTHORIZE_EXTRA if not name.endswith("_verifier")),
+        "client_id",
+        "request_uri",
+        "request",
+    )
+    return [
+        Template(
+            "basic",
+            form={**params, "resource": "https://api.example.com"},
+            headers={"Authorization": basic(v["client_id"], v["client_secret"])},
+            extra=extra,
+        ),
+        Template("public_client", form={**params, "client_id": v["public_client_id"]}),
+        Template(
+            "client_secret_post",
+            form={
+                **params,
+                "client_id": v["post_client_id"],
+                "client_secret": v["post_client_secret"],
+            },
+        ),
+        Template(
+            "private_key_jwt",
+            form={
+                **params,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": v["client_assertion"],
+            },
+        ),
+    ]
+
+
 def _device_verify(v: Mapping[str, str], method: str) -> list[Template]:
     return [
         Template(
@@ -646,6 +690,7 @@ TEMPLATES: dict[tuple[str, str], TemplateMaker] = {
     ("public", "logout.logout"): _logout,
     ("public", "fallbacks.error"): _fallback_error,
     ("public", "device_auth.device_authorization"): _device_auth,
+    ("public", "par.pushed_authorization_request"): _par,
     ("public", "device_verify.verify"): _device_verify,
     ("public", "fallbacks.device_done"): _device_done,
     ("admin", "index.index"): _index,

@@ -498,6 +498,21 @@ def apply_seed(case, seed: Seed, choice: int):
             if choice == 2:
                 body["scope"] = "openid offline"
                 body.pop("audience", None)
+    elif path == "/oauth2/par":
+        _headers(case)["Authorization"] = seed.client.authorization
+        if body is not None:
+            for name in ("client_id", "client_secret", "client_assertion", "client_assertion_type"):
+                body.pop(name, None)  # one authentication method per request
+            if choice == 3:  # a request that passes every check: a 201
+                body.clear()
+                body.update(scope="openid offline", resource=[AUDIENCE], nonce="openapi-nonce")
+            if choice >= 2:
+                body.update(
+                    response_type="code",
+                    redirect_uri=REDIRECT_URI,
+                    code_challenge=pkce_pair()[1],
+                    code_challenge_method="S256",
+                )
     elif path == "/oauth2/revoke":
         _headers(case)["Authorization"] = seed.client.authorization
         if body is not None:
@@ -556,6 +571,7 @@ SEED_CHOICES = {
     "/oauth2/token": 5,
     "/oauth2/revoke": 3,
     "/oauth2/device/auth": 2,
+    "/oauth2/par": 3,
     "/userinfo": 3,
     "/admin/oauth2/introspect": 3,
     "/admin/oauth2/auth/sessions/consent": 2,

@@ -17,7 +17,9 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +37,7 @@ from authserver.domain.device import (
 )
 from authserver.domain.flows import Flow, FlowState
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
+from authserver.domain.pushed_requests import PushedRequest
 from authserver.domain.sessions import GrantSession, LoginSession, LogoutRequest, LogoutState
 from authserver.domain.stores import (
     MAX_ROTATED_SECRETS,
@@ -49,6 +52,7 @@ from authserver.domain.stores import (
     KeyStore,
     LoginSessionStore,
     LogoutRequestStore,
+    PushedRequestStore,
     RefreshTokenStore,
     RotatedSecret,
     StoredClient,
@@ -67,6 +71,7 @@ from authserver.storage.flows import (
     LogoutRequestRepository,
 )
 from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
+from authserver.storage.pushed_requests import PushedRequestRepository
 from authserver.storage.repositories import (
     AccessTokenRepository,
     ClientRepository,
@@ -276,6 +281,8 @@ def new_access_token(client_id: str, **fields) -> AccessTokenRecord:
         "format": "opaque",
         "extra": {"claims": CLAIMS},
         "active": True,
+        "dpop_jkt": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+        "act": {"sub": UNICODE, "client_id": "api", "act": {"sub": "earlier"}},
     }
     return AccessTokenRecord(**{**values, **fields})
 
@@ -308,6 +315,7 @@ def new_code(client_id: str, **fields) -> AuthorizationCodeRecord:
         "session": new_grant_session(),
         "issued_at": NOW,
         "expires_at": NOW + 60,
+        "dpop_jkt": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
     }
     return AuthorizationCodeRecord(**{**values, **fields})
 
@@ -348,6 +356,7 @@ def new_refresh_token(client_id: str, **fields) -> RefreshTokenRecord:
         "session": new_grant_session(),
         "issued_at": NOW,
         "expires_at": NOW + 86400,
+        "dpop_jkt": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
     }
     return RefreshTokenRecord(**{**values, **fields})
 
@@ -1157,3 +1166,66 @@ def test_both_handle_kinds_store_the_same_row(database):
     by_session, by_driver = rows[:2], rows[2:]
     assert by_session == by_driver
     assert by_session[0][:2] == (False, False)  # JSON null and [], not SQL NULL
+
+
+# -- pushed authorization requests -----------------------------------------------------------
+
+
+@pytest.fixture
+def pushed_requests(handle: Executor) -> PushedRequestStore:
+    store: PushedRequestStore = PushedRequestRepository(handle)
+    assert isinstance(store, PushedRequestStore)
+    return store
+
+
+def new_pushed(client_id: str, **fields) -> PushedRequest:
+    values = {
+        "digest": new_digest(),
+        "client_id": client_id,
+        "parameters": {"scope": ["openid ü"], "resource": ["https://a.example", UNICODE]},
+        "expires_at": NOW + 60,
+    }
+    return PushedRequest(**{**values, **fields})
+
+
+def test_a_pushed_request_is_redeemed_once_by_its_client_before_it_expires(
+    pushed_requests, client_id, database, handle
+):
+    pushed = new_pushed(client_id)
+    pushed_requests.add(pushed)
+    assert pushed_requests.redeem(pushed.digest, "another-client", NOW) is None
+    assert pushed_requests.redeem(pushed.digest, client_id, NOW + 60) is None  # expired
+    redeemed = pushed_requests.redeem(pushed.digest, client_id, NOW)
+    assert_identical(redeemed, replace(pushed, used=True))
+    assert pushed_requests.redeem(pushed.digest, client_id, NOW) is None  # used
+    assert pushed_requests.redeem(new_digest(), client_id, NOW) is None  # unknown
+    later = new_pushed(client_id)
+    pushed_requests.add(later)
+    with other_handle(database, handle) as other:
+        assert PushedRequestRepository(other).redeem(later.digest, client_id, NOW) is not None
+
+
+def test_of_concurrent_redemptions_exactly_one_wins(database):
+    # Its own handles: SQLite has one write slot, which the fixtures' handle would hold.
+    client = new_client()
+    pushed = new_pushed(client.client_id)
+    opened = open_handle(database, "session")
+    try:
+        ClientRepository(opened).add(client, None)
+        PushedRequestRepository(opened).add(pushed)
+        commit(opened)
+    finally:
+        database.close_session(opened)
+
+    def redeem(_) -> bool:
+        handle = open_handle(database, "session")
+        try:
+            found = PushedRequestRepository(handle).redeem(pushed.digest, client.client_id, NOW)
+            commit(handle)
+            return found is not None
+        finally:
+            database.close_session(handle)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(redeem, range(20)))
+    assert outcomes.count(True) == 1

@@ -99,6 +99,9 @@ def test_several_tokens_in_one_message():
         ("registration_access_token=r3g1str&x=1", "r3g1str", "&x=1"),
         ("grant_type=jwt&assertion=not.a.jwt.yet", "not.a.jwt.yet", "assertion="),
         ("client_assertion=abc.def.ghi", "abc.def.ghi", "client_assertion="),
+        ("subject_token=opaque-subject&x=1", "opaque-subject", "&x=1"),
+        ("actor_token=opaque-actor&x=1", "opaque-actor", "&x=1"),
+        ("GET /oauth2/auth?request_uri=urn:ietf:x:ref123&client_id=c", "ref123", "&client_id=c"),
         ('{"form": "(client_secret=abc123)"}', "abc123", '{"form": "(client_secret='),
     ],
 )
