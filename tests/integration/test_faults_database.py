@@ -23,6 +23,7 @@ Skipped, with the reason, when the PostgreSQL server binaries are not installed.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import subprocess
@@ -33,8 +34,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc import jws, jwt
+from joserfc.jwk import ECKey, RSAKey
 
 from tests.conftest import TestDatabase as DatabaseRef
 from tests.conftest import run_cli, start_server
@@ -67,6 +68,9 @@ FAST = {
 }
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "faults"}, private=True)
+DPOP_KEY = ECKey.generate_key("P-256", private=True)
+EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 # How long a request may take to fail while the database is unreachable: the three
 # timeouts above (libpq rounds a connect timeout below 2 s up to 2 s), plus slack for a
 # slow, shared machine. A request that takes longer than CLIENT_TIMEOUT hangs.
@@ -160,6 +164,20 @@ class Traffic:
         issued = self.token()
         assert issued.status_code == 200, issued.text
         self.access_token = issued.json()["access_token"]
+        exchanger = requests.post(
+            server.admin_url + "/admin/clients",
+            json={"grant_types": ["client_credentials", EXCHANGE_GRANT]},
+            timeout=10,
+        )
+        assert exchanger.status_code == 201, exchanger.text
+        self.exchanger = exchanger.json()
+        own = requests.post(
+            server.public_url + "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(self.exchanger["client_id"], self.exchanger["client_secret"]),
+            timeout=10,
+        )
+        self.exchanger_token = own.json()["access_token"]
 
     def token(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
         return requests.post(
@@ -242,6 +260,52 @@ class Traffic:
             self.server.admin_url + "/admin/trust/grants/jwt-bearer/issuers", timeout=timeout
         )
 
+    def push(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
+        """A pushed authorization request (RFC 9126): validated and stored."""
+        _verifier, challenge = pkce_pair()
+        return requests.post(
+            self.server.public_url + "/oauth2/par",
+            data={
+                "response_type": "code",
+                "redirect_uri": REDIRECT_URI,
+                "scope": "openid",
+                "state": secrets.token_urlsafe(12),
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+            auth=(self.code_client["client_id"], self.code_client["client_secret"]),
+            timeout=timeout,
+        )
+
+    def dpop_token(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
+        """client_credentials with a DPoP proof (its jti is recorded)."""
+        url = self.server.public_url + "/oauth2/token"
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": DPOP_KEY.as_dict(private=False)}
+        claims = {"jti": secrets.token_urlsafe(12), "htm": "POST", "htu": url}
+        proof = jws.serialize_compact(
+            header, json.dumps({**claims, "iat": int(time.time())}), DPOP_KEY
+        )
+        return requests.post(
+            url,
+            data={"grant_type": "client_credentials"},
+            auth=(self.client["client_id"], self.client["client_secret"]),
+            headers={"DPoP": proof},
+            timeout=timeout,
+        )
+
+    def exchange(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
+        """Token exchange (RFC 8693) of the client's own token."""
+        return requests.post(
+            self.server.public_url + "/oauth2/token",
+            data={
+                "grant_type": EXCHANGE_GRANT,
+                "subject_token": self.exchanger_token,
+                "subject_token_type": ACCESS_TOKEN_TYPE,
+            },
+            auth=(self.exchanger["client_id"], self.exchanger["client_secret"]),
+            timeout=timeout,
+        )
+
     def ready(self, timeout: float = CLIENT_TIMEOUT) -> requests.Response:
         return requests.get(self.server.admin_url + "/health/ready", timeout=timeout)
 
@@ -256,6 +320,9 @@ class Traffic:
             "private_key_jwt token from a listed origin": self.token_by_assertion,
             "dynamic registration": self.register,
             "trusted JWT issuers": self.trusted_issuers,
+            "pushed authorization request": self.push,
+            "DPoP-bound token": self.dpop_token,
+            "token exchange": self.exchange,
         }
 
 
