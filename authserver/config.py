@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -147,6 +148,10 @@ class Settings:
     dpop_nonce_required: bool = False
     # draft-ietf-oauth-client-id-metadata-document: URL client ids name their metadata.
     client_id_metadata_documents_enabled: bool = False
+    # argon2id cost of client secrets (Hydra 1.x's oauth2.hashers.argon2.*): OWASP's
+    # m=19 MiB, t=2 by default; lower only where secrets are throwaway (test suites).
+    argon2_memory_kib: int = 19 * 1024
+    argon2_iterations: int = 2
     # CORS (Hydra's serve.public.cors.* and serve.admin.cors.*).
     public_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
     admin_cors: CorsSettings = field(default_factory=lambda: CorsSettings())
@@ -267,6 +272,29 @@ def _count(value: Any) -> int:
     return number
 
 
+_MEMORY_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+_MEMORY = re.compile(r"([0-9]{1,12})\s*([A-Za-z]{0,3})")
+
+
+def _argon2_memory(value: Any) -> int:
+    """A memory size ("19MiB", "64KiB", bytes) as whole KiB, at least argon2's 8 KiB."""
+    match = _MEMORY.fullmatch(str(value).strip())
+    unit = _MEMORY_UNITS.get(match.group(2).lower()) if match else None
+    if unit is None:
+        raise ValueError(f"{value!r} is not a size such as 19MiB or 64KiB")
+    kib = int(match.group(1)) * unit // 1024
+    if not 8 <= kib <= 4 * 1024 * 1024:
+        raise ValueError(f"{value!r} must be between 8KiB and 4GiB")
+    return kib
+
+
+def _iterations(value: Any) -> int:
+    number = _count(value)
+    if not 1 <= number <= 100:
+        raise ValueError(f"{value!r} must be between 1 and 100")
+    return number
+
+
 def _scope_list(value: Any) -> tuple[str, ...]:
     scopes = tuple(item for entry in _string_list(value) for item in entry.split())
     for scope in scopes:
@@ -361,6 +389,8 @@ _OPTIONS = (
     _Option("ttl.pushed_authorization_request", _duration, 60),
     _Option("oauth2.dpop.nonce_required", _boolean, False),
     _Option("oauth2.client_id_metadata_documents.enabled", _boolean, False),
+    _Option("oauth2.hashers.argon2.memory", _argon2_memory, 19 * 1024),
+    _Option("oauth2.hashers.argon2.iterations", _iterations, 2),
     _Option("oidc.dynamic_client_registration.enabled", _boolean, False),
     _Option("oidc.dynamic_client_registration.default_scope", _scope_list, DEFAULT_CLIENT_SCOPE),
     # Not a Hydra option: a flood of registrations from one address is bounded.
@@ -485,6 +515,8 @@ def load_settings(
         par_ttl=values["ttl.pushed_authorization_request"],
         dpop_nonce_required=values["oauth2.dpop.nonce_required"],
         client_id_metadata_documents_enabled=values["oauth2.client_id_metadata_documents.enabled"],
+        argon2_memory_kib=values["oauth2.hashers.argon2.memory"],
+        argon2_iterations=values["oauth2.hashers.argon2.iterations"],
         public_cors=_cors_settings("public", values),
         admin_cors=_cors_settings("admin", values),
         database_connect_timeout=values["database.connect_timeout"],

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from authserver.config import Settings
 from authserver.domain.caching import TtlCache
-from authserver.domain.client_secrets import ClientSecretHasher
+from authserver.domain.client_secrets import ClientSecretHasher, argon2_hasher
 from authserver.domain.clock import Clock
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
@@ -123,7 +123,9 @@ def build_services(
         settings=settings,
         database=database or database_for(settings),
         secrets=secrets,
-        secret_hasher=ClientSecretHasher(),
+        secret_hasher=ClientSecretHasher(
+            argon2_hasher(settings.argon2_memory_kib, settings.argon2_iterations)
+        ),
         keys=keys,
         codec=codec,
         id_tokens=IdTokens(keys, settings.issuer, settings.id_token_ttl, clock),

@@ -34,6 +34,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 DEFAULT_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
 
 
+def argon2_hasher(memory_kib: int, iterations: int) -> PasswordHasher:
+    """argon2id with the configured cost (``OAUTH2_HASHERS_ARGON2_*``). A stored hash keeps
+    its own parameters, so hashes made under another cost still verify."""
+    if (memory_kib, iterations) == (19 * 1024, 2):
+        return DEFAULT_HASHER
+    return PasswordHasher(time_cost=iterations, memory_cost=memory_kib, parallelism=1, type=Type.ID)
+
+
 class ClientSecretHasher:
     def __init__(
         self,

@@ -223,3 +223,14 @@ def test_default_hasher():
     assert "m=19456,t=2,p=1" in stored  # OWASP parameters
     assert hasher.verify(stored, SECRET) is True
     assert hasher.verify(stored, "wrong-secret") is False
+
+
+def test_the_configured_cost_is_used_and_other_costs_still_verify():
+    from authserver.domain.client_secrets import DEFAULT_HASHER, argon2_hasher
+
+    assert argon2_hasher(19 * 1024, 2) is DEFAULT_HASHER
+    cheap = ClientSecretHasher(argon2_hasher(64, 1))
+    stored = cheap.hash("s3cret-value")
+    assert "m=64,t=1,p=1" in stored
+    # A hash made under the default cost verifies with a cheaper configured cost.
+    assert cheap.verify(ClientSecretHasher().hash("other-secret"), "other-secret")
