@@ -51,6 +51,12 @@ _CLIENT_FLAGS = (
     ("frontchannel_logout_session_required", "frontchannel_logout_session_required", "bool"),
     ("backchannel_logout_callback", "backchannel_logout_uri", "str"),
     ("backchannel_logout_session_required", "backchannel_logout_session_required", "bool"),
+    (
+        "require_pushed_authorization_requests",
+        "require_pushed_authorization_requests",
+        "bool",
+    ),
+    ("dpop_bound_access_tokens", "dpop_bound_access_tokens", "bool"),
     ("metadata", "metadata", "json"),
 )
 
@@ -58,8 +64,10 @@ _CLIENT_FLAGS = (
 def client_flags(command):
     """Hydra's ``create/update oauth2-client`` flags. List flags take repeats or comma lists.
 
-    Two are not Hydra's: ``--token-endpoint-auth-signing-alg`` and ``--jwks`` set fields of
-    Hydra's client model that its CLI reaches only through ``--file``. ``--jwks`` takes JSON
+    Not Hydra's: ``--token-endpoint-auth-signing-alg`` and ``--jwks`` set fields of Hydra's
+    client model that its CLI reaches only through ``--file``;
+    ``--require-pushed-authorization-requests`` and ``--dpop-bound-access-tokens`` set the
+    RFC 9126 and RFC 9449 fields Hydra has not. ``--jwks`` takes JSON
     as ``--metadata`` does (no ``@file`` form: ``"$(cat jwks.json)"`` or ``--file`` do that).
     """
     options = [
@@ -142,6 +150,18 @@ def client_flags(command):
             is_flag=True,
             default=None,
             help="Logout tokens must carry the session id (sid).",
+        ),
+        click.option(
+            "--require-pushed-authorization-requests",
+            is_flag=True,
+            default=None,
+            help="Authorization requests must be pushed to /oauth2/par first (RFC 9126).",
+        ),
+        click.option(
+            "--dpop-bound-access-tokens",
+            is_flag=True,
+            default=None,
+            help="Token requests must carry a DPoP proof (RFC 9449).",
         ),
         click.option("--metadata", help="Arbitrary JSON object to store with the client."),
     ]

@@ -355,5 +355,23 @@ def test_help_names_the_flags():
             "--request-uri",
             "private_key_jwt",
             "pairwise",
+            "--require-pushed-authorization-requests",
+            "--dpop-bound-access-tokens",
         ):
             assert flag in result.stdout
+
+
+def test_modern_oauth_flags_set_the_client_fields(server):
+    client = created(
+        server.cli(
+            "create", "oauth2-client", "--format", "json",
+            "--grant-type", "client_credentials",
+            "--grant-type", "urn:ietf:params:oauth:grant-type:token-exchange",
+            "--require-pushed-authorization-requests",
+            "--dpop-bound-access-tokens",
+        )
+    )  # fmt: skip
+    shown = stored(server, client["client_id"])
+    assert shown["require_pushed_authorization_requests"] is True
+    assert shown["dpop_bound_access_tokens"] is True
+    assert "urn:ietf:params:oauth:grant-type:token-exchange" in shown["grant_types"]
