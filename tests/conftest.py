@@ -224,6 +224,31 @@ class ServerProcess(ManagedProcess):
         return run_cli(*args, "--endpoint", endpoint, env=self.env, input=input)
 
 
+@contextlib.contextmanager
+def dedicated_server(
+    request, tmp_path_factory, name: str, env: dict[str, str], args: tuple[str, ...] = ("--dev",)
+) -> Iterator[ServerProcess]:
+    """A server of a module's own, for settings the shared servers do not have, on the
+    backend a ``params=["sqlite", "postgres"]`` fixture was given; skipped (and reported
+    last) for PostgreSQL without a DSN. Keep the tests that need one few."""
+    backend = request.param
+    if backend == "postgres" and _postgres_admin_dsn() is None:
+        _skipped_postgres.append(request.node.nodeid)
+        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
+    log_dir = tmp_path_factory.mktemp(f"{name}-{backend}")
+    database = migrated_database(backend, log_dir, f"authserver_{name}")
+    server = None
+    try:
+        server = start_server(database, log_dir, env=env, args=args)
+        yield server
+    finally:
+        if server is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.stop()
+        if backend == "postgres":
+            drop_postgres_database(_postgres_admin_dsn(), database)
+
+
 def start_server(
     database: TestDatabase,
     log_dir: Path,

@@ -72,6 +72,3 @@ def _save(clients: ClientRepository, client: Client, exists: bool) -> None:
         clients.add(client, None, registered=True)
     except ClientAlreadyExists:  # a concurrent first request stored it a moment ago
         clients.replace(client, secret_hash=None)
-
-
-

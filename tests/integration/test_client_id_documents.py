@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 import threading
 import time
 import uuid
@@ -24,13 +22,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from tests.conftest import (
-    POSTGRES_ENV,
-    _skipped_postgres,
-    drop_postgres_database,
-    migrated_database,
-    start_server,
-)
+from tests.conftest import dedicated_server
 from tests.integration.oauth_flow import FlowDriver, query
 
 TIMEOUT = 10
@@ -99,28 +91,9 @@ def documents():
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def cimd_server(request, tmp_path_factory):
-    backend = request.param
-    admin_dsn = os.environ.get(POSTGRES_ENV)
-    if backend == "postgres" and not admin_dsn:
-        _skipped_postgres.append(request.node.nodeid)
-        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
-    log_dir = tmp_path_factory.mktemp(f"cimd-{backend}")
-    database = migrated_database(backend, log_dir, "authserver_cimd")
-    server = None
-    try:
-        server = start_server(
-            database,
-            log_dir,
-            env={"OAUTH2_CLIENT_ID_METADATA_DOCUMENTS_ENABLED": "true"},
-            args=("--dev",),
-        )
+    env = {"OAUTH2_CLIENT_ID_METADATA_DOCUMENTS_ENABLED": "true"}
+    with dedicated_server(request, tmp_path_factory, "cimd", env) as server:
         yield server
-    finally:
-        if server is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.stop()
-        if backend == "postgres":
-            drop_postgres_database(admin_dsn, database)
 
 
 def unique(prefix: str) -> str:

@@ -12,13 +12,10 @@ request may ever get a 5xx.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import http.client
 import json
-import os
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -32,13 +29,7 @@ from joserfc import jws
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
-from tests.conftest import (
-    POSTGRES_ENV,
-    _skipped_postgres,
-    drop_postgres_database,
-    migrated_database,
-    start_server,
-)
+from tests.conftest import dedicated_server
 from tests.integration.oauth_flow import REDIRECT_URI, FlowDriver, create_code_client, query
 
 TIMEOUT = 10
@@ -975,24 +966,9 @@ def test_device_flow_with_a_proof_is_bound(dev_server):
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def nonce_server(request, tmp_path_factory):
     """A server with ``OAUTH2_DPOP_NONCE_REQUIRED`` (``--dev``: the code flow's cookies)."""
-    backend = request.param
-    admin_dsn = os.environ.get(POSTGRES_ENV)
-    if backend == "postgres" and not admin_dsn:
-        _skipped_postgres.append(request.node.nodeid)
-        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
-    log_dir = tmp_path_factory.mktemp(f"dpop-nonce-{backend}")
-    database = migrated_database(backend, log_dir, "authserver_dpop_nonce")
-    server = None
-    try:
-        env = {"OAUTH2_DPOP_NONCE_REQUIRED": "true"}
-        server = start_server(database, log_dir, env=env, args=("--dev",))
+    env = {"OAUTH2_DPOP_NONCE_REQUIRED": "true"}
+    with dedicated_server(request, tmp_path_factory, "dpop_nonce", env) as server:
         yield server
-    finally:
-        if server is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.stop()
-        if backend == "postgres":
-            drop_postgres_database(admin_dsn, database)
 
 
 def nonce_from(response, status: int = 400) -> str:

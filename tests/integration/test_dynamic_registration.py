@@ -8,11 +8,9 @@ The registering side is plain ``requests``: Authlib implements the server side o
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -20,13 +18,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from tests.conftest import (
-    POSTGRES_ENV,
-    _skipped_postgres,
-    drop_postgres_database,
-    migrated_database,
-    start_server,
-)
+from tests.conftest import dedicated_server
 from tests.integration.oauth_flow import REDIRECT_URI, FlowDriver
 
 TIMEOUT = 10
@@ -42,23 +34,8 @@ CC = {"grant_types": ["client_credentials"], "scope": "read write"}
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def registrar(request, tmp_path_factory):
     """A server with registration on (``--dev``: the code flow's cookies over http)."""
-    backend = request.param
-    admin_dsn = os.environ.get(POSTGRES_ENV)
-    if backend == "postgres" and not admin_dsn:
-        _skipped_postgres.append(request.node.nodeid)
-        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
-    log_dir = tmp_path_factory.mktemp(f"registration-{backend}")
-    database = migrated_database(backend, log_dir, "authserver_registration")
-    server = None
-    try:
-        server = start_server(database, log_dir, env=REGISTRATION_ON, args=("--dev",))
+    with dedicated_server(request, tmp_path_factory, "registration", REGISTRATION_ON) as server:
         yield server
-    finally:
-        if server is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.stop()
-        if backend == "postgres":
-            drop_postgres_database(admin_dsn, database)
 
 
 def register(server, body, **kwargs) -> requests.Response:

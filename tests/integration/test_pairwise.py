@@ -20,14 +20,7 @@ import jwt
 import pytest
 import requests
 
-from tests.conftest import (
-    POSTGRES_ENV,
-    _postgres_admin_dsn,
-    _skipped_postgres,
-    drop_postgres_database,
-    migrated_database,
-    start_server,
-)
+from tests.conftest import dedicated_server
 from tests.integration.oauth_flow import FlowDriver
 
 TIMEOUT = 10
@@ -101,18 +94,8 @@ def site():
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def pairwise_server(request, tmp_path_factory):
-    backend = request.param
-    if backend == "postgres" and _postgres_admin_dsn() is None:
-        _skipped_postgres.append(request.node.nodeid)
-        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
-    log_dir = tmp_path_factory.mktemp(f"pairwise-{backend}")
-    database = migrated_database(backend, log_dir, "authserver_pairwise")
-    server = start_server(database, log_dir, env=PAIRWISE_ENV, args=("--dev",))
-    yield server
-    with contextlib.suppress(Exception):
-        server.stop()
-    if backend == "postgres":
-        drop_postgres_database(_postgres_admin_dsn(), database)
+    with dedicated_server(request, tmp_path_factory, "pairwise", PAIRWISE_ENV) as server:
+        yield server
 
 
 def register(server, **fields) -> requests.Response:

@@ -9,10 +9,8 @@ has the server-wide enforcement, a short reference lifetime and CORS on.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
-import subprocess
 import threading
 import time
 import uuid
@@ -23,14 +21,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.conftest import (
-    POSTGRES_ENV,
-    _postgres_admin_dsn,
-    _skipped_postgres,
-    drop_postgres_database,
-    migrated_database,
-    start_server,
-)
+from tests.conftest import dedicated_server
 from tests.integration.oauth_flow import (
     REDIRECT_URI,
     TIMEOUT,
@@ -805,22 +796,8 @@ def test_client_requiring_pushed_requests(dev_server):
 def enforcing_server(request, tmp_path_factory):
     """PAR required server-wide, references living 2 s, CORS on (``--dev``: the flow's
     cookies over http). One per backend for the whole module; keep its tests few."""
-    backend = request.param
-    if backend == "postgres" and not _postgres_admin_dsn():
-        _skipped_postgres.append(request.node.nodeid)
-        pytest.skip(f"PostgreSQL tests did not run: set {POSTGRES_ENV}")
-    log_dir = tmp_path_factory.mktemp(f"par-{backend}")
-    database = migrated_database(backend, log_dir, "authserver_par")
-    server = None
-    try:
-        server = start_server(database, log_dir, env=DEDICATED_ENV, args=("--dev",))
+    with dedicated_server(request, tmp_path_factory, "par", DEDICATED_ENV) as server:
         yield server
-    finally:
-        if server is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.stop()
-        if backend == "postgres":
-            drop_postgres_database(_postgres_admin_dsn(), database)
 
 
 def test_server_wide_enforcement(enforcing_server):
