@@ -19,6 +19,11 @@ Modern options, each the default of the home page's login form: ``DEMO_CLIENT_US
 (pushed authorization requests, RFC 9126), ``DEMO_CLIENT_USE_DPOP`` (DPoP-bound tokens,
 RFC 9449) and ``DEMO_CLIENT_RESOURCE`` (a resource indicator, RFC 8707).
 
+Token exchange (RFC 8693): the home page's "Exchange the access token" trades the session's
+access token for one meant for ``DEMO_CLIENT_EXCHANGE_AUDIENCE`` (default
+``https://downstream.example/``; empty or ``off`` hides the action). ``--register`` gives the
+client the token-exchange grant type and that audience.
+
 The single-page app at ``/spa`` is a second, public client (``DEMO_CLIENT_SPA_ID``, default
 ``demo-spa``): its redirect URI is that page and its allowed CORS origin this app's origin.
 """
@@ -46,6 +51,9 @@ DEFAULT_CLIENT_ID = "demo-client"
 DEFAULT_SCOPE = "openid offline_access profile email"
 DEFAULT_API_SCOPE = "openid"  # what /api/profile requires of an access token
 DEFAULT_SPA_CLIENT_ID = "demo-spa"
+# RFC 8693: the audience the home page's "Exchange the access token" asks for.
+DEFAULT_EXCHANGE_AUDIENCE = "https://downstream.example/"
+OFF_WORDS = frozenset({"", "off", "none"})
 SPA_PATH = "/spa"
 SPA_SCOPE = "openid offline_access"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -83,6 +91,7 @@ class Config:
     use_par: bool = False  # RFC 9126 (also when discovery requires it)
     use_dpop: bool = False  # RFC 9449
     resource: str = ""  # RFC 8707: an absolute URI without a fragment, or none
+    exchange_audience: str = DEFAULT_EXCHANGE_AUDIENCE  # RFC 8693; "" hides the action
 
     @property
     def token_endpoint_auth_method(self) -> str:
@@ -171,6 +180,7 @@ def load_config(
         resource = check_resource(env.get("DEMO_CLIENT_RESOURCE", ""))
     except ValueError as exc:
         raise ConfigError(f"DEMO_CLIENT_RESOURCE {exc}") from None
+    exchange_audience = _exchange_audience(env.get("DEMO_CLIENT_EXCHANGE_AUDIENCE"))
     return Config(
         host=host,
         port=port,
@@ -193,7 +203,23 @@ def load_config(
         use_par=_flag(env, "DEMO_CLIENT_USE_PAR"),
         use_dpop=_flag(env, "DEMO_CLIENT_USE_DPOP"),
         resource=resource,
+        exchange_audience=exchange_audience,
     )
+
+
+def _exchange_audience(raw: str | None) -> str:
+    """RFC 8693's ``audience`` for the token exchange: the default when unset, "" (the
+    action hidden) for an empty value or ``off``, else an absolute URI as for a resource."""
+    if raw is None:
+        return DEFAULT_EXCHANGE_AUDIENCE
+    if raw.strip().lower() in OFF_WORDS:
+        return ""
+    try:
+        return check_resource(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"DEMO_CLIENT_EXCHANGE_AUDIENCE {exc} (empty or off hides the exchange)"
+        ) from None
 
 
 def check_resource(raw: str) -> str:

@@ -190,6 +190,79 @@ def token_error(code: str, description: str, endpoint: str, status: int | None) 
     )
 
 
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+# Token exchange refusals (RFC 8693 §2.2.2): what each means here, and how to fix it.
+_EXCHANGE_ERRORS: dict[str, tuple[str, str]] = {
+    "unauthorized_client": (
+        "The client is not registered for the grant type " + TOKEN_EXCHANGE_GRANT + ", so "
+        "the server will not exchange tokens for it.",
+        "Register the grant type: restart with demo-client --register (it adds the "
+        "token-exchange grant type and DEMO_CLIENT_EXCHANGE_AUDIENCE to the client's "
+        "audience), or add both to the client on the admin API (PUT /admin/clients/{id}).",
+    ),
+    "invalid_target": (
+        "The audience asked for is not in the client's audience list: a client can get "
+        "tokens only for the audiences it was registered with.",
+        "Restart with demo-client --register (it adds DEMO_CLIENT_EXCHANGE_AUDIENCE to the "
+        "client's audience), or set DEMO_CLIENT_EXCHANGE_AUDIENCE to an allowed audience.",
+    ),
+    "invalid_request": (
+        "The server refused the exchange: the subject token is not active (revoked, "
+        "expired), was not issued to this client, or the audience is not allowed for this "
+        "client (the description says which).",
+        "Log in again for a fresh access token; if the description names the audience, "
+        "restart with demo-client --register (it adds DEMO_CLIENT_EXCHANGE_AUDIENCE to the "
+        "client's audience).",
+    ),
+    "invalid_scope": (
+        "The scope asked for is beyond the subject token's: an exchange can only narrow it.",
+        "Ask for less, or log in again granting the scope.",
+    ),
+    "unsupported_grant_type": (
+        "The authorization server does not offer token exchange (RFC 8693).",
+        "Use an authorization server that supports " + TOKEN_EXCHANGE_GRANT + ", or set "
+        "DEMO_CLIENT_EXCHANGE_AUDIENCE=off to hide the action.",
+    ),
+}
+
+
+def token_exchange_error(
+    code: str, description: str, endpoint: str, status: int | None, audience: str
+) -> Explained:
+    """The token endpoint refused the exchange (RFC 8693 §2.2.2): what it means, how to fix."""
+    explanation, next_step = _EXCHANGE_ERRORS.get(
+        code,
+        (
+            _TOKEN_ERRORS.get(code, "The authorization server answered with an error."),
+            "Read the description below; the inspector shows the request and the answer.",
+        ),
+    )
+    return Explained(
+        title="The token exchange was refused",
+        code=code,
+        description=description,
+        explanation=explanation,
+        next_step=next_step,
+        details=[
+            ("endpoint", endpoint),
+            ("HTTP status", str(status or "")),
+            ("audience", audience),
+        ],
+    )
+
+
+def exchange_disabled() -> Explained:
+    return Explained(
+        title="Token exchange is turned off",
+        code="exchange_disabled",
+        explanation="DEMO_CLIENT_EXCHANGE_AUDIENCE is empty (or off), so this app does not "
+        "exchange tokens.",
+        next_step="Set DEMO_CLIENT_EXCHANGE_AUDIENCE to an absolute URI (the default is "
+        "https://downstream.example/) and restart with demo-client --register.",
+    )
+
+
 def unreachable(url: str, reason: str, what: str) -> Explained:
     return Explained(
         title="The authorization server is unreachable",

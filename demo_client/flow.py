@@ -2,8 +2,9 @@
 
 ``ClientFlow`` works on one browser's state (the caller holds its lock): start a login,
 handle the callback (state, code exchange, ID token checks, userinfo, introspection),
-refresh, revoke and log out. Failures become ``errors.Explained`` after the failing step is
-recorded, so the inspector shows what went wrong too.
+refresh, revoke, exchange the access token (RFC 8693) and log out. Failures become
+``errors.Explained`` after the failing step is recorded, so the inspector shows what went
+wrong too.
 """
 
 from __future__ import annotations
@@ -369,6 +370,7 @@ class ClientFlow:
             "rotated": rotated != old,
         }
         self.state.revoked = ""
+        self.state.exchange = None  # it compared the access token just replaced
         self.state.introspection = []
         self._introspect(old, "old refresh token")
         self._introspect(rotated, "new refresh token")
@@ -409,6 +411,68 @@ class ClientFlow:
             f"The {which.replace('_', ' ')} was revoked (RFC 7009). Introspection now says "
             "whether the tokens are still active."
         )
+
+    # -- token exchange (RFC 8693) ------------------------------------------------------
+
+    def exchange_token(self) -> None:
+        """RFC 8693 §2.1: trade the session's access token for one for the configured
+        audience; then, with an admin URL, introspect both to compare them. The session's
+        own tokens are kept: the exchanged one is shown (shortened), not used."""
+        tokens = self._require_tokens("exchange")
+        audience = self.config.exchange_audience
+        if not audience:
+            raise errors.exchange_disabled()
+        metadata = self.metadata()
+        auth_method = self.config.token_endpoint_auth_method
+        try:
+            answer, exchange = self.oauth.exchange_token(
+                metadata, tokens["access_token"], audience, dpop_bound(tokens)
+            )
+        except (TokenRequestFailed, Unreachable) as exc:
+            self._record(inspector.token_exchange_step(exc.exchange, auth_method), exc.exchange)
+            self.state.exchange = None
+            if isinstance(exc, Unreachable):
+                raise errors.unreachable(exc.url, exc.reason, "the token exchange") from None
+            raise errors.token_exchange_error(
+                exc.error, exc.description, metadata.token_endpoint, exc.exchange.status, audience
+            ) from None
+        self._record(inspector.token_exchange_step(exchange, auth_method), exchange)
+        new = answer["access_token"]
+        result: dict = {
+            "audience": audience,
+            "short": inspector.short(new),
+            "fingerprint": inspector.fingerprint(new),
+            "answer": {
+                name: answer[name]
+                for name in ("issued_token_type", "token_type", "expires_in", "scope")
+                if name in answer
+            },
+            "refresh_token": bool(answer.get("refresh_token")),
+            "original": None,
+            "exchanged": None,
+            "introspected": bool(self.config.admin_url),
+        }
+        if self.config.admin_url:
+            result["original"] = self._introspect_one(tokens["access_token"], "original token")
+            result["exchanged"] = self._introspect_one(new, "exchanged token")
+        else:
+            self.state.record(inspector.introspection_step(None, "exchanged token", False))
+        self.state.exchange = result
+        self.state.message = (
+            f"The access token was exchanged for one for {audience} (RFC 8693). Below: the "
+            "answer and, side by side, what introspection says about both tokens."
+        )
+
+    def _introspect_one(self, token: str, label: str) -> dict | None:
+        """One introspection (RFC 7662), recorded; its answer, or None."""
+        try:
+            exchange = self.oauth.introspect(token)
+        except Unreachable as exc:
+            self.state.record(inspector.introspection_step(exc.exchange, label, True))
+            return None
+        self.state.record(inspector.introspection_step(exchange, label, True))
+        ok = exchange.status == 200 and isinstance(exchange.body, dict)
+        return exchange.body if ok else None
 
     # -- the protected API -------------------------------------------------------------
 

@@ -10,7 +10,8 @@ mounted) and is recorded as an ``Exchange`` for the flow inspector.
 Per login (``LoginOptions``), the authorization request may be pushed (PAR, RFC 9126 §2),
 the tokens bound to the client's DPoP key (RFC 9449: a fresh proof on each token, PAR and
 userinfo request, retried once when the server asks for a nonce) and a resource named
-(RFC 8707 §2).
+(RFC 8707 §2). After login, the access token can be exchanged for one for another audience
+(RFC 8693 token exchange).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def add_query(url: str, params: list[tuple[str, str]]) -> str:
 
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 §2.1
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # RFC 8693 §3
 DEVICE_AUTH_PATH = "/oauth2/device/auth"  # Hydra's, when discovery does not name one
 
 
@@ -338,6 +341,43 @@ class OAuthClient:
                 exchange,
             )
         return exchange
+
+    # -- token exchange (RFC 8693) ------------------------------------------------------
+
+    def exchange_token(
+        self, metadata: ServerMetadata, subject_token: str, audience: str, dpop: bool = False
+    ) -> tuple[dict, Exchange]:
+        """RFC 8693 §2.1: trade the user's access token (the ``subject_token``) for an
+        access token for ``audience``, with this client's authentication, and a DPoP proof
+        for the token endpoint when the session's tokens are DPoP-bound (RFC 9449 §5).
+
+        Raises TokenRequestFailed (an error, or an answer without an access token) or
+        Unreachable."""
+        url = metadata.token_endpoint
+        form = {
+            "grant_type": TOKEN_EXCHANGE_GRANT,
+            "subject_token": subject_token,
+            "subject_token_type": ACCESS_TOKEN_TYPE,
+            "requested_token_type": ACCESS_TOKEN_TYPE,
+            "audience": audience,
+        }
+
+        def post(headers: dict) -> tuple[requests.Response, Exchange]:
+            return self._authenticated_post(url, form, self.assertion_audience(metadata), headers)
+
+        if dpop:
+            htu = metadata.as_published("token_endpoint")
+            response, exchange = self._dpop_call("POST", htu, post)
+        else:
+            response, exchange = post({})
+        body = exchange.body if isinstance(exchange.body, dict) else None
+        if response.status_code != 200 or not body or not body.get("access_token"):
+            raise _failed(exchange, "the token exchange request failed")
+        if not isinstance(body["access_token"], str):
+            raise TokenRequestFailed(
+                "invalid_response", "the access_token in the answer is not a string", exchange
+            )
+        return without_surrogates(dict(body)), exchange
 
     # -- the device authorization grant (RFC 8628) ----------------------------------------
 

@@ -26,6 +26,7 @@ import requests
 from demo_client.client_key import PRIVATE_KEY_JWT
 from demo_client.config import SPA_SCOPE, Config
 from demo_client.logs import printable
+from demo_client.oauth import TOKEN_EXCHANGE_GRANT
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 
@@ -49,7 +50,9 @@ def client_document(config: Config) -> dict:
 
     With a key (``private_key_jwt``, RFC 7523 §2.2) it carries the public key in ``jwks``
     and the algorithm its assertions use (OIDC Dynamic Client Registration §2,
-    ``token_endpoint_auth_signing_alg``), and no secret at all."""
+    ``token_endpoint_auth_signing_alg``), and no secret at all. With an exchange audience it
+    holds the token-exchange grant type and names that audience (RFC 8693 §2.1), so the
+    home page's exchange is allowed."""
     document = {
         "client_id": config.client_id,
         "client_secret": config.client_secret,
@@ -62,8 +65,12 @@ def client_document(config: Config) -> dict:
         "post_logout_redirect_uris": [config.post_logout_redirect_uri],
         "token_endpoint_auth_method": "client_secret_basic",
     }
-    if config.resource:  # RFC 8707: the server grants only resources in the audience
-        document["audience"] = [config.resource]
+    if config.exchange_audience:  # RFC 8693: "Exchange the access token" on the home page
+        document["grant_types"].append(TOKEN_EXCHANGE_GRANT)
+    # RFC 8707 and RFC 8693: the server grants only audiences in the client's list.
+    audience = [uri for uri in (config.resource, config.exchange_audience) if uri]
+    if audience:
+        document["audience"] = list(dict.fromkeys(audience))
     key = config.client_key
     if key is not None:
         del document["client_secret"]

@@ -42,6 +42,7 @@ class BrowserState:
     introspection: list[tuple[str, dict | None]] = field(default_factory=list)
     rotation: dict | None = None
     api_answer: dict | None = None  # the last call of /api/profile: status, challenges, body
+    exchange: dict | None = None  # the last token exchange (RFC 8693), for display only
     revoked: str = ""
     message: str = ""
     steps: list[Step] = field(default_factory=list)
@@ -76,6 +77,7 @@ class BrowserState:
         self.introspection = []
         self.rotation = None
         self.api_answer = None
+        self.exchange = None
         self.revoked = ""
 
 

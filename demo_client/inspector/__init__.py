@@ -1,7 +1,8 @@
 """The flow inspector: every HTTP step of the flow as a ``Step`` for the sequence diagram.
 
 Steps hold display values only: every secret (codes, tokens, the PKCE verifier, challenges
-and verifiers of the login flow, client assertions, the Authorization header) is cut to its
+and verifiers of the login flow, client assertions, the Authorization header, a token
+exchange's subject and actor tokens) is cut to its
 first eight characters and "…" here, so no template can show a whole one. No I/O, no Flask.
 
 ``glossary``: what parameters and claims mean; ``redaction``: the display values;
@@ -62,6 +63,7 @@ from demo_client.inspector.steps import (
     par_step,
     refresh_step,
     revoke_step,
+    token_exchange_step,
     token_step,
     userinfo_step,
 )
@@ -112,6 +114,7 @@ __all__ = [
     "short",
     "show",
     "show_authorization",
+    "token_exchange_step",
     "token_step",
     "userinfo_step",
 ]

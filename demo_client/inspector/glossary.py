@@ -126,6 +126,27 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         "token's aud, so other APIs refuse it.",
         "RFC 8707 §2",
     ),
+    "subject_token": (
+        "The token being exchanged: here the user's access token, issued to this client.",
+        "RFC 8693 §2.1",
+    ),
+    "subject_token_type": (
+        "What kind of token the subject_token is (an access token).",
+        "RFC 8693 §2.1, §3",
+    ),
+    "requested_token_type": (
+        "What kind of token the client wants back (an access token).",
+        "RFC 8693 §2.1, §3",
+    ),
+    "audience": (
+        "Who the new token is for: the server puts it in the token's aud, so a service "
+        "that is not named refuses the token. It must be in the client's audience list.",
+        "RFC 8693 §2.1",
+    ),
+    "issued_token_type": (
+        "What kind of token the server issued (an access token).",
+        "RFC 8693 §2.2.1",
+    ),
     "DPoP": (
         "A DPoP proof: a JWT signed with the client's DPoP key for this request only "
         "(decoded below). Public-key signed and single-use, so shown whole.",

@@ -1,8 +1,9 @@
 """Display values for the inspector: every secret cut to what is enough to recognise it.
 
-Codes (the device code too), tokens, the PKCE verifier, the challenges and verifiers of
-the login flow, client assertions and the Authorization header are shortened to their
-first eight characters and "…" here, so no template can show a whole one.
+Codes (the device code too), tokens (a token exchange's subject token too), the PKCE
+verifier, the challenges and verifiers of the login flow, client assertions and the
+Authorization header are shortened to their first eight characters and "…" here, so no
+template can show a whole one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ SECRET_NAMES = frozenset(
         "refresh_token",
         "id_token",
         "id_token_hint",
+        "subject_token",
+        "actor_token",
         "token",
         "client_secret",
         "client_assertion",

@@ -230,6 +230,57 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+EXCHANGE_PURPOSE = (
+    "The client traded the user's token for one meant for another audience; the server "
+    "checked that the token was issued to this client (RFC 8693 §2.1)."
+)
+
+
+def token_exchange_step(exchange: Exchange, auth_method: str) -> Step:
+    """RFC 8693 §2.1, §2.2: the exchange of the session's access token."""
+    params = [param(name, value) for name, value in exchange.params]
+    params.append(_client_auth(exchange, auth_method))
+    params += dpop_header(exchange)
+    rows = response_params(
+        exchange,
+        (
+            "access_token",
+            "issued_token_type",
+            "token_type",
+            "expires_in",
+            "scope",
+            "refresh_token",
+            "error",
+            "error_description",
+        ),
+    )
+    for row in rows:
+        if row.name == "token_type" and row.value.lower() == "dpop":
+            row.value = "DPoP ★ (bound to the client's DPoP key, like the subject token)"
+        if row.name in PARAMETERS and not row.meaning:
+            row.meaning, row.ref = PARAMETERS[row.name]
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    notes = [
+        "The subject token stays valid: the new token is an extra one, with a grant of its "
+        "own, for the named audience only; no refresh token comes with it (RFC 8693 §2.2.1)."
+    ]
+    if body.get("error") == "unauthorized_client":
+        notes = [
+            "unauthorized_client: the client is not registered for the grant type "
+            "urn:ietf:params:oauth:grant-type:token-exchange (demo-client --register adds it)."
+        ]
+    return http_step(
+        "token-exchange",
+        "Token exchange",
+        exchange,
+        EXCHANGE_PURPOSE,
+        "RFC 8693 §2.1, §2.2",
+        params=params,
+        response=rows,
+        notes=notes,
+    )
+
+
 def jwks_step(exchange: Exchange) -> Step:
     body = exchange.body if isinstance(exchange.body, dict) else {}
     keys = [key for key in body.get("keys", []) if isinstance(key, dict)]

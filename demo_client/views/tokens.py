@@ -1,5 +1,6 @@
-"""``POST /refresh`` (RFC 6749 §6), ``POST /revoke`` (RFC 7009) and ``POST /call-api``
-(the access token sent to the protected API, RFC 6750 §2.1); CSRF-protected forms."""
+"""``POST /refresh`` (RFC 6749 §6), ``POST /revoke`` (RFC 7009), ``POST /exchange`` (the
+access token exchanged for one for another audience, RFC 8693) and ``POST /call-api`` (the
+access token sent to the protected API, RFC 6750 §2.1); CSRF-protected forms."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ def revoke():
     state = _state()
     with state.lock:
         ClientFlow(services(), state).revoke(request.form.get("token", "refresh_token"))
+    return redirect(url_for("home.index"), 303)
+
+
+@bp.post("/exchange")
+def exchange():
+    state = _state()
+    with state.lock:
+        ClientFlow(services(), state).exchange_token()
     return redirect(url_for("home.index"), 303)
 
 

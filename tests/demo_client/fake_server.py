@@ -38,6 +38,9 @@ SUBJECT = "foo@bar.com"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 USER_CODE = "BCDFGHJK"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+DOWNSTREAM = "https://downstream.example/"
 
 
 def s256(verifier: str) -> str:
@@ -144,6 +147,12 @@ class FakeAuthorizationServer:
     dpop_nonce_handed: str | None = None  # the DPoP-Nonce sent (default: dpop_nonce)
     proofs: list[dict] = field(default_factory=list)
     proof_jtis: set[str] = field(default_factory=set)
+    # Token exchange (RFC 8693): whether the client holds the grant type, the audiences it
+    # may ask for (its registered ``audience``) and the exchanged tokens handed out.
+    exchange_grant: bool = True
+    client_audience: tuple[str, ...] = (DOWNSTREAM,)
+    exchanged: list[str] = field(default_factory=list)
+    exchange_requests: list[dict] = field(default_factory=list)  # form + Authorization
 
     def __post_init__(self):
         self.app = _build_app(self)
@@ -354,6 +363,8 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             return jsonify(fake._tokens(grant))
         if form.get("grant_type") == DEVICE_GRANT:
             return device_poll(form.get("device_code", ""))
+        if form.get("grant_type") == TOKEN_EXCHANGE_GRANT:
+            return token_exchange(form, jkt)
         if form.get("grant_type") == "refresh_token":
             grant = fake.refresh_tokens.pop(form.get("refresh_token", ""), None)
             if grant is None or not grant.active:
@@ -365,6 +376,45 @@ def _build_app(fake: FakeAuthorizationServer) -> Flask:
             tokens.pop("id_token")
             return jsonify(tokens)
         return error("unsupported_grant_type", "Nope.")
+
+    def token_exchange(form, jkt: str):
+        """RFC 8693 §2.1 as the fake does it: the client holds the grant type, the subject
+        token is an active access token of this client, the audience is the client's, the
+        scope only narrows; the new token is bound to the proof's key (if any)."""
+        fake.exchange_requests.append(
+            {"form": form.to_dict(flat=False), "authorization": request.authorization}
+        )
+        if not fake.exchange_grant:
+            return error("unauthorized_client", f"The client may not use {TOKEN_EXCHANGE_GRANT}.")
+        if form.get("subject_token_type") != ACCESS_TOKEN_TYPE:
+            return error("invalid_request", "Unsupported subject_token_type.")
+        if form.get("requested_token_type", ACCESS_TOKEN_TYPE) != ACCESS_TOKEN_TYPE:
+            return error("invalid_request", "Unsupported requested_token_type.")
+        subject = fake.access_tokens.get(form.get("subject_token", ""))
+        if subject is None or not subject.active:
+            return error("invalid_request", "The subject_token is not active.")
+        audience = form.getlist("audience")
+        if not audience or any(aud not in fake.client_audience for aud in audience):
+            return error("invalid_target", "The audience is not allowed for this client.")
+        scope = form.get("scope", subject.scope).split()
+        if not set(scope) <= set(subject.scope.split()):
+            return error("invalid_scope", "The scope is beyond the subject token's.")
+        grant = Grant("", "", "", " ".join(scope), dpop_jkt=jkt, resource=tuple(audience))
+        new = "xt_" + secrets.token_urlsafe(40)
+        fake.access_tokens[new] = grant
+        fake.issued.append(new)
+        fake.exchanged.append(new)
+        members = {"aud": list(audience), "exp": int(time.time()) + 1800}
+        if jkt:
+            members["cnf"] = {"jkt": jkt}
+        fake.token_members[new] = members
+        return jsonify(
+            access_token=new,
+            issued_token_type=ACCESS_TOKEN_TYPE,
+            token_type="DPoP" if jkt else "bearer",
+            expires_in=1800,
+            scope=grant.scope,
+        )
 
     def raw(answer: tuple[int, str, str]):
         status, kind, text = answer

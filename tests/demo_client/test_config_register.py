@@ -133,7 +133,9 @@ def test_register_creates_then_updates():
         "authorization_code",
         "refresh_token",
         "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:token-exchange",  # "Exchange the access token"
     ]
+    assert stored["audience"] == ["https://downstream.example/"]
     assert stored["response_types"] == ["code"]
     assert stored["redirect_uris"] == ["http://127.0.0.1:4446/callback"]
     assert stored["post_logout_redirect_uris"] == ["http://127.0.0.1:4446/logged-out"]

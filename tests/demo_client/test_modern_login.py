@@ -319,6 +319,10 @@ def test_a_jwt_access_token_shows_its_aud():
 def test_registration_asks_for_the_resource_as_an_audience():
     from demo_client.register import client_document
 
-    document = client_document(load_config(settings(DEMO_CLIENT_RESOURCE=RESOURCE)))
+    no_exchange = {"DEMO_CLIENT_EXCHANGE_AUDIENCE": ""}
+    document = client_document(load_config(settings(DEMO_CLIENT_RESOURCE=RESOURCE, **no_exchange)))
     assert document["audience"] == [RESOURCE]
-    assert "audience" not in client_document(load_config(settings()))
+    assert "audience" not in client_document(load_config(settings(**no_exchange)))
+    # With the token exchange's audience (the default) both are the client's.
+    document = client_document(load_config(settings(DEMO_CLIENT_RESOURCE=RESOURCE)))
+    assert document["audience"] == [RESOURCE, "https://downstream.example/"]

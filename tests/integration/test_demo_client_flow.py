@@ -252,6 +252,7 @@ def test_register_twice_updates_the_client(server_factory, demo_clients, backend
         "authorization_code",
         "refresh_token",
         "urn:ietf:params:oauth:grant-type:device_code",  # its "Log in with a device" page
+        "urn:ietf:params:oauth:grant-type:token-exchange",  # "Exchange the access token"
     ]
     assert stored["token_endpoint_auth_method"] == "client_secret_basic"
     assert "client_secret" not in stored

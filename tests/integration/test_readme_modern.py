@@ -45,7 +45,7 @@ DEMO_SETTINGS = {
 DOCUMENT_SERVER = "python -m http.server 8000 --bind 127.0.0.1"
 # A random value inside a longer string: in a URL's query (login_challenge=…) or at the
 # end of a pushed request's reference; and an HTTP date (curl -i's Date header).
-QUERY_VALUE = re.compile(r"([?&]\w+=|:request_uri:)([A-Za-z0-9_-]{32,64})\b")
+QUERY_VALUE = re.compile(r"([?&]\w+=|:request_uri:)([A-Za-z0-9_-]{32,64})(?![A-Za-z0-9_-])")
 HTTP_DATE = re.compile(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT")
 
 
