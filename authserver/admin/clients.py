@@ -39,7 +39,10 @@ def _validate(document, **kwargs) -> ValidatedClient:
     settings = _services().settings
     try:
         validated = validate_client_document(
-            document, subject_types=settings.subject_types_supported, **kwargs
+            document,
+            subject_types=settings.subject_types_supported,
+            private_hosts=settings.dev,
+            **kwargs,
         )
         # OIDC Core §8.1: the sector document is fetched (outside --dev, from public hosts only).
         check_sector_identifier(validated.client, FetchPolicy(dev=settings.dev))

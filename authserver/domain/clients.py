@@ -245,6 +245,7 @@ class _Draft:
     secret_required: bool
     allow_client_id: bool
     subject_types: tuple[str, ...] = SUBJECT_TYPES
+    private_hosts: bool = False  # --dev: logout URIs may name any host, over plain http
     values: dict[str, Any] = field(default_factory=dict)
     secret: str | None = None
 
@@ -420,10 +421,34 @@ def _check_web_uri(name: str, draft: _Draft) -> None:
 
 
 def _check_logout_uri(name: str, draft: _Draft) -> None:
+    """OIDC Front- and Back-Channel Logout: an absolute http(s) URL without a fragment.
+    Plain http only to a loopback host, and no private, link-local or reserved address
+    written as such, unless ``private_hosts`` (--dev): the server itself POSTs to a
+    back-channel URI (names are checked again when it does), and a browser loads a
+    front-channel one in a frame of a page the server serves."""
     value = draft.read.string(name)
     if value:
         _validate_redirect_uri(name, value)
+        problem = _logout_uri_problem(urlsplit(value), draft.private_hosts)
+        if problem:
+            raise InvalidClientMetadata(f"Field {name}: {value!r} {problem}.")
     draft.values[name] = value
+
+
+def _logout_uri_problem(parts, private_hosts: bool) -> str | None:
+    if parts.scheme not in ("http", "https"):
+        return "must be an absolute http(s) URL"
+    if private_hosts or is_loopback_url(parts):
+        return None
+    if parts.scheme == "http":
+        return "must use https (plain http only to a loopback host such as 127.0.0.1)"
+    try:
+        address = ipaddress.ip_address((parts.hostname or "").strip("[]"))
+    except ValueError:
+        return None  # a name: resolved, and its addresses checked, when it is used
+    if not address.is_global:
+        return "points at a private, link-local or reserved address"
+    return None
 
 
 def _check_subject_type(draft: _Draft) -> None:
@@ -619,18 +644,26 @@ def validate_client_document(
     secret_required: bool = True,
     allow_client_id: bool = True,
     subject_types: tuple[str, ...] = SUBJECT_TYPES,
+    private_hosts: bool = False,
 ) -> ValidatedClient:
     """Validate Hydra ``oAuth2Client`` JSON and fill in Hydra's defaults.
 
     ``client_id``: the id of an existing client (PUT/PATCH); a different id in the body is
     refused. ``secret_required``: generate a secret when none is given (creation); on
     update an absent secret keeps the stored one. ``subject_types``: the ones the server
-    offers (``OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES``).
+    offers (``OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES``). ``private_hosts`` (``--dev``):
+    logout URIs may use plain http and private addresses.
     """
     if not isinstance(document, dict):
         raise InvalidClientMetadata("The request body must be a JSON object.")
     draft = _Draft(
-        document, _Reader(document), client_id, secret_required, allow_client_id, subject_types
+        document,
+        _Reader(document),
+        client_id,
+        secret_required,
+        allow_client_id,
+        subject_types,
+        private_hosts,
     )
     for check in _CHECKS:
         check(draft)

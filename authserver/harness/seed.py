@@ -15,7 +15,9 @@ class ConfiguredClients:
         self._clients: list[tuple[ValidatedClient, str | None, str | None]] = []
         for document in documents:
             validated = validate_client_document(
-                dict(document), subject_types=services.settings.subject_types_supported
+                dict(document),
+                subject_types=services.settings.subject_types_supported,
+                private_hosts=True,  # apps under test live on local or compose hosts
             )
             secret_hash = encrypted = None
             if validated.secret:

@@ -612,3 +612,49 @@ def test_json_can_be_sent_back_unchanged():
     again = validate_client_document(client.to_json(), client_id="rich", secret_required=False)
     assert again.client == client
     assert again.secret is None
+
+
+# -- logout URIs (OIDC Front-/Back-Channel Logout): absolute http(s), no fragment, no private
+# address written as such, plain http only to loopback (any host with --dev) ------------------
+
+LOGOUT_REFUSED = [
+    ("myapp://logout", "custom scheme"),
+    ("ftp://app.example/logout", "ftp"),
+    ("/logout", "relative"),
+    ("https://app.example/logout#x", "fragment"),
+    ("https://user@app.example/logout", "userinfo"),
+    ("http://app.example/logout", "plain http to a name"),
+    ("https://10.0.0.5/logout", "private IPv4"),
+    ("https://192.168.1.2:8443/logout", "private IPv4 with port"),
+    ("https://169.254.169.254/latest", "link-local (cloud metadata)"),
+    ("https://[fd00::1]/logout", "unique-local IPv6"),
+    ("https://0.0.0.0/logout", "unspecified"),
+]
+LOGOUT_ACCEPTED = [
+    "https://app.example/logout",
+    "http://127.0.0.1:9010/backchannel-logout",
+    "http://localhost:3000/logout",
+    "http://[::1]:8080/logout",
+    "https://93.184.216.34/logout",
+]
+
+
+@pytest.mark.parametrize("field", ["backchannel_logout_uri", "frontchannel_logout_uri"])
+@pytest.mark.parametrize(("uri", "why"), LOGOUT_REFUSED, ids=[why for _, why in LOGOUT_REFUSED])
+def test_logout_uris_that_are_refused(field, uri, why):
+    with pytest.raises(InvalidClientMetadata):
+        validate_client_document({field: uri})
+
+
+@pytest.mark.parametrize("field", ["backchannel_logout_uri", "frontchannel_logout_uri"])
+@pytest.mark.parametrize("uri", LOGOUT_ACCEPTED)
+def test_logout_uris_that_are_accepted(field, uri):
+    assert getattr(validate_client_document({field: uri}).client, field) == uri
+
+
+@pytest.mark.parametrize("uri", ["http://app.internal/logout", "https://10.0.0.5/logout"])
+def test_dev_allows_private_and_plain_http_logout_uris(uri):
+    validated = validate_client_document({"backchannel_logout_uri": uri}, private_hosts=True)
+    assert validated.client.backchannel_logout_uri == uri
+    with pytest.raises(InvalidClientMetadata):
+        validate_client_document({"backchannel_logout_uri": "myapp://x"}, private_hosts=True)
