@@ -114,10 +114,7 @@ class AccessTokens:
     def _mint_jwt(
         self, session, client, subject, scope, audience, now, ttl, extra, more=None
     ) -> str:
-        key = self._keys.signing_key(session, ACCESS_TOKEN_SET)
-        if key is None:
-            self._keys.ensure_set(session, ACCESS_TOKEN_SET)
-            key = self._keys.signing_key(session, ACCESS_TOKEN_SET)
+        key = self._keys.signing_key_made_if_missing(session, ACCESS_TOKEN_SET)
         claims: dict[str, Any] = {
             "iss": self._issuer,
             "sub": subject,

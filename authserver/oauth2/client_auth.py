@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, UnauthorizedClientError
 
 from authserver.domain.text import safe_description, text_problem
 from authserver.oauth2.assertions import (
@@ -219,3 +219,16 @@ def _check_assertion(client, credentials: Credentials, endpoint, checks, request
         record_jti(checks.use_once(request), assertion, rules, client.client_id, expires_at)
     except AssertionRefused as exc:
         raise _refused(f"Client assertion refused: {exc}") from None
+
+
+def client_for_grant(grant):
+    """The authenticated client of a token request to an extension grant (device code,
+    JWT bearer, token exchange), which must hold that grant's type (RFC 6749 §5.2
+    ``unauthorized_client``); set on the request as Authlib's own grants do."""
+    client = grant.authenticate_token_endpoint_client()
+    if not client.check_grant_type(grant.GRANT_TYPE):
+        raise UnauthorizedClientError(
+            f"The client is not allowed to use the grant type '{grant.GRANT_TYPE}'."
+        )
+    grant.request.client = client
+    return client

@@ -20,7 +20,6 @@ from authlib.oauth2.rfc6749 import (
     AccessDeniedError,
     InvalidGrantError,
     InvalidRequestError,
-    UnauthorizedClientError,
 )
 from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 from authlib.oauth2.rfc8628 import (
@@ -68,12 +67,7 @@ class DeviceCodeGrant(BaseGrant, TokenEndpointMixin):
         device_code = self.request.form.get("device_code")
         if not device_code:
             raise InvalidRequestError("The 'device_code' parameter is missing.")
-        client = self.authenticate_token_endpoint_client()
-        if not client.check_grant_type(self.GRANT_TYPE):
-            raise UnauthorizedClientError(
-                f"The client is not allowed to use the grant type '{self.GRANT_TYPE}'."
-            )
-        self.request.client = client
+        client = client_auth.client_for_grant(self)
         digest = self.server.services.codec.verify(device_code, TokenKind.DEVICE_CODE)
         codes = DeviceCodeRepository(self.request.db)
         record = codes.find(digest) if digest is not None else None

@@ -36,10 +36,7 @@ class IdTokens:
     ) -> str:
         """``subject``: the ``sub`` this client sees (``token_sets.client_subject``; a
         pairwise identifier for a pairwise client), not necessarily ``grant.subject``."""
-        key = self._keys.signing_key(session, ID_TOKEN_SET)
-        if key is None:
-            self._keys.ensure_set(session, ID_TOKEN_SET)
-            key = self._keys.signing_key(session, ID_TOKEN_SET)
+        key = self._keys.signing_key_made_if_missing(session, ID_TOKEN_SET)
         now = self._clock.now()
         claims: dict[str, Any] = {
             **grant.id_token_claims,  # reserved names were removed when consent was accepted

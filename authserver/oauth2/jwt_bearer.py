@@ -20,7 +20,6 @@ from authlib.oauth2.rfc6749 import (
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
-    UnauthorizedClientError,
     grants,
 )
 
@@ -52,12 +51,7 @@ class JwtBearerGrant(grants.BaseGrant, grants.TokenEndpointMixin):
     TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ALL_METHODS
 
     def validate_token_request(self):
-        client = self.authenticate_token_endpoint_client()
-        if not client.check_grant_type(self.GRANT_TYPE):
-            raise UnauthorizedClientError(
-                f"The client is not allowed to use the grant type '{self.GRANT_TYPE}'."
-            )
-        self.request.client = client
+        client = client_auth.client_for_grant(self)
         raw = self.request.payload.data.get("assertion")
         if not raw:
             raise InvalidRequestError(

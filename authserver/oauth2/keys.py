@@ -191,6 +191,15 @@ class KeyManager:
                 self._private[newest.kid] = private
         return SigningKey(newest.kid, newest.alg, private)
 
+    def signing_key_made_if_missing(self, session: Session, set_id: str) -> SigningKey:
+        """``signing_key``, after making the set's first key if it has none (a database
+        whose keys were deleted through the admin API signs again on the next token)."""
+        key = self.signing_key(session, set_id)
+        if key is None:
+            self.ensure_set(session, set_id)
+            key = self.signing_key(session, set_id)
+        return key
+
     def published(self, session: Session, set_id: str) -> list[dict]:
         """Public keys that verifiers may still need: the newest, and older keys whose
         successor is younger than the longest token lifetime."""

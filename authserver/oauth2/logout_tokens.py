@@ -38,10 +38,7 @@ class LogoutTokens:
         client's ID tokens. Either may be empty, not both (§2.4)."""
         if not subject and not sid:
             raise ValueError("a logout token names a subject, a session, or both")
-        key = self._keys.signing_key(session, ID_TOKEN_SET)
-        if key is None:
-            self._keys.ensure_set(session, ID_TOKEN_SET)
-            key = self._keys.signing_key(session, ID_TOKEN_SET)
+        key = self._keys.signing_key_made_if_missing(session, ID_TOKEN_SET)
         now = self._clock.now()
         claims: dict[str, Any] = {
             "iss": self._issuer,

@@ -23,7 +23,6 @@ from typing import Any
 from authlib.oauth2.rfc6749 import (
     InvalidRequestError,
     InvalidScopeError,
-    UnauthorizedClientError,
     grants,
 )
 
@@ -70,12 +69,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
     TOKEN_ENDPOINT_AUTH_METHODS = client_auth.CONFIDENTIAL_METHODS
 
     def validate_token_request(self):
-        client = self.authenticate_token_endpoint_client()
-        if not client.check_grant_type(self.GRANT_TYPE):
-            raise UnauthorizedClientError(
-                f"The client is not allowed to use the grant type '{self.GRANT_TYPE}'."
-            )
-        self.request.client = client
+        client = client_auth.client_for_grant(self)
         form = self.request.payload.data
         try:
             self._validate(client.client, form)

@@ -37,6 +37,8 @@ class Documents:
         self.answers: dict[str, tuple[int, dict[str, str], bytes, float]] = {}
         self.hits: dict[str, int] = {}
         self.base = ""
+        # A slow answer waits on this, set at teardown: the server thread ends at once.
+        self.released = threading.Event()
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
@@ -61,7 +63,7 @@ def _handler(documents: Documents):
             status, headers, body, delay = documents.answers.get(
                 self.path, (404, {}, b"not found", 0.0)
             )
-            time.sleep(delay)
+            documents.released.wait(delay)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -85,6 +87,7 @@ def documents():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield documents
+    documents.released.set()
     server.shutdown()
     server.server_close()
 

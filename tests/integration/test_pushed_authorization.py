@@ -817,6 +817,8 @@ def test_expired_reference_is_an_error_page(enforcing_server):
     response = driver.push()
     assert_pushed(response, expires_in=2)
     request_uri = response.json()["request_uri"]
+    # Expiry is in whole seconds of the server's clock, which only the harness can move: a
+    # reference lives TTL_PUSHED_AUTHORIZATION_REQUEST=2s, and using it to poll would spend it.
     time.sleep(3)
     assert_error_page(driver.authorize_pushed(request_uri), "invalid_request_uri")
 

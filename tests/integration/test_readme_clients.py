@@ -35,23 +35,26 @@ CAPTURED = re.compile(r"(\w+)=\$\((.*)\)")  # name=$(command)
 ASSIGNED = re.compile(r"(\w+)=(\S+)")
 
 
-def section() -> tuple[str, str]:
+def section(heading: str = HEADING) -> tuple[str, str]:
     """The section's heading and the next one (what ``console_steps`` takes)."""
     text = README.read_text()
-    end = text.index("\n## ", text.index(HEADING)) + 1
-    return HEADING, text[end : text.index("\n", end)]
+    end = text.index("\n## ", text.index(heading)) + 1
+    return heading, text[end : text.index("\n", end)]
 
 
-def section_text() -> str:
-    start, end = section()
+def section_text(heading: str = HEADING) -> str:
+    start, end = section(heading)
     text = README.read_text()
     return text[text.index(start) : text.index(end)]
 
 
-def python_files() -> dict[str, str]:
+def python_files(heading: str = HEADING) -> dict[str, str]:
+    """The section's Python files (```` ```python ```` blocks starting with ``# name.py``)."""
     return {
         match.group(2): match.group(1)
-        for match in re.finditer(r"```python\n(# (\S+\.py)\b.*?)```", section_text(), re.DOTALL)
+        for match in re.finditer(
+            r"```python\n(# (\S+\.py)\b.*?)```", section_text(heading), re.DOTALL
+        )
     }
 
 

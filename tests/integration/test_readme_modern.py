@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 from tests.conftest import free_port, wait_alive
+from tests.integration import test_readme_clients as clients_readme
 from tests.integration.demo_client_process import start_demo_client
 from tests.integration.test_readme_clients import ASSIGNED, CAPTURED, same_times, shell
 from tests.integration.test_readme_walkthrough import (
-    README,
     compare,
     console_steps,
     shell_environment,
@@ -50,25 +50,11 @@ HTTP_DATE = re.compile(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT")
 
 
 def section() -> tuple[str, str]:
-    """The section's heading and the next one (what ``console_steps`` takes)."""
-    text = README.read_text()
-    end = text.index("\n## ", text.index(HEADING)) + 1
-    return HEADING, text[end : text.index("\n", end)]
+    return clients_readme.section(HEADING)
 
 
 def section_text() -> str:
-    start, end = section()
-    text = README.read_text()
-    return text[text.index(start) : text.index(end)]
-
-
-def section_files() -> dict[str, str]:
-    """The Python files, with their names, the same way ``test_readme_clients`` finds them."""
-    text = section_text()
-    return {
-        match.group(2): match.group(1)
-        for match in re.finditer(r"```python\n(# (\S+\.py)\b.*?)```", text, re.DOTALL)
-    }
+    return clients_readme.section_text(HEADING)
 
 
 def settings() -> tuple[dict[str, str], dict[str, str]]:
@@ -138,7 +124,7 @@ def test_readme_modern_oauth_sessions_run_as_written(backend, server_factory, tm
         "http://127.0.0.1:9000": server.public_url,
         "http://127.0.0.1:8000": f"http://127.0.0.1:{port}",
     }
-    files = section_files()
+    files = clients_readme.python_files(HEADING)
     assert set(files) == {"dpop_proof.py"}, sorted(files)
     for name, source in files.items():
         (reader / name).write_text(substitute(source, mapping))
