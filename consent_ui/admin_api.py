@@ -6,9 +6,10 @@ and a PUT (accept or reject it). Every answer that moves the flow on is a ``redi
 send the browser there and nowhere else.
 
 Reading requests gives small dataclasses (``LoginRequest``, ``ConsentRequest``,
-``LogoutRequest``, ``ConsentSession``) instead of raw JSON, so the views never depend on
-Hydra's field names. The device flow (RFC 8628) adds one call: ``accept_user_code``.
-Failures are typed exceptions; ``consent_ui.errors`` turns each into an error page.
+``LogoutRequest``, ``ConsentSession``, ``ConsentSessionList``) instead of raw JSON, so the
+views never depend on Hydra's field names. The device flow (RFC 8628) adds one call:
+``accept_user_code``. Failures are typed exceptions; ``consent_ui.errors`` turns each into
+an error page.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ SESSIONS = "/admin/oauth2/auth/sessions"
 DEVICE_VERIFY_PATH = "/oauth2/device/verify"
 PAGE_SIZE = 500  # Hydra's largest page of consent sessions
 MAX_PAGES = 20  # a subject with more than 10,000 grants is listed in part, not forever
+# The logout page's list of apps is a courtesy: one page, and a shorter wait than TIMEOUT,
+# so a slow listing delays the user's logout by a few seconds at most.
+LOGIN_SESSION_PAGE_SIZE = 200
+LIST_TIMEOUT = (3, 5)
 
 
 # -- failures ----------------------------------------------------------------------------
@@ -88,6 +93,10 @@ class Client:
     tos_uri: str = ""
     client_uri: str = ""
     skip_consent: bool = False
+    # OpenID Connect Back-Channel / Front-Channel Logout: where the server (resp. the
+    # user's browser) tells this client that the user logged out; "" when it is not told.
+    backchannel_logout_uri: str = ""
+    frontchannel_logout_uri: str = ""
 
     @classmethod
     def from_json(cls, data: dict | None) -> Client | None:
@@ -102,6 +111,8 @@ class Client:
             tos_uri=data.get("tos_uri") or "",
             client_uri=data.get("client_uri") or "",
             skip_consent=bool(data.get("skip_consent")),
+            backchannel_logout_uri=_string(data.get("backchannel_logout_uri")),
+            frontchannel_logout_uri=_string(data.get("frontchannel_logout_uri")),
         )
 
 
@@ -174,6 +185,7 @@ class LogoutRequest:
     challenge: str
     subject: str
     client: Client | None
+    sid: str = ""  # the login session (browser session) that ends
 
     @classmethod
     def from_json(cls, data: dict) -> LogoutRequest:
@@ -181,6 +193,7 @@ class LogoutRequest:
             challenge=data.get("challenge") or "",
             subject=data.get("subject") or "",
             client=Client.from_json(data.get("client")),
+            sid=_string(data.get("sid")),
         )
 
 
@@ -192,20 +205,37 @@ class ConsentSession:
     grant_scope: tuple[str, ...]
     remember: bool
     handled_at: str  # RFC 3339, as the server wrote it
+    login_session_id: str = ""  # the login session (``sid``) it was granted in
 
     @classmethod
     def from_json(cls, data) -> ConsentSession | None:
         if not isinstance(data, dict):
             return None
         consent_request = data.get("consent_request")
-        client = consent_request.get("client") if isinstance(consent_request, dict) else None
+        if not isinstance(consent_request, dict):
+            consent_request = {}
+        client = consent_request.get("client")
         scopes = data.get("grant_scope")
         return cls(
             client=Client.from_json(client if isinstance(client, dict) else None),
             grant_scope=tuple(_strings(scopes)),
             remember=bool(data.get("remember")),
             handled_at=str(data.get("handled_at") or ""),
+            login_session_id=_string(consent_request.get("login_session_id")),
         )
+
+
+@dataclass(frozen=True)
+class ConsentSessionList:
+    """One page of consent sessions, and how many the server has in all (``X-Total-Count``;
+    the page's length when the header is missing or not a number)."""
+
+    sessions: tuple[ConsentSession, ...]
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.total <= len(self.sessions)
 
 
 def is_device_url(url: str) -> bool:
@@ -342,6 +372,29 @@ class AdminApi:
             params = {**params, "page_token": token}
         return sessions
 
+    def list_login_session_consents(self, subject: str, sid: str) -> ConsentSessionList:
+        """The consent sessions granted in one login session (``sid``, a browser session):
+        the clients that got tokens in it, which a logout of that session concerns. Reads one
+        page (``LOGIN_SESSION_PAGE_SIZE``), newest first, with the shorter ``LIST_TIMEOUT``.
+
+        A server that ignored ``login_session_id`` would list every login session's grants:
+        those naming another session are dropped here. ``total`` is what was kept plus what
+        the server has beyond this page, so ``complete`` is true only if nothing is unread.
+        """
+        params = {
+            "subject": subject,
+            "login_session_id": sid,
+            "page_size": str(LOGIN_SESSION_PAGE_SIZE),
+        }
+        response = self._send(
+            "GET", f"{SESSIONS}/consent", params, "list consent sessions", timeout=LIST_TIMEOUT
+        )
+        data = _answer_list(response)
+        found = [s for s in map(ConsentSession.from_json, data) if s is not None]
+        sessions = tuple(s for s in found if s.login_session_id in ("", sid))
+        unread = max(_total_count(response, len(data)) - len(data), 0)
+        return ConsentSessionList(sessions, len(sessions) + unread)
+
     def revoke_consent_sessions(self, subject: str, client_id: str) -> None:
         """Forget what ``subject`` granted ``client_id``; the server revokes its tokens too."""
         params = {"subject": subject, "client": client_id}
@@ -368,11 +421,17 @@ class AdminApi:
         return _answer(self._send(method, path, {param: challenge}, action, body))
 
     def _send(
-        self, method: str, path: str, params: dict, action: str, body: dict | None = None
+        self,
+        method: str,
+        path: str,
+        params: dict,
+        action: str,
+        body: dict | None = None,
+        timeout: tuple[float, float] = TIMEOUT,
     ) -> requests.Response:
         try:
             response = self.http.request(
-                method, self.base_url + path, params=params, json=body, timeout=TIMEOUT
+                method, self.base_url + path, params=params, json=body, timeout=timeout
             )
         except requests.RequestException as exc:
             # Log the kind of failure, not the URL: its query string carries the challenge
@@ -417,6 +476,12 @@ def _answer_list(response: requests.Response) -> list:
     if not isinstance(data, list):
         raise AdminApiError(response.status_code, "invalid_response", "The answer was not a list.")
     return _without_surrogates(data)
+
+
+def _total_count(response: requests.Response, default: int) -> int:
+    """Hydra's ``X-Total-Count`` header, or ``default`` when it is missing or not a count."""
+    value = response.headers.get("X-Total-Count", "").strip()
+    return int(value) if value.isascii() and value.isdigit() else default
 
 
 def _next_page_token(response: requests.Response) -> str:

@@ -26,6 +26,7 @@ from consent_ui.admin_api import (
     Client,
     ConsentRequest,
     ConsentSession,
+    ConsentSessionList,
     LoginRequest,
     LogoutRequest,
     UserCodeRejected,
@@ -70,6 +71,8 @@ class FakeAdminApi:
         self.down = False
         self.consent_sessions: dict[str, list[ConsentSession]] = {}  # subject -> newest first
         self.login_sessions: set[str] = set()  # subjects with a remembered login
+        # Raised by list_login_session_consents (the logout page's list of apps) if set.
+        self.consent_list_error: Exception | None = None
 
     # -- set-up helpers -------------------------------------------------------------------
 
@@ -119,18 +122,31 @@ class FakeAdminApi:
         self.requests[challenge] = DeviceRequest(challenge, user_code)
         return challenge
 
-    def add_logout(self, challenge="logout-1", subject="foo@bar.com", with_client=True, **client):
+    def add_logout(
+        self,
+        challenge="logout-1",
+        subject="foo@bar.com",
+        with_client=True,
+        sid="sid-1",
+        **client,
+    ):
         self.requests[challenge] = LogoutRequest(
-            challenge, subject, make_client(**client) if with_client else None
+            challenge, subject, make_client(**client) if with_client else None, sid
         )
         return challenge
 
     def add_grant(
-        self, subject="foo@bar.com", scopes=("openid", "profile"), remember=True, **client
+        self,
+        subject="foo@bar.com",
+        scopes=("openid", "profile"),
+        remember=True,
+        sid="sid-1",
+        **client,
     ):
-        """A consent session: ``subject`` allowed this client these scopes."""
+        """A consent session: ``subject`` allowed this client these scopes (in login
+        session ``sid``)."""
         granted = ConsentSession(
-            make_client(**client), tuple(scopes), remember, "2026-12-01T10:00:00Z"
+            make_client(**client), tuple(scopes), remember, "2026-12-01T10:00:00Z", sid
         )
         self.consent_sessions.setdefault(subject, []).insert(0, granted)
         return granted
@@ -225,6 +241,13 @@ class FakeAdminApi:
         self._session_call("list_consent_sessions", subject)
         return list(self.consent_sessions.get(subject, []))
 
+    def list_login_session_consents(self, subject, sid):
+        self._session_call("list_login_session_consents", subject, sid=sid)
+        if self.consent_list_error is not None:
+            raise self.consent_list_error
+        found = [s for s in self.consent_sessions.get(subject, []) if s.login_session_id == sid]
+        return ConsentSessionList(tuple(found), len(found))
+
     def revoke_consent_sessions(self, subject, client_id):
         self._session_call("revoke_consent_sessions", subject, client_id=client_id)
         kept = [
@@ -268,6 +291,8 @@ def make_client(
     tos_uri="",
     client_uri="",
     skip_consent=False,
+    backchannel_logout_uri="",
+    frontchannel_logout_uri="",
 ) -> Client:
     return Client(
         client_id,
@@ -277,6 +302,8 @@ def make_client(
         tos_uri,
         client_uri,
         skip_consent,
+        backchannel_logout_uri,
+        frontchannel_logout_uri,
     )
 
 
