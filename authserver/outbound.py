@@ -1,5 +1,6 @@
 """Fetching a document a client names: its ``jwks_uri``, its ``sector_identifier_uri``, the
-client ID metadata document its URL ``client_id`` names (``fetch_document``).
+client ID metadata document its URL ``client_id`` names (``fetch_document``); posting a
+logout token to its ``backchannel_logout_uri`` (``post_form``).
 
 The URL comes from a client's registration, so the fetch is a request the server makes on
 someone else's behalf (server-side request forgery). The rules:
@@ -30,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_BYTES = 64 * 1024
@@ -50,6 +51,9 @@ class FetchPolicy:
     loopback: bool = True
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
+    # Plain http to any host (not only loopback): logout URIs under --dev, which may name
+    # another container of a compose stack.
+    http_anywhere: bool = False
 
 
 def fetch_json(url: str, policy: FetchPolicy = FetchPolicy()) -> Any:
@@ -85,7 +89,26 @@ def fetch_document(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocu
     return _get(url, policy, "application/json")
 
 
+def post_form(url: str, fields: dict[str, str], policy: FetchPolicy) -> int:
+    """POST ``fields`` form-encoded to ``url`` under ``policy`` (a back-channel logout
+    token); the answer's status. A redirect is a ``FetchError``: it is not followed."""
+    body = urlencode(fields).encode("ascii")
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "*/*"}
+    return _exchange("POST", url, policy, headers, body, read_body=False).status
+
+
 def _get(url: str, policy: FetchPolicy, accept: str) -> FetchedDocument:
+    return _exchange("GET", url, policy, {"Accept": accept}, None, read_body=True)
+
+
+def _exchange(
+    method: str,
+    url: str,
+    policy: FetchPolicy,
+    headers: dict[str, str],
+    body: bytes | None,
+    read_body: bool,
+) -> FetchedDocument:
     deadline = time.monotonic() + policy.timeout
     parts = urlsplit(url)
     host, port = _target(parts)
@@ -94,7 +117,7 @@ def _get(url: str, policy: FetchPolicy, accept: str) -> FetchedDocument:
     connection = _connection(parts.scheme, host, port, address, _remaining(deadline))
     watchdog = response = None
     try:
-        connection.request("GET", path, headers={"Accept": accept, "User-Agent": "authserver"})
+        connection.request(method, path, body, headers={**headers, "User-Agent": "authserver"})
         # Kept here: the connection lets go of its socket when the answer closes it.
         sock = connection.sock
         # Socket timeouts bound each receive, not the exchange: a server trickling its
@@ -108,7 +131,7 @@ def _get(url: str, policy: FetchPolicy, accept: str) -> FetchedDocument:
                 f"the server answered a redirect ({response.status}); it is not followed"
             )
         headers = _headers(response)
-        if response.status != 200:
+        if response.status != 200 or not read_body:
             return FetchedDocument(b"", response.status, headers)
         body = _read_limited(response, policy.max_bytes, deadline, sock)
         return FetchedDocument(body, response.status, headers)
@@ -159,7 +182,7 @@ def _checked_address(host: str, port: int, scheme: str, policy: FetchPolicy) -> 
     if not addresses:
         raise FetchError("the host name does not resolve")
     loopback = all(address.is_loopback for address in addresses)
-    if scheme == "http" and not loopback:
+    if scheme == "http" and not loopback and not policy.http_anywhere:
         raise FetchError("plain http is allowed only to a loopback host; use https")
     for address in addresses:
         if not _allowed(address, policy):

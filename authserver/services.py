@@ -17,12 +17,14 @@ from authserver.domain.clock import Clock
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
 from authserver.oauth2.access_tokens import AccessTokens
+from authserver.oauth2.backchannel import BackchannelLogout, delivery_policy
 from authserver.oauth2.client_documents import ClientDocuments
 from authserver.oauth2.client_jwks import ClientKeys
 from authserver.oauth2.document_clients import ClientFinder
 from authserver.oauth2.dpop_binding import DpopBinding
 from authserver.oauth2.id_tokens import IdTokens
 from authserver.oauth2.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager
+from authserver.oauth2.logout_tokens import LogoutTokens
 from authserver.outbound import FetchPolicy
 from authserver.storage.database import Database, DatabaseTimeouts
 from authserver.storage.repositories import ClientRepository, StoredClient
@@ -75,6 +77,8 @@ class Services:
     dpop: DpopBinding
     # The client of an OAuth2 request: stored, or named by its metadata document's URL.
     client_finder: ClientFinder
+    # Back-channel logout tokens owed by ended login sessions (sent now, and retried).
+    backchannel: BackchannelLogout
     # Every expiry check's "now"; only the test harness moves it (domain.clock).
     clock: Clock = field(default_factory=Clock)
 
@@ -99,7 +103,13 @@ class Services:
                 self.keys.ensure_set(session, set_id)
                 self.keys.signing_key(session, set_id)
 
+    def start_background_work(self) -> None:
+        """What a serving process does besides answering requests: send the back-channel
+        logouts that are due (retries, and those of a process that died)."""
+        self.backchannel.start()
+
     def close(self) -> None:
+        self.backchannel.stop()
         self.database.dispose()
 
 
@@ -119,9 +129,10 @@ def build_services(
         if settings.client_id_metadata_documents_enabled
         else None
     )
+    database = database or database_for(settings)
     return Services(
         settings=settings,
-        database=database or database_for(settings),
+        database=database,
         secrets=secrets,
         secret_hasher=ClientSecretHasher(
             argon2_hasher(settings.argon2_memory_kib, settings.argon2_iterations)
@@ -143,6 +154,12 @@ def build_services(
         dpop=DpopBinding(settings, clock, secrets.dpop_nonce_key),
         client_finder=ClientFinder(
             clients, documents, " ".join(settings.dynamic_registration_default_scope)
+        ),
+        backchannel=BackchannelLogout(
+            database,
+            LogoutTokens(keys, settings.issuer, clock),
+            clock,
+            delivery_policy(settings.dev),
         ),
     )
 

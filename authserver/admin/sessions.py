@@ -1,25 +1,29 @@
 """Consent and login sessions (Hydra's ``/admin/oauth2/auth/sessions/...``).
 
 Revoking a consent session also revokes every token issued under it; deleting login
-sessions makes browsers log in again (their session cookies no longer match anything).
+sessions makes browsers log in again (their session cookies no longer match anything) and
+sends back-channel logout tokens to the clients that took part in them (front-channel
+logout needs a browser, which an administrator's call does not have).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from authserver.admin.flow_views import consent_request_json, rfc3339
 from authserver.domain.flows import ConsentAcceptance, Flow
+from authserver.oauth2.logout_channels import end_sessions
 from authserver.oauth2.revocation import revoke_grant
 from authserver.storage.flows import FlowRepository, LoginSessionRepository
 from authserver.web.errors import ApiError
-from authserver.web.transaction import db_session
+from authserver.web.transaction import after_commit, db_session
 
 bp = Blueprint("sessions", __name__)
 
 DEFAULT_PAGE_SIZE = 250
+BACKCHANNEL_WAIT = 3.0  # seconds the answer waits for back-channel logout deliveries
 MAX_PAGE_SIZE = 500
 
 
@@ -60,6 +64,8 @@ def list_consent_sessions():
     # The subject is the caller's text: percent-encoded, it can neither break the header
     # (CR/LF, non-Latin-1) nor add a relation of its own.
     first = {"subject": subject, "page_size": page_size}
+    if request.args.get("login_session_id"):  # the next page keeps the filter
+        first["login_session_id"] = request.args["login_session_id"]
     links = [f'<{request.path}?{urlencode(first)}>; rel="first"']
     if offset + page_size < len(flows):
         following = urlencode({**first, "page_token": offset + page_size})
@@ -106,9 +112,18 @@ def revoke_login_sessions():
     session_id = request.args.get("sid", "")
     if bool(subject) == bool(session_id):
         raise ApiError("invalid_request", "Give exactly one of subject or sid.", 400)
-    repository = LoginSessionRepository(db_session())
+    session = db_session()
+    repository = LoginSessionRepository(session)
+    if session_id and repository.get(session_id) is None:
+        raise ApiError("not_found", "No login session has this sid.", 404)
+    session_ids = repository.ids_for_subject(subject) if subject else [session_id]
+    services = current_app.extensions["authserver"]
+    ended = end_sessions(services, session, session_ids)
     if subject:
         repository.delete_for_subject(subject)
-    elif not repository.delete(session_id):
-        raise ApiError("not_found", "No login session has this sid.", 404)
+    else:
+        repository.delete(session_id)
+    if ended.deliveries:
+        # As Hydra: the clients are told before the answer (bounded; then in the background).
+        after_commit(lambda: services.backchannel.send_now(ended.deliveries, BACKCHANNEL_WAIT))
     return "", 204

@@ -24,6 +24,7 @@ from authserver.domain.clients import Client
 from authserver.domain.device import DeviceChallenge, DeviceCodeRecord
 from authserver.domain.flows import Flow
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
+from authserver.domain.logout_deliveries import LogoutDelivery
 from authserver.domain.pushed_requests import PushedRequest
 from authserver.domain.sessions import LoginSession, LogoutRequest
 from authserver.domain.trust import TrustedIssuer
@@ -367,3 +368,21 @@ class PushedRequestStore(Protocol):
         unknown, expired, used or another client's reference. Of concurrent redemptions
         of one reference exactly one gets it."""
         ...
+
+
+@runtime_checkable
+class LogoutDeliveryStore(Protocol):
+    def add(self, delivery: LogoutDelivery) -> None: ...
+
+    def due(self, now: int, limit: int) -> list[str]:
+        """Ids of deliveries whose next attempt is due and that no sender owns."""
+        ...
+
+    def claim(self, delivery_id: str, now: int, lease_until: int) -> LogoutDelivery | None:
+        """Own the delivery until ``lease_until`` if it is due and unowned; of concurrent
+        claims exactly one gets it."""
+        ...
+
+    def delivered(self, delivery_id: str) -> None: ...
+
+    def reschedule(self, delivery: LogoutDelivery) -> None: ...

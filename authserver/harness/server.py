@@ -90,6 +90,7 @@ class HarnessServer:
         self.started_in = time.perf_counter() - began
         from authserver.runtime.waitress_server import serve_forever
 
+        self.services.start_background_work()
         if not background:
             serve_forever(apps, listeners, self.threads, self.services.close)
             return self

@@ -4,14 +4,16 @@
 ``post_logout_redirect_uri`` (exactly one of the client's registered ones) and ``state``.
 With a login session in this browser, a logout request is stored and the browser goes to
 ``URLS_LOGOUT?logout_challenge=…``; the logout app accepts (or rejects) it on the admin API.
-``finish``: the browser returns with the logout verifier; the login session ends and the
-browser goes to the post-logout redirect URI (or ``URLS_POST_LOGOUT_REDIRECT``).
+``finish``: the browser returns with the logout verifier; the login session ends, its
+clients are told (``oauth2.logout_channels``), and the browser goes to the post-logout
+redirect URI (or ``URLS_POST_LOGOUT_REDIRECT``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -26,7 +28,17 @@ from authserver.oauth2.login_consent import (
     add_query,
     fallback_url,
 )
+from authserver.oauth2.logout_channels import SessionsEnded, end_sessions
 from authserver.storage.flows import LoginSessionRepository, LogoutRequestRepository
+
+
+@dataclass
+class LoggedOut(Redirect):
+    """Where the browser goes once logged out, and what the session's clients are owed:
+    back-channel deliveries to send once this transaction commits, front-channel URLs
+    for the browser to load on the way."""
+
+    ended: SessionsEnded = field(default_factory=SessionsEnded)
 
 
 class LogoutFlow:
@@ -116,7 +128,7 @@ class LogoutFlow:
         state = params.get("state", "")
         return add_query(uri, {"state": state}) if state else uri
 
-    def finish(self, verifier: str, session_cookie: str | None) -> Redirect:
+    def finish(self, verifier: str, session_cookie: str | None) -> LoggedOut:
         request = self.requests.by_verifier(digest(verifier))
         if request is None:
             raise ErrorPage(
@@ -136,6 +148,7 @@ class LogoutFlow:
             raise ErrorPage(exc.error, str(exc), status=exc.status) from None
         if not self.requests.transition(request, done):
             raise ErrorPage("request_already_handled", "This logout was already completed.")
+        ended = end_sessions(self.services, self.session, [request.session_id])
         self.login_sessions.delete(request.session_id)
         destination = request.post_logout_redirect_uri
         if (
@@ -144,7 +157,7 @@ class LogoutFlow:
         ):
             # The client was deleted meanwhile: its redirect URIs are no longer trusted.
             destination = self._post_logout_destination({}, None)
-        return Redirect(destination, [CookieChange(SESSION_COOKIE, None)])
+        return LoggedOut(destination, [CookieChange(SESSION_COOKIE, None)], ended)
 
 
 def _audiences(claims: dict | None) -> list[str]:

@@ -94,8 +94,11 @@ def server_metadata() -> dict:
                 "authorization_response_iss_parameter_supported": True,
                 # RFC 9126 §5: every client must push (else only those that ask to).
                 "require_pushed_authorization_requests": settings.par_required,
-                "frontchannel_logout_supported": False,
-                "backchannel_logout_supported": False,
+                # OpenID Connect Front- and Back-Channel Logout 1.0: both, with sid/iss.
+                "frontchannel_logout_supported": True,
+                "frontchannel_logout_session_supported": True,
+                "backchannel_logout_supported": True,
+                "backchannel_logout_session_supported": True,
             }
         )
     if settings.access_token_strategy == "jwt":

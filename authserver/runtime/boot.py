@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from authserver.config import Settings, is_loopback_host
 from authserver.oauth2.keys import UndecryptableKey
-from authserver.services import Services, build_services, database_for
+from authserver.services import Services, build_services
 from authserver.storage import migrations
 from authserver.storage.database import connect_failure, is_unavailable, pool_size_from_dsn
 
@@ -41,7 +41,7 @@ def prepare(settings: Settings, processes: int | None = None, threads: int = 8) 
         if size != services.database.engine.pool.size():
             services.close()
             planned = replace(settings, database_pool_size=size)
-            services = replace(services, settings=planned, database=database_for(planned))
+            services = build_services(planned)
     if settings.is_memory_database:
         migrations.upgrade(services.database)  # nothing persists, so migrate every start
     elif not migrations.is_current(services.database):

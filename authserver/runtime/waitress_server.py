@@ -223,6 +223,7 @@ def serve_services(services: Services, listeners, threads: int) -> int:
     return_large_blocks_to_the_system()
     apps = {"public": create_public_app, "admin": create_admin_app}
     built = {listener.name: apps[listener.name](services) for listener in listeners}
+    services.start_background_work()
     return serve_forever(built, listeners, threads, on_stopped=services.close)
 
 

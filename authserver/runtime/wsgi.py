@@ -99,7 +99,9 @@ def _services() -> Services:
     if os.environ.get(POOL_SIZE_ENV, "").isdigit():
         settings = replace(settings, database_pool_size=int(os.environ[POOL_SIZE_ENV]))
     configure_logging(settings.log_level, settings.log_format)
-    return prepare(settings)
+    services = prepare(settings)
+    services.start_background_work()
+    return services
 
 
 def public_app():

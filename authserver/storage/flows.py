@@ -118,6 +118,24 @@ class FlowRepository:
         # A JSON column stores None as JSON null, not SQL NULL: "granted" is checked here.
         return [flow for flow in flows if flow.consent is not None]
 
+    def session_participants(self, login_session_ids: list[str]) -> list[tuple[str, str, str]]:
+        """``(client_id, login_session_id, subject)`` of every client that was granted
+        consent, and so received tokens, in these login sessions (the clients a logout
+        must tell: Back-Channel Logout 1.0 §2.7, Front-Channel Logout 1.0 §2)."""
+        if not login_session_ids:
+            return []
+        query = (
+            select(_FLOWS.c.client_id, _FLOWS.c.login_session_id, _FLOWS.c.subject)
+            .where(
+                _FLOWS.c.login_session_id.in_(login_session_ids),
+                _FLOWS.c.state == int(FlowState.DONE),
+                _FLOWS.c.consent_revoked.is_(False),
+            )
+            .distinct()
+            .order_by(_FLOWS.c.login_session_id, _FLOWS.c.client_id)
+        )
+        return [tuple(row) for row in self._session.execute(query)]
+
     def remembered_consents(self, subject: str, client_id: str, now: int) -> list[Flow]:
         """The newest remembered, unexpired consents (bounded: a user who logs in daily
         must not make every later login read all their past ones)."""
@@ -191,6 +209,13 @@ class LoginSessionRepository:
         return self._session.execute(
             delete(LoginSessionRow).where(LoginSessionRow.id == session_id)
         ).rowcount
+
+    def ids_for_subject(self, subject: str) -> list[str]:
+        return list(
+            self._session.execute(
+                select(LoginSessionRow.id).where(LoginSessionRow.subject == subject)
+            ).scalars()
+        )
 
     def delete_for_subject(self, subject: str) -> int:
         return self._session.execute(

@@ -135,6 +135,27 @@ class PushedRequestRow(Base):
     used: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class LogoutDeliveryRow(Base):
+    """A back-channel logout still to be delivered to a client (sent, retried with backoff,
+    deleted once the client answered 200 or the retries ran out)."""
+
+    __tablename__ = "oauth2_logout_deliveries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    uri: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(255))
+    sid: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    next_attempt_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    give_up_at: Mapped[int] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+
+
 class TrustedJwtIssuerRow(Base):
     """Hydra's ``trustOAuth2JwtGrantIssuer``: an issuer whose JWTs (signed with this key,
     about this subject or any) may be exchanged for access tokens with up to this scope."""

@@ -65,7 +65,14 @@ def after_commit(callback) -> None:
 
 
 def _run_after_commit() -> None:
-    for callback in g.pop("_after_commit", ()):
+    callbacks = g.pop("_after_commit", ())
+    if callbacks:
+        # The transaction is over: let go of the connection (and SQLite's write slot) now,
+        # since a callback may wait for other threads that need one (logout deliveries).
+        handle = g.pop("_db", None)
+        if handle is not None:
+            handle.close()
+    for callback in callbacks:
         callback()
 
 

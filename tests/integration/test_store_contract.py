@@ -37,6 +37,7 @@ from authserver.domain.device import (
 )
 from authserver.domain.flows import Flow, FlowState
 from authserver.domain.grants import AuthorizationCodeRecord, RefreshTokenRecord
+from authserver.domain.logout_deliveries import LogoutDelivery
 from authserver.domain.pushed_requests import PushedRequest
 from authserver.domain.sessions import GrantSession, LoginSession, LogoutRequest, LogoutState
 from authserver.domain.stores import (
@@ -51,6 +52,7 @@ from authserver.domain.stores import (
     JtiStore,
     KeyStore,
     LoginSessionStore,
+    LogoutDeliveryStore,
     LogoutRequestStore,
     PushedRequestStore,
     RefreshTokenStore,
@@ -71,6 +73,7 @@ from authserver.storage.flows import (
     LogoutRequestRepository,
 )
 from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
+from authserver.storage.logout_deliveries import LogoutDeliveryRepository
 from authserver.storage.pushed_requests import PushedRequestRepository
 from authserver.storage.repositories import (
     AccessTokenRepository,
@@ -1228,4 +1231,82 @@ def test_of_concurrent_redemptions_exactly_one_wins(database):
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(redeem, range(20)))
+    assert outcomes.count(True) == 1
+
+
+# -- back-channel logout deliveries ---------------------------------------------------------
+
+
+@pytest.fixture
+def logout_deliveries(handle: Executor) -> LogoutDeliveryStore:
+    store: LogoutDeliveryStore = LogoutDeliveryRepository(handle)
+    assert isinstance(store, LogoutDeliveryStore)
+    return store
+
+
+def new_delivery(client_id: str, **fields) -> LogoutDelivery:
+    delivery = LogoutDelivery.owed(client_id, "https://rp.example/bc", "sub-1", unique("sid"), NOW)
+    return replace(delivery, **fields)
+
+
+def test_a_delivery_is_due_claimed_once_rescheduled_and_delivered(
+    logout_deliveries, client_id, database, handle
+):
+    leased = new_delivery(client_id)  # as made by the process ending the session
+    free = new_delivery(client_id, lease_until=0, next_attempt_at=NOW - 5)
+    later = new_delivery(client_id, lease_until=0, next_attempt_at=NOW + 30)
+    for delivery in (leased, free, later):
+        logout_deliveries.add(delivery)
+    due = logout_deliveries.due(NOW, 10)
+    assert free.id in due and leased.id not in due and later.id not in due
+    assert logout_deliveries.claim(leased.id, NOW, NOW + 15) is None  # owned by its sender
+    assert logout_deliveries.claim(later.id, NOW, NOW + 15) is None  # not yet due
+    claimed = logout_deliveries.claim(free.id, NOW, NOW + 15)
+    assert_identical(claimed, replace(free, lease_until=NOW + 15))
+    assert logout_deliveries.claim(free.id, NOW, NOW + 15) is None  # now owned
+    assert free.id not in logout_deliveries.due(NOW, 10)
+
+    retry = claimed.after_failure("the client answered HTTP 500", NOW)
+    logout_deliveries.reschedule(retry)
+    assert logout_deliveries.due(NOW, 10).count(free.id) == 0  # backoff: one second on
+    assert free.id in logout_deliveries.due(NOW + 1, 10)
+    assert_identical(
+        logout_deliveries.claim(free.id, NOW + 1, NOW + 16), replace(retry, lease_until=NOW + 16)
+    )
+    logout_deliveries.delivered(free.id)
+    assert logout_deliveries.claim(free.id, NOW + 60, NOW + 75) is None
+    # A lease that ran out (its sender died) makes the delivery due for anyone.
+    with other_handle(database, handle) as other:
+        assert LogoutDeliveryRepository(other).claim(leased.id, NOW + 15, NOW + 30) is not None
+
+
+def test_deleting_the_client_drops_its_deliveries(logout_deliveries, clients, client_id):
+    delivery = new_delivery(client_id, lease_until=0)
+    logout_deliveries.add(delivery)
+    clients.delete(client_id)
+    assert delivery.id not in logout_deliveries.due(NOW, 100)
+
+
+def test_of_concurrent_claims_exactly_one_wins(database):
+    client = new_client()
+    delivery = new_delivery(client.client_id, lease_until=0)
+    opened = open_handle(database, "session")
+    try:
+        ClientRepository(opened).add(client, None)
+        LogoutDeliveryRepository(opened).add(delivery)
+        commit(opened)
+    finally:
+        database.close_session(opened)
+
+    def claim(_) -> bool:
+        handle = open_handle(database, "session")
+        try:
+            found = LogoutDeliveryRepository(handle).claim(delivery.id, NOW, NOW + 15)
+            commit(handle)
+            return found is not None
+        finally:
+            database.close_session(handle)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(claim, range(20)))
     assert outcomes.count(True) == 1
