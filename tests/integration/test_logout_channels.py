@@ -215,13 +215,17 @@ def test_slow_failing_and_redirecting_clients_do_not_hold_up_logout(
     for client in clients[1:]:
         join_session(driver, client, subject)
 
+    challenge = logout_challenge_of(
+        start_logout(driver, id_token_hint=tokens["id_token"], post_logout_redirect_uri=LOGGED_OUT)
+    )
+    verifier_url = accept(driver, challenge)
     began = time.monotonic()
-    response = log_out(driver, tokens)
+    response = driver.follow(verifier_url)
     elapsed = time.monotonic() - began
     assert response.status_code == 302, response.text
     # Held for the slow client at most the 3 s bound (plus this request's own work), not
     # for the 5 s a delivery may take, and not for ever.
-    assert elapsed < 4.9, elapsed
+    assert elapsed < 4.8, elapsed
     assert len(receiver.at("/prompt")) == 1
 
     # The failing client is tried again, with backoff, each time with a new token.
@@ -229,8 +233,8 @@ def test_slow_failing_and_redirecting_clients_do_not_hold_up_logout(
     attempts = receiver.at("/failing")[:3]
     jtis = {claims_of(dev_server, item.logout_token)[1]["jti"] for item in attempts}
     assert len(jtis) == 3
-    assert attempts[1].at - attempts[0].at >= 0.5
-    assert attempts[2].at - attempts[1].at >= attempts[1].at - attempts[0].at - 0.5
+    # Backoff 1 s then 2 s, on the server's whole-second clock and one-second poll.
+    assert attempts[2].at - attempts[0].at >= 1.0
     # A redirect is a failure, never followed.
     wait_for(lambda: len(receiver.at("/moved")) >= 2, timeout=20)
     assert receiver.at("/stolen") == []
@@ -420,19 +424,17 @@ def test_clients_made_with_the_cli_flags_are_told(dev_server, receiver):
         [received] = receiver.at("/cli-bc")
         assert claims_of(dev_server, received.logout_token)[1]["aud"] == [client["client_id"]]
 
-        # update: the flags change what is stored; an empty value removes the URI.
+        # update: the flags given change what is stored; an empty value removes the URI.
         result = dev_server.cli(
             "update", "oauth2-client", client["client_id"], "--format", "json",
-            "--grant-type", "authorization_code", "--grant-type", "refresh_token",
-            "--response-type", "code",
-            "--scope", "openid", "--scope", "offline_access",
-            "--redirect-uri", "http://127.0.0.1:9999/callback",
             "--backchannel-logout-callback", receiver.url("/cli-bc-2"),
+            "--frontchannel-logout-callback", "",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         updated = json.loads(result.stdout)
         assert updated["backchannel_logout_uri"] == receiver.origin + "/cli-bc-2"
         assert updated["frontchannel_logout_uri"] == ""
+        assert updated["backchannel_logout_session_required"] is True  # kept
     finally:
         requests.delete(f"{dev_server.admin_url}/admin/clients/{client['client_id']}", timeout=10)
 
