@@ -21,10 +21,13 @@ from demo_client.config import Config, load_config
 from demo_client.logs import printable
 from demo_client.services import build_services
 from demo_client.views import api, register_views
+from demo_client.views.channel_logout import backchannel_logout
 from demo_client.views.pages import page, render_explanation
 from demo_client.wrappers import RejectBadHost, Request
 
 log = logging.getLogger(__name__)
+
+FRONTCHANNEL = "channel_logout.frontchannel_logout"  # the one page another origin may frame
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
@@ -52,6 +55,19 @@ def spa_content_security_policy(issuer_origin: str) -> str:
     )
 
 
+def frontchannel_content_security_policy(issuer_origin: str) -> str:
+    """The front-channel logout page is loaded in an iframe of the authorization server's
+    logout page (OIDC Front-Channel Logout §2): that origin may frame it, nobody else.
+    An issuer no CSP source can name gets ``'self'``: the frame is then blocked, not opened
+    to everyone."""
+    if not _CSP_ORIGIN.fullmatch(issuer_origin):
+        log.warning("the issuer's origin cannot be named in a CSP; front-channel logout is off")
+        issuer_origin = "'self'"
+    return CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", f"frame-ancestors {issuer_origin}"
+    )
+
+
 def create_app(config: Config | Mapping | None = None, http: requests.Session | None = None):
     if config is None:
         config = load_config()
@@ -68,17 +84,21 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
     app.wsgi_app = RejectBadHost(app.wsgi_app, app.url_map)
     app.config.update(
         SECRET_KEY=config.secret_key,
-        # All the demo's apps run on 127.0.0.1, and cookies ignore ports: the name must be ours.
-        SESSION_COOKIE_NAME="demo_client_session",
+        # All the demo's apps run on 127.0.0.1, and cookies ignore ports: the name must be
+        # this instance's (demo_client_session_<port> unless DEMO_CLIENT_SESSION_COOKIE).
+        SESSION_COOKIE_NAME=config.session_cookie_name,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",  # sent on the top-level redirect back to /callback
         SESSION_COOKIE_SECURE=config.redirect_uri.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
         MAX_CONTENT_LENGTH=64 * 1024,  # every form here is a button and a token
     )
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     app.extensions["demo_client"] = build_services(config, http)
     register_views(app)
+    # The authorization server POSTs logout tokens server to server: no browser, no session,
+    # no CSRF token; the signed logout token is what authenticates the request.
+    csrf.exempt(backchannel_logout)
 
     @app.errorhandler(errors.Explained)
     def explained(error: errors.Explained):
@@ -114,6 +134,7 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
     policies = {
         "device.device_page": DEVICE_CONTENT_SECURITY_POLICY,
         "spa.spa_page": spa_content_security_policy(config.issuer_origin),
+        FRONTCHANNEL: frontchannel_content_security_policy(config.issuer_origin),
     }
 
     @app.after_request
@@ -121,7 +142,8 @@ def create_app(config: Config | Mapping | None = None, http: requests.Session | 
         response.headers["Content-Security-Policy"] = policies.get(
             request.endpoint, CONTENT_SECURITY_POLICY
         )
-        response.headers["X-Frame-Options"] = "DENY"
+        if request.endpoint != FRONTCHANNEL:  # framed by the issuer's logout page; CSP says who
+            response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         if request.endpoint not in ("static", "icon.favicon", "api.resource_metadata"):

@@ -26,11 +26,20 @@ client the token-exchange grant type and that audience.
 
 The single-page app at ``/spa`` is a second, public client (``DEMO_CLIENT_SPA_ID``, default
 ``demo-spa``): its redirect URI is that page and its allowed CORS origin this app's origin.
+
+Several instances on one host: ``DEMO_CLIENT_NAME`` (default ``Demo client``) is the name
+pages show and ``--register`` registers; the session cookie is ``demo_client_session_<port>``
+(the redirect URI's port, since cookies ignore ports) unless ``DEMO_CLIENT_SESSION_COOKIE``
+names it. Logout from the authorization server (OIDC Back-Channel and Front-Channel Logout
+1.0): ``--register`` registers ``<origin>/backchannel-logout``, or
+``DEMO_CLIENT_BACKCHANNEL_LOGOUT_URI`` when the server reaches this app by another name
+(Docker), and ``<origin>/frontchannel-logout``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -48,6 +57,13 @@ DEFAULT_PORT = 4446
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ISSUER = "http://127.0.0.1:4444/"
 DEFAULT_CLIENT_ID = "demo-client"
+DEFAULT_NAME = "Demo client"
+MAX_NAME_LENGTH = 80
+COOKIE_PREFIX = "demo_client_session"
+# A cookie name that needs no quoting anywhere (RFC 6265 §4.1.1 allows more; we need less).
+_COOKIE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+BACKCHANNEL_LOGOUT_PATH = "/backchannel-logout"
+FRONTCHANNEL_LOGOUT_PATH = "/frontchannel-logout"
 DEFAULT_SCOPE = "openid offline_access profile email"
 DEFAULT_API_SCOPE = "openid"  # what /api/profile requires of an access token
 DEFAULT_SPA_CLIENT_ID = "demo-spa"
@@ -92,6 +108,9 @@ class Config:
     use_dpop: bool = False  # RFC 9449
     resource: str = ""  # RFC 8707: an absolute URI without a fragment, or none
     exchange_audience: str = DEFAULT_EXCHANGE_AUDIENCE  # RFC 8693; "" hides the action
+    name: str = DEFAULT_NAME  # shown in every page's header, registered as client_name
+    session_cookie: str = ""  # "": demo_client_session_<redirect port>
+    backchannel_logout_uri_given: str = ""  # DEMO_CLIENT_BACKCHANNEL_LOGOUT_URI
 
     @property
     def token_endpoint_auth_method(self) -> str:
@@ -127,6 +146,22 @@ class Config:
             return parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
             return self.port
+
+    @property
+    def session_cookie_name(self) -> str:
+        """Cookies ignore ports: two instances on one host need two names."""
+        return self.session_cookie or f"{COOKIE_PREFIX}_{self.redirect_port}"
+
+    @property
+    def backchannel_logout_uri(self) -> str:
+        """Where the authorization server POSTs logout tokens: the setting, else this app's
+        public origin (the server may reach this app by another name than browsers do)."""
+        return self.backchannel_logout_uri_given or self.public_origin + BACKCHANNEL_LOGOUT_PATH
+
+    @property
+    def frontchannel_logout_uri(self) -> str:
+        """What the server's logout page loads in an iframe: the browser's view of this app."""
+        return self.public_origin + FRONTCHANNEL_LOGOUT_PATH
 
     def with_secret(self, secret: str) -> Config:
         return replace(self, client_secret=secret)
@@ -181,6 +216,9 @@ def load_config(
     except ValueError as exc:
         raise ConfigError(f"DEMO_CLIENT_RESOURCE {exc}") from None
     exchange_audience = _exchange_audience(env.get("DEMO_CLIENT_EXCHANGE_AUDIENCE"))
+    backchannel_logout = _url(env, "DEMO_CLIENT_BACKCHANNEL_LOGOUT_URI", "")
+    if "#" in backchannel_logout:  # OIDC Back-Channel Logout §2.2: no fragment
+        raise ConfigError("DEMO_CLIENT_BACKCHANNEL_LOGOUT_URI must not have a #fragment")
     return Config(
         host=host,
         port=port,
@@ -204,7 +242,33 @@ def load_config(
         use_dpop=_flag(env, "DEMO_CLIENT_USE_DPOP"),
         resource=resource,
         exchange_audience=exchange_audience,
+        name=_name(env.get("DEMO_CLIENT_NAME", "")),
+        session_cookie=_cookie_name(env.get("DEMO_CLIENT_SESSION_COOKIE", "")),
+        backchannel_logout_uri_given=backchannel_logout,
     )
+
+
+def _name(raw: str) -> str:
+    """The display name: one line of printable text, short enough for a page header."""
+    name = " ".join(raw.split())
+    if not name:
+        return DEFAULT_NAME
+    if len(name) > MAX_NAME_LENGTH or not name.isprintable():
+        raise ConfigError(
+            f"DEMO_CLIENT_NAME must be printable text of at most {MAX_NAME_LENGTH} characters"
+        )
+    return name
+
+
+def _cookie_name(raw: str) -> str:
+    """ "" for the default; else letters, digits, _ and - only (no quoting, no separators)."""
+    name = raw.strip()
+    if name and not _COOKIE_NAME.fullmatch(name):
+        raise ConfigError(
+            "DEMO_CLIENT_SESSION_COOKIE must be 1 to 64 of A-Z, a-z, 0-9, _ and -, "
+            f"not {name[:40]!r}"
+        )
+    return name
 
 
 def _exchange_audience(raw: str | None) -> str:

@@ -162,7 +162,7 @@ def missing_session(app_address: str) -> Explained:
         title="This browser's session cookie is missing",
         code="missing_session",
         explanation=(
-            "The callback arrived without this app's cookie (demo_client_session), so the "
+            "The callback arrived without this app's cookie (demo_client_session_<port>), so the "
             "app cannot know which login it belongs to, nor check its state. The usual "
             "cause is mixing host names: cookies belong to a host name, so a login started on "
             "http://localhost:… loses its cookie when it comes back to http://127.0.0.1:… "

@@ -156,6 +156,7 @@ class ClientFlow:
         started = time.time()
         self.state.steps = []  # a new flow starts a new timeline
         self.state.message = ""
+        self.state.ended = None
         metadata = self.metadata(always_record=True)
         options = self._options(metadata, options or LoginOptions.defaults(self.config))
         pending = self._authorization_request(metadata, " ".join(words), options)
@@ -305,6 +306,7 @@ class ClientFlow:
                 metadata, token["id_token"], token.get("access_token"), nonce=nonce
             )
         self.state.forget_tokens()
+        self.state.ended = None  # a new login: the old one's logout notice is history
         self.state.tokens = {**token, "received_at": time.time()}
         self.state.id_token = result
         self.state.first_claims = result.claims if result else None

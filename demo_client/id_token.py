@@ -73,34 +73,37 @@ def when(timestamp: object) -> str:
     return f"{int(timestamp)} ({moment})"
 
 
-def _audiences(claims: dict) -> list[str]:
+def audience_list(claims: dict) -> list[str]:
     aud = claims.get("aud")
     if isinstance(aud, str):
         return [aud]
     return [item for item in aud if isinstance(item, str)] if isinstance(aud, list) else []
 
 
-def _find_key(jwks: dict, kid: object) -> dict | None:
+def find_key(jwks: dict, kid: object) -> dict | None:
     keys = [key for key in (jwks or {}).get("keys", []) if isinstance(key, dict)]
     if kid is not None:
         return next((key for key in keys if key.get("kid") == kid), None)
     return keys[0] if len(keys) == 1 else None
 
 
-def _signature_checks(token: str, header: dict, jwks: dict) -> list[Check]:
+def alg_check(header: dict, ref: str = "OIDC Core §3.1.3.7 (7)") -> Check:
     alg = header.get("alg")
+    return Check(
+        "alg",
+        "The signing algorithm is the one the client expects (never 'none').",
+        " or ".join(ALLOWED_ALGORITHMS),
+        str(alg),
+        alg in ALLOWED_ALGORITHMS,
+        ref,
+    )
+
+
+def key_checks(token: str, header: dict, jwks: dict) -> list[Check]:
+    """The key named by ``kid`` is in the JWKS, and the signature verifies with it."""
+    alg = header.get("alg")
+    jwk = find_key(jwks, header.get("kid"))
     checks = [
-        Check(
-            "alg",
-            "The signing algorithm is the one the client expects (never 'none').",
-            " or ".join(ALLOWED_ALGORITHMS),
-            str(alg),
-            alg in ALLOWED_ALGORITHMS,
-            "OIDC Core §3.1.3.7 (7)",
-        )
-    ]
-    jwk = _find_key(jwks, header.get("kid"))
-    checks.append(
         Check(
             "kid",
             "The key that signed it is published at the JWKS endpoint.",
@@ -109,7 +112,7 @@ def _signature_checks(token: str, header: dict, jwks: dict) -> list[Check]:
             jwk is not None,
             "OIDC Core §10.1.1",
         )
-    )
+    ]
     verified = False
     if jwk is not None and alg in ALLOWED_ALGORITHMS:
         try:
@@ -128,6 +131,10 @@ def _signature_checks(token: str, header: dict, jwks: dict) -> list[Check]:
         )
     )
     return checks
+
+
+def _signature_checks(token: str, header: dict, jwks: dict) -> list[Check]:
+    return [alg_check(header), *key_checks(token, header, jwks)]
 
 
 def validate_id_token(
@@ -149,7 +156,7 @@ def validate_id_token(
     now = time.time() if now is None else now
     header, claims = decode_unverified(token)
     checks = _signature_checks(token, header, jwks)
-    audiences = _audiences(claims)
+    audiences = audience_list(claims)
     checks.append(
         Check(
             "iss",

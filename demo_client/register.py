@@ -9,6 +9,10 @@ another demo client registered for other redirect URIs is never changed unless
 ``demo-client-<port>``; with ``DEMO_CLIENT_ID`` it fails in one line. While the admin API is
 still starting (``docker compose up``), the registration says so and retries for a while.
 
+The client carries this app's logout URIs (OIDC Back-Channel Logout 1.0 §2.2, Front-Channel
+Logout 1.0 §2), both asking for the session id (``sid``), so that a logout at the
+authorization server ends this app's session too.
+
 ``register_spa_client`` then does the same for the single-page app at ``/spa``: a public
 client (no secret) under ``demo-spa`` (or ``demo-spa-<port>``), whose ``allowed_cors_origins``
 let this app's origin call the token, revocation and userinfo endpoints from the browser.
@@ -56,7 +60,7 @@ def client_document(config: Config) -> dict:
     document = {
         "client_id": config.client_id,
         "client_secret": config.client_secret,
-        "client_name": "Demo client",
+        "client_name": config.name,
         # The device grant (RFC 8628) for the "Log in with a device" page.
         "grant_types": ["authorization_code", "refresh_token", DEVICE_GRANT],
         "response_types": ["code"],
@@ -64,6 +68,13 @@ def client_document(config: Config) -> dict:
         "redirect_uris": [config.redirect_uri],
         "post_logout_redirect_uris": [config.post_logout_redirect_uri],
         "token_endpoint_auth_method": "client_secret_basic",
+        # Logout at the server ends the session here too: a logout token POSTed server to
+        # server, and this app's page in an iframe of the server's logout page; with the
+        # session id, so that only that login's session here ends.
+        "backchannel_logout_uri": config.backchannel_logout_uri,
+        "backchannel_logout_session_required": True,
+        "frontchannel_logout_uri": config.frontchannel_logout_uri,
+        "frontchannel_logout_session_required": True,
     }
     if config.exchange_audience:  # RFC 8693: "Exchange the access token" on the home page
         document["grant_types"].append(TOKEN_EXCHANGE_GRANT)

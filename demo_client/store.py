@@ -1,7 +1,7 @@
 """Per-browser state, kept in this process's memory.
 
 The browser holds only a random id, inside this app's signed session cookie
-(``demo_client_session``); the pending authorization requests, the tokens and the flow
+(``demo_client_session_<port>``); the pending authorization requests, the tokens and the flow
 inspector's steps stay on the server. This is a demo: one process, and a restart forgets
 everyone (a real client would keep this in a database or an encrypted cookie).
 """
@@ -45,6 +45,7 @@ class BrowserState:
     exchange: dict | None = None  # the last token exchange (RFC 8693), for display only
     revoked: str = ""
     message: str = ""
+    ended: Step | None = None  # the back- or front-channel logout that ended this session
     steps: list[Step] = field(default_factory=list)
     last_seen: float = field(default_factory=time.time)
 
@@ -66,6 +67,15 @@ class BrowserState:
     def record(self, *steps: Step) -> None:
         self.steps.extend(steps)
         del self.steps[:-MAX_STEPS]
+
+    def end_session(self, step: Step) -> None:
+        """The authorization server ended this login (back- or front-channel logout): the
+        tokens go as on a local logout; ``step`` says how, for the inspector and the next
+        page. A logout this app started stays pending, so that its return still checks."""
+        self.forget_tokens()
+        self.record(step)
+        self.ended = step
+        self.message = ""
 
     def forget_tokens(self) -> None:
         self.tokens = None
@@ -109,6 +119,12 @@ class SessionStore:
                 state.last_seen = time.time()
                 self._states.move_to_end(browser_id)
             return state
+
+    def states(self) -> list[BrowserState]:
+        """A snapshot of every browser's state (the caller locks each one it changes)."""
+        with self._lock:
+            self._expire()
+            return list(self._states.values())
 
     def drop(self, browser_id: str) -> None:
         with self._lock:

@@ -9,12 +9,18 @@ first eight characters and "…" here, so no template can show a whole one. No I
 ``model``: ``Step``, ``Param`` and the lanes; ``steps``: the steps the client records;
 ``trips``: the browser's trips it cannot see, described; ``device``: the device flow's;
 ``assertion``: a client assertion (``private_key_jwt``) decoded, its signature shortened;
-``proof``: a DPoP proof decoded; ``dpop``: the DPoP nonce retry and the token's binding.
+``proof``: a DPoP proof decoded; ``dpop``: the DPoP nonce retry and the token's binding;
+``channel_logout``: a session ended by the server (back- or front-channel logout).
 """
 
 from __future__ import annotations
 
 from demo_client.inspector.assertion import DecodedAssertion, decode_assertion
+from demo_client.inspector.channel_logout import (
+    backchannel_logout_step,
+    decode_logout_token,
+    frontchannel_logout_step,
+)
 from demo_client.inspector.device import (
     device_authorization_step,
     device_poll_step,
@@ -26,6 +32,7 @@ from demo_client.inspector.glossary import (
     ASSERTION_CLAIMS,
     CLAIMS,
     DPOP_CLAIMS,
+    LOGOUT_TOKEN_CLAIMS,
     PARAMETERS,
     TIME_CLAIMS,
 )
@@ -78,6 +85,7 @@ __all__ = [
     "DecodedAssertion",
     "LANES",
     "LOGIN_APP",
+    "LOGOUT_TOKEN_CLAIMS",
     "PARAMETERS",
     "SECRET_NAMES",
     "SERVER",
@@ -87,10 +95,12 @@ __all__ = [
     "api_call_step",
     "Step",
     "authorization_request_step",
+    "backchannel_logout_step",
     "browser_trip_steps",
     "callback_step",
     "binding_notes",
     "decode_assertion",
+    "decode_logout_token",
     "decode_proof",
     "dpop_nonce_step",
     "device_authorization_step",
@@ -98,6 +108,7 @@ __all__ = [
     "device_user_step",
     "discovery_step",
     "fingerprint",
+    "frontchannel_logout_step",
     "http_step",
     "id_token_step",
     "introspection_step",

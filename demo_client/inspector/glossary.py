@@ -147,6 +147,11 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         "What kind of token the server issued (an access token).",
         "RFC 8693 §2.2.1",
     ),
+    "logout_token": (
+        "A JWT signed by the authorization server that says which login session ended "
+        "(decoded below). Shown shortened.",
+        "OIDC Back-Channel Logout §2.5",
+    ),
     "DPoP": (
         "A DPoP proof: a JWT signed with the client's DPoP key for this request only "
         "(decoded below). Public-key signed and single-use, so shown whole.",
@@ -225,6 +230,28 @@ DPOP_CLAIMS: dict[str, str] = {
     "asked (RFC 9449 §8).",
     "signature": "Made with the DPoP private key: proves possession of the key the tokens "
     "are bound to (shown shortened).",
+}
+
+# What each part of a logout token says, in one line (OIDC Back-Channel Logout §2.4).
+LOGOUT_TOKEN_CLAIMS: dict[str, str] = {
+    "alg": "Header: how it was signed (RS256), with the same keys as the ID tokens, so the "
+    "client checks it against the JWKS it already trusts. Never none.",
+    "kid": "Header: which key of the issuer's JWKS signed it.",
+    "typ": "Header: logout+jwt, the explicit type: an ID token (or any other JWT) cannot be "
+    "passed off as a logout token.",
+    "iss": "Issuer: the authorization server, exactly as in the ID tokens.",
+    "aud": "Audience: this client's id: the token was made for this client only.",
+    "iat": "Issued at: when the server made it; the client refuses one that is not recent.",
+    "exp": "Expiry: a logout token lives two minutes.",
+    "jti": "JWT id: unique per token; the client records it and refuses the same token twice. "
+    "A retry after a failure is a new token, with a new jti.",
+    "events": "The back-channel-logout event (an empty object): this JWT is a logout token, "
+    "nothing else.",
+    "sub": "Subject: the user, as this client sees them (the sub of its ID tokens).",
+    "sid": "Session id: the login session at the authorization server that ended, the sid "
+    "of this client's ID tokens: the client ends the sessions it started from that login.",
+    "signature": "Made with the authorization server's private key; verified with its public "
+    "key from the JWKS: only the server could have sent this (shown shortened).",
 }
 
 TIME_CLAIMS = frozenset({"exp", "iat", "auth_time", "rat", "updated_at", "nbf"})

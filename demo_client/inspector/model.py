@@ -59,6 +59,7 @@ class Step:
     notes: list[str] = field(default_factory=list)
     assertion: DecodedAssertion | None = None  # a client assertion the request carried
     proof: DecodedAssertion | None = None  # a DPoP proof the request carried
+    logout_token: DecodedAssertion | None = None  # a logout token the server POSTed
     ok: bool = True
 
     @property

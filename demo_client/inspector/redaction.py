@@ -1,8 +1,8 @@
 """Display values for the inspector: every secret cut to what is enough to recognise it.
 
-Codes (the device code too), tokens (a token exchange's subject token too), the PKCE
-verifier, the challenges and verifiers of the login flow, client assertions and the
-Authorization header are shortened to their first eight characters and "…" here, so no
+Codes (the device code too), tokens (a token exchange's subject token and a logout token
+too), the PKCE verifier, the challenges and verifiers of the login flow, client assertions
+and the Authorization header are shortened to their first eight characters and "…" here, so no
 template can show a whole one.
 """
 
@@ -23,6 +23,7 @@ SECRET_NAMES = frozenset(
         "refresh_token",
         "id_token",
         "id_token_hint",
+        "logout_token",
         "subject_token",
         "actor_token",
         "token",

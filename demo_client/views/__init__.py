@@ -7,6 +7,7 @@ from flask import Flask
 from demo_client.views import (
     api,
     callback,
+    channel_logout,
     device,
     health,
     home,
@@ -19,5 +20,18 @@ from demo_client.views import (
 
 
 def register_views(app: Flask) -> None:
-    for module in (home, login, callback, device, spa, tokens, logout, health, icon, api):
+    modules = (
+        home,
+        login,
+        callback,
+        device,
+        spa,
+        tokens,
+        logout,
+        channel_logout,
+        health,
+        icon,
+        api,
+    )
+    for module in modules:
         app.register_blueprint(module.bp)

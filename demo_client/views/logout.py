@@ -45,4 +45,6 @@ def logged_out():
         )
     services().store.drop(state.id)
     session.clear()
-    return page("logged_out.html", steps=steps, had_session=True)
+    # Back- or front-channel logout may have ended this session before the browser came back.
+    ended = state if state.ended is not None else None
+    return page("logged_out.html", steps=steps, had_session=True, ended=ended)

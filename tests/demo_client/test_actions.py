@@ -119,7 +119,7 @@ def test_logout_goes_to_end_session_and_logged_out_clears_the_session(browser):
     assert done.status_code == 200
     assert "Logged out" in done.text
     assert 'data-step="logged-out"' in done.text
-    assert any("demo_client_session=;" in c for c in done.headers.getlist("Set-Cookie"))
+    assert any("demo_client_session_4446=;" in c for c in done.headers.getlist("Set-Cookie"))
     home = browser.get("/").text
     assert "You are logged in" not in home
     assert CLIENT_ID in home

@@ -123,7 +123,9 @@ def test_raw_bytes_in_the_query_string_and_the_form(probe, value):
 @pytest.mark.parametrize("value", RAW.values(), ids=RAW)
 def test_bad_cookies_and_headers(probe, value):
     jarless = probe.browser.app.test_client(use_cookies=False)
-    cookie = f"{value}; demo_client_session={value}; session={value}; demo_client_session=x"
+    cookie = (
+        f"{value}; demo_client_session_4446={value}; session={value}; demo_client_session_4446=x"
+    )
     probe.everywhere(client=jarless, environ_base={"HTTP_COOKIE": cookie})
     headers = {"HTTP_" + name.upper().replace("-", "_"): value or "x" for name in HEADERS}
     probe.everywhere(environ_overrides=headers)

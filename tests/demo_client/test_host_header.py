@@ -13,10 +13,10 @@ EVIL = "evil.example"
 def as_evil(browser, method: str, path: str, **kwargs):
     """A request with this browser's cookie but a forged Host header (the test client would
     otherwise drop the cookie, which belongs to 127.0.0.1)."""
-    cookie = browser.client.get_cookie("demo_client_session", domain="127.0.0.1")
+    cookie = browser.client.get_cookie("demo_client_session_4446", domain="127.0.0.1")
     headers = {
         "Host": EVIL,
-        **({"Cookie": f"demo_client_session={cookie.value}"} if cookie else {}),
+        **({"Cookie": f"demo_client_session_4446={cookie.value}"} if cookie else {}),
     }
     client = browser.app.test_client(use_cookies=False)
     return client.open(BASE + path, method=method, headers=headers, **kwargs)

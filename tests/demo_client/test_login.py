@@ -47,7 +47,7 @@ def test_login_sets_only_the_apps_own_cookie(browser):
     response = browser.get("/login")
     cookies = response.headers.getlist("Set-Cookie")
     assert len(cookies) == 1
-    assert cookies[0].startswith("demo_client_session=")
+    assert cookies[0].startswith("demo_client_session_4446=")
     assert "HttpOnly" in cookies[0] and "SameSite=Lax" in cookies[0]
 
 

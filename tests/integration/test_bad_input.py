@@ -139,6 +139,8 @@ def stack(request, tmp_path_factory):
                 "DEMO_CLIENT_ADMIN_URL": server.admin_url,
                 "DEMO_CLIENT_SECRET": DEMO_SECRET,
                 "DEMO_CLIENT_REDIRECT_URI": f"http://127.0.0.1:{demo_port}/callback",
+                # Named here (the default has the port in it): the corpus forges this cookie.
+                "DEMO_CLIENT_SESSION_COOKIE": "demo_client_session",
             },
             port=demo_port,
         )
