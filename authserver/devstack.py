@@ -3,11 +3,13 @@
 It keeps a system secret in an owner-only file (so data stays readable across starts),
 migrates the database, starts the four listeners as separate processes — the public and
 admin APIs (``authserver serve all --dev``), the login/consent app (``consent-ui``) and
-the demo client (``demo-client --register``) — waits until each answers its health check,
+two demo clients (``demo-client --register``: "Demo client" and "Second app", each its own
+OAuth2 client on its own port, so that logging in to both and out of one shows the other
+end through back- and front-channel logout) — waits until each answers its health check,
 prints where to go, and on Ctrl-C stops every process it started. CORS is on for the public
-API, for the demo client's origin: its single-page app (``/spa``) calls the server from the
-browser (discovery and the JWKS need the origin in the settings; the token, revocation and
-userinfo endpoints also take the SPA client's own ``allowed_cors_origins``).
+API, for the demo clients' origins: their single-page apps (``/spa``) call the server from
+the browser (discovery and the JWKS need the origins in the settings; the token, revocation
+and userinfo endpoints also take each SPA client's own ``allowed_cors_origins``).
 
 The apps only share HTTP: this module starts commands, it imports none of them.
 """
@@ -30,6 +32,24 @@ from pathlib import Path
 DEMO_USER = ("foo@bar.com", "foobar")
 HEALTH_TIMEOUT_SECONDS = 60
 DATABASE_FILE = "authserver.sqlite"
+STEPS = 6
+
+
+@dataclass(frozen=True)
+class DemoApp:
+    """One demo_client process: its display name and registered client ids."""
+
+    name: str
+    client_id: str | None  # None: demo_client's own default (demo-client, or demo-client-<port>)
+    spa_id: str | None  # the same for its single-page app's public client (demo-spa)
+    process: str  # the child's name (and its log file's)
+
+
+DEMO_CLIENT = DemoApp("Demo client", None, None, "demo-client")
+# Its own ids, SPA included, so the two never claim one registration; it replaces them
+# (DEMO_CLIENT_OVERWRITE) when a start on other ports registered them for other URIs: in
+# the demo's own database nothing else owns them.
+SECOND_APP = DemoApp("Second app", "second-app", "second-app-spa", "second-app")
 
 
 class DemoError(Exception):
@@ -42,6 +62,7 @@ class Ports:
     admin: int = 9001
     consent: int = 9020
     client: int = 9010
+    second: int = 9011  # the second demo client ("Second app")
 
 
 @dataclass
@@ -162,6 +183,27 @@ def start(stack: Stack, name: str, argv: list[str], env: dict, log_dir: Path) ->
     return child
 
 
+def demo_client_env(app: DemoApp, port: int, public: str, admin: str) -> dict[str, str]:
+    """The environment of one demo_client process. Its session cookie is named after its
+    port and its logout URIs after its origin (demo_client's defaults), so two on this host
+    share neither."""
+    origin = f"http://127.0.0.1:{port}"
+    env = {
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DEMO_CLIENT_NAME": app.name,
+        "DEMO_CLIENT_ISSUER": public + "/",
+        "DEMO_CLIENT_ADMIN_URL": admin,
+        "DEMO_CLIENT_REDIRECT_URI": origin + "/callback",
+    }
+    if app.client_id:
+        env["DEMO_CLIENT_ID"] = app.client_id
+        env["DEMO_CLIENT_OVERWRITE"] = "true"
+    if app.spa_id:
+        env["DEMO_CLIENT_SPA_ID"] = app.spa_id
+    return env
+
+
 def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
     """``reset``: start from an empty database (``reset_database``), once the ports are
     known to be free: a demo still running on them keeps its database."""
@@ -170,6 +212,7 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
         (ports.admin, "admin API"),
         (ports.consent, "login & consent app"),
         (ports.client, "demo client"),
+        (ports.second, "second app"),
     ):
         check_port_free(port, what)
     if reset:
@@ -182,9 +225,10 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
     admin = f"http://127.0.0.1:{ports.admin}"
     consent = f"http://127.0.0.1:{ports.consent}"
     client = f"http://127.0.0.1:{ports.client}"
+    second = f"http://127.0.0.1:{ports.second}"
 
-    say(f"[1/5] system secret: {data_dir / 'secret'} (owner-only, kept for next time)")
-    say(f"[2/5] database: {dsn} (migrating)")
+    say(f"[1/{STEPS}] system secret: {data_dir / 'secret'} (owner-only, kept for next time)")
+    say(f"[2/{STEPS}] database: {dsn} (migrating)")
     migrate = subprocess.run(
         [*command("authserver"), "migrate", "sql", "--yes", dsn],
         capture_output=True,
@@ -224,13 +268,13 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
                 "URLS_LOGOUT": consent + "/logout",
                 "URLS_DEVICE_VERIFICATION": consent + "/device",
                 "URLS_DEVICE_SUCCESS": consent + "/device/success",
-                # The demo client's single-page app calls the public API from the browser.
+                # The demo clients' single-page apps call the public API from the browser.
                 "SERVE_PUBLIC_CORS_ENABLED": "true",
-                "SERVE_PUBLIC_CORS_ALLOWED_ORIGINS": client,
+                "SERVE_PUBLIC_CORS_ALLOWED_ORIGINS": f"{client},{second}",
             },
             log_dir,
         )
-        say(f"[3/5] authorization server: public {public}/  admin {admin}/ (starting)")
+        say(f"[3/{STEPS}] authorization server: public {public}/  admin {admin}/ (starting)")
         wait_healthy(server, admin + "/health/ready", stopping)
         app = start(
             stack,
@@ -240,29 +284,28 @@ def run_demo(data_dir: Path, ports: Ports, reset: bool = False) -> int:
                 "HYDRA_ADMIN_URL": admin,
                 "PORT": str(ports.consent),
                 "HOST": "127.0.0.1",
-                "CONSENT_UI_DEMO_CLIENT_URL": client + "/",  # linked from its pages
+                "CONSENT_UI_DEMO_CLIENT_URL": client + "/",  # linked from its pages (the first)
             },
             log_dir,
         )
-        say(f"[4/5] login & consent app: {consent}/ (starting)")
+        say(f"[4/{STEPS}] login & consent app: {consent}/ (starting)")
         wait_healthy(app, consent + "/healthz", stopping)
-        demo = start(
-            stack,
-            "demo-client",
-            [*command("demo-client"), "--register"],
-            {
-                "PORT": str(ports.client),
-                "HOST": "127.0.0.1",
-                "DEMO_CLIENT_ISSUER": public + "/",
-                "DEMO_CLIENT_ADMIN_URL": admin,
-                "DEMO_CLIENT_REDIRECT_URI": client + "/callback",
-            },
-            log_dir,
-        )
-        say(f"[5/5] demo client: {client}/ (starting)")
-        wait_healthy(demo, client + "/healthz", stopping)
+        # One after the other: each registers its clients through the admin API as it starts.
+        for step, app_spec, port in ((5, DEMO_CLIENT, ports.client), (6, SECOND_APP, ports.second)):
+            origin = f"http://127.0.0.1:{port}"
+            demo = start(
+                stack,
+                app_spec.process,
+                [*command("demo-client"), "--register"],
+                demo_client_env(app_spec, port, public, admin),
+                log_dir,
+            )
+            say(f"[{step}/{STEPS}] {app_spec.name.lower()}: {origin}/ (starting)")
+            wait_healthy(demo, origin + "/healthz", stopping)
         say("")
         say(f'Ready. Open {client}/ and click "Log in" (the single-page app: {client}/spa).')
+        say(f"  {DEMO_CLIENT.name}: {client}/")
+        say(f"  {SECOND_APP.name}: {second}/   (log in to both, log out of one: the other ends)")
         say(f"  demo user: {DEMO_USER[0]} / {DEMO_USER[1]}")
         say(f"  public API {public}/  admin API {admin}/  login app {consent}/")
         say(f"  logs: {log_dir}/   Ctrl-C stops everything.")

@@ -1,5 +1,6 @@
-"""`docker compose up` for real: every health endpoint on the guide's ports, then the
-authorization code flow in a browser, then `down -v`.
+"""`docker compose up` for real: every health endpoint on the guide's ports, the second
+demo client registered with its logout URIs, then the authorization code flow in a browser,
+then `down -v`.
 
 Runs with a Docker engine (`docker compose`), or with the command named by
 ``AUTHSERVER_COMPOSE`` (CI sets it to ``../shared/compose-local/compose.sh``, which runs the
@@ -31,7 +32,9 @@ HEALTH = {
     "admin API": "http://127.0.0.1:9001/health/ready",
     "login & consent app": "http://127.0.0.1:9020/healthz",
     "demo client": "http://127.0.0.1:9010/healthz",
+    "second app": "http://127.0.0.1:9011/healthz",
 }
+ADMIN_CLIENTS = "http://127.0.0.1:9001/admin/clients"
 
 pytestmark = pytest.mark.compose
 
@@ -71,7 +74,7 @@ def compose_stack():
             "docker compose test did not run: no Docker engine here (set AUTHSERVER_COMPOSE "
             "to another compose command, e.g. ../shared/compose-local/compose.sh)"
         )
-    busy = [port for port in (9000, 9001, 9010, 9020) if port_busy(port)]
+    busy = [port for port in (9000, 9001, 9010, 9011, 9020) if port_busy(port)]
     assert not busy, f"the guide's ports {busy} are in use; stop what uses them"
     compose(command, "down", "-v", timeout=120)
     started = time.monotonic()
@@ -93,6 +96,32 @@ def test_every_service_is_healthy_on_the_guides_ports(compose_stack):
         "http://127.0.0.1:9000/.well-known/openid-configuration", timeout=5
     ).json()
     assert discovery["issuer"] == "http://127.0.0.1:9000/"
+
+
+def test_the_second_app_is_its_own_client(compose_stack):
+    """The second demo client: its page, and its client registered (by `--register`) with
+    the logout URIs the authorization server reaches it at inside the compose network."""
+    home = requests.get("http://127.0.0.1:9011/", timeout=5)
+    assert home.status_code == 200
+    assert "Second app" in home.text
+    client = requests.get(ADMIN_CLIENTS + "/second-app", timeout=5).json()
+    assert client["client_name"] == "Second app"
+    assert client["redirect_uris"] == ["http://127.0.0.1:9011/callback"]
+    assert client["backchannel_logout_uri"] == "http://second-app:4446/backchannel-logout"
+    assert client["frontchannel_logout_uri"] == "http://127.0.0.1:9011/frontchannel-logout"
+    assert client["backchannel_logout_session_required"] is True
+    assert client["frontchannel_logout_session_required"] is True
+    spa = requests.get(ADMIN_CLIENTS + "/second-app-spa", timeout=5).json()
+    assert spa["allowed_cors_origins"] == ["http://127.0.0.1:9011"]
+    first = requests.get(ADMIN_CLIENTS + "/demo-client", timeout=5).json()
+    assert first["client_name"] == "Demo client"
+    assert first["backchannel_logout_uri"] == "http://demo-client:4446/backchannel-logout"
+    discovery = requests.get(
+        "http://127.0.0.1:9000/.well-known/openid-configuration",
+        headers={"Origin": "http://127.0.0.1:9011"},
+        timeout=5,
+    )
+    assert discovery.headers.get("Access-Control-Allow-Origin") == "http://127.0.0.1:9011"
 
 
 def test_the_browser_completes_the_flow_against_compose(compose_stack, page: Page):

@@ -12,11 +12,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import DEMO_USER
 from tests.conftest import authserver_command, free_port
+
+PORT_NAMES = ("public", "admin", "consent", "client", "second-app")
 
 
 def start_demo(data_dir: Path, ports: dict[str, int], *extra: str) -> subprocess.Popen:
@@ -43,8 +46,12 @@ def wait_for_ready(process: subprocess.Popen, timeout: float = 90) -> list[str]:
             continue
         lines.append(line)
         if line.startswith("Ready."):
-            # the three lines after "Ready." say where everything is
-            lines.extend(process.stdout.readline() for _ in range(3))
+            # the lines after "Ready." say where everything is, up to the logs
+            while not lines[-1].lstrip().startswith("logs:"):
+                line = process.stdout.readline()
+                if not line:
+                    raise AssertionError("demo output ended:\n" + "".join(lines))
+                lines.append(line)
             return lines
     process.kill()
     raise AssertionError("demo did not become ready:\n" + "".join(lines))
@@ -61,24 +68,56 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def check_second_app(ports: dict[str, int]) -> None:
+    """The second demo client: its own page, its own registered client (with the logout
+    URIs at its origin) and its own single-page app's client, whose origin CORS allows."""
+    second = f"http://127.0.0.1:{ports['second-app']}"
+    admin = f"http://127.0.0.1:{ports['admin']}/admin/clients"
+    home = requests.get(second + "/", timeout=5)
+    assert home.status_code == 200
+    assert "Second app" in home.text
+    client = requests.get(admin + "/second-app", timeout=5).json()
+    assert client["client_name"] == "Second app"
+    assert client["redirect_uris"] == [second + "/callback"]
+    assert client["backchannel_logout_uri"] == second + "/backchannel-logout"
+    assert client["frontchannel_logout_uri"] == second + "/frontchannel-logout"
+    assert client["backchannel_logout_session_required"] is True
+    assert client["frontchannel_logout_session_required"] is True
+    spa = requests.get(admin + "/second-app-spa", timeout=5).json()
+    assert spa["redirect_uris"] == [second + "/spa"]
+    assert spa["allowed_cors_origins"] == [second]
+    first = requests.get(admin + "/demo-client", timeout=5).json()
+    assert first["client_name"] == "Demo client"
+    assert first["redirect_uris"] == [f"http://127.0.0.1:{ports['client']}/callback"]
+    discovery = requests.get(
+        f"http://127.0.0.1:{ports['public']}/.well-known/openid-configuration",
+        headers={"Origin": second},
+        timeout=5,
+    )
+    assert discovery.headers.get("Access-Control-Allow-Origin") == second
+
+
 def test_demo_runs_the_stack_and_a_browser_completes_the_flow(page: Page, tmp_path):
-    ports = {name: free_port() for name in ("public", "admin", "consent", "client")}
+    ports = {name: free_port() for name in PORT_NAMES}
     data_dir = tmp_path / "demo"
     process = start_demo(data_dir, ports)
     try:
         lines = wait_for_ready(process)
-        progress = [line for line in lines if re.match(r"\[\d/5\]", line)]
-        assert len(progress) == 5, lines
+        progress = [line for line in lines if re.match(r"\[\d/6\]", line)]
+        assert len(progress) == 6, lines
         text = "".join(lines)
-        assert f"http://127.0.0.1:{ports['client']}/" in text
+        assert f"Demo client: http://127.0.0.1:{ports['client']}/" in text
+        assert f"Second app: http://127.0.0.1:{ports['second-app']}/" in text
         assert f"{DEMO_USER[0]} / {DEMO_USER[1]}" in text
         for port, path in (
             (ports["public"], "/health/ready"),
             (ports["admin"], "/health/ready"),
             (ports["consent"], "/healthz"),
             (ports["client"], "/healthz"),
+            (ports["second-app"], "/healthz"),
         ):
             assert requests.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200
+        check_second_app(ports)
 
         client = f"http://127.0.0.1:{ports['client']}"
         page.goto(client + "/")
@@ -123,17 +162,16 @@ def test_demo_runs_the_stack_and_a_browser_completes_the_flow(page: Page, tmp_pa
     assert secret_file.read_text() == secret
 
 
-def test_a_busy_port_is_one_clear_line(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "what"), [("consent", "login & consent app"), ("second-app", "second app")]
+)
+def test_a_busy_port_is_one_clear_line(tmp_path, name, what):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         busy = blocker.getsockname()[1]
-        ports = {
-            "public": free_port(),
-            "admin": free_port(),
-            "consent": busy,
-            "client": free_port(),
-        }
+        ports = {port_name: free_port() for port_name in PORT_NAMES}
+        ports[name] = busy
         result = subprocess.run(
             [
                 *authserver_command(),
@@ -149,5 +187,5 @@ def test_a_busy_port_is_one_clear_line(tmp_path):
         )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
-    assert f"port {busy} (login & consent app) is already in use" in result.stderr
+    assert f"port {busy} ({what}) is already in use" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout

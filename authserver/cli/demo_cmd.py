@@ -20,7 +20,20 @@ from authserver.devstack import DemoError, Ports, run_demo
 @click.option("--public-port", type=click.IntRange(1, 65535), default=9000, show_default=True)
 @click.option("--admin-port", type=click.IntRange(1, 65535), default=9001, show_default=True)
 @click.option("--consent-port", type=click.IntRange(1, 65535), default=9020, show_default=True)
-@click.option("--client-port", type=click.IntRange(1, 65535), default=9010, show_default=True)
+@click.option(
+    "--client-port",
+    type=click.IntRange(1, 65535),
+    default=9010,
+    show_default=True,
+    help='The demo client ("Demo client").',
+)
+@click.option(
+    "--second-app-port",
+    type=click.IntRange(1, 65535),
+    default=9011,
+    show_default=True,
+    help='The second demo client ("Second app"), for logging out of one of two apps.',
+)
 @click.option(
     "--reset",
     is_flag=True,
@@ -28,17 +41,19 @@ from authserver.devstack import DemoError, Ports, run_demo
     "(clients, tokens, remembered logins and consents go); the system secret and the "
     "logs are kept.",
 )
-def demo(data_dir, public_port, admin_port, consent_port, client_port, reset):
-    """Run authserver, the login/consent app and the demo client on this machine (SQLite).
+def demo(data_dir, public_port, admin_port, consent_port, client_port, second_app_port, reset):
+    """Run authserver, the login/consent app and two demo clients on this machine (SQLite).
 
-    The demo client registers two clients: its own and its single-page app's (/spa), for
-    which the public API has CORS on for the demo client's origin.
+    The two demo clients, "Demo client" and "Second app", are two OAuth2 clients on two
+    ports: log in to both, log out of one, and the other's session ends too (back- and
+    front-channel logout). Each registers its own client and its single-page app's (/spa),
+    for which the public API has CORS on for both origins.
 
     Ctrl-C stops everything. Data (secret, database, logs) is kept in --data-dir.
     """
-    ports = Ports(public_port, admin_port, consent_port, client_port)
-    if len(set(ports.__dict__.values())) != 4:
-        raise click.UsageError("the four ports must differ")
+    ports = Ports(public_port, admin_port, consent_port, client_port, second_app_port)
+    if len(set(ports.__dict__.values())) != len(ports.__dict__):
+        raise click.UsageError("the five ports must differ")
     try:
         raise SystemExit(run_demo(data_dir, ports, reset=reset))
     except DemoError as exc:

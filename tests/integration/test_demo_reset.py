@@ -13,7 +13,7 @@ import time
 from authserver.devstack import DATABASE_FILE
 from tests.conftest import authserver_command, free_port
 
-PORT_NAMES = ("public", "admin", "consent", "client")
+PORT_NAMES = ("public", "admin", "consent", "client", "second-app")
 
 
 def demo_command(data_dir, ports: dict[str, int]) -> list[str]:
@@ -59,7 +59,7 @@ def test_reset_starts_the_demo_on_an_empty_database(tmp_path):
     assert process.returncode == 0, "".join(lines) + rest
     reset_lines = [line for line in lines if "removed" in line]
     assert len(reset_lines) == 1 and DATABASE_FILE in reset_lines[0], lines
-    assert lines.index(reset_lines[0]) == 0  # said first, before [1/5]
+    assert lines.index(reset_lines[0]) == 0  # said first, before [1/6]
     wal = tmp_path / (DATABASE_FILE + "-wal")
     assert not wal.exists() or wal.read_bytes() != b"stale"  # the new database's own, if any
     assert (tmp_path / DATABASE_FILE).read_bytes().startswith(b"SQLite format 3")
@@ -94,7 +94,7 @@ def test_ctrl_c_while_starting_stops_everything(tmp_path):
         env={key: value for key, value in os.environ.items() if key != "DSN"},
     )
     try:
-        read_until(process, "[3/5]")
+        read_until(process, "[3/6]")
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -30,6 +30,7 @@ def test_the_services_of_the_guide_are_there():
         "authserver",
         "consent",
         "demo-client",
+        "second-app",  # the second demo client, for logging out of one of two apps
     }
 
 
@@ -39,6 +40,7 @@ def test_the_services_of_the_guide_are_there():
         ("authserver", ["127.0.0.1:9000:4444", "127.0.0.1:9001:4445"]),
         ("consent", ["127.0.0.1:9020:3000"]),
         ("demo-client", ["127.0.0.1:9010:4446"]),
+        ("second-app", ["127.0.0.1:9011:4446"]),
     ],
 )
 def test_host_ports_are_the_guides(service, ports):
@@ -59,7 +61,7 @@ def test_every_published_port_binds_loopback_only():
     published = [
         (name, port) for name, service in SERVICES.items() for port in service.get("ports", [])
     ]
-    assert len(published) == 4
+    assert len(published) == 5
     exposed = [(name, port) for name, port in published if host_ip(port) != "127.0.0.1"]
     assert not exposed, f"published beyond 127.0.0.1: {exposed}"
 
@@ -107,7 +109,7 @@ def test_migration_runs_once_before_the_server():
 
 
 def test_every_long_running_service_has_a_health_check():
-    for name in ("postgres", "authserver", "consent", "demo-client"):
+    for name in ("postgres", "authserver", "consent", "demo-client", "second-app"):
         check = SERVICES[name]["healthcheck"]
         assert check["test"][0] in ("CMD", "CMD-SHELL"), name
         # One argument per element and no shell for the apps: podman re-splits strings.
@@ -118,9 +120,10 @@ def test_every_long_running_service_has_a_health_check():
 
 def test_apps_start_after_what_they_need():
     assert SERVICES["consent"]["depends_on"]["authserver"]["condition"] == "service_healthy"
-    client = SERVICES["demo-client"]["depends_on"]
-    assert client["authserver"]["condition"] == "service_healthy"
-    assert SERVICES["demo-client"]["command"] == ["demo-client", "--register"]
+    for name in ("demo-client", "second-app"):
+        client = SERVICES[name]["depends_on"]
+        assert client["authserver"]["condition"] == "service_healthy", name
+        assert SERVICES[name]["command"] == ["demo-client", "--register"], name
     assert SERVICES["consent"]["command"] == ["consent-ui"]
 
 
@@ -134,6 +137,34 @@ def test_urls_fit_the_published_ports():
     assert client["DEMO_CLIENT_ISSUER"] == server["URLS_SELF_ISSUER"]
     assert client["DEMO_CLIENT_BACKCHANNEL_URL"] == "http://authserver:4444/"
     assert client["DEMO_CLIENT_REDIRECT_URI"] == "http://127.0.0.1:9010/callback"
+    # the authorization server reaches each demo client by its service name
+    assert client["DEMO_CLIENT_BACKCHANNEL_LOGOUT_URI"] == (
+        "http://demo-client:4446/backchannel-logout"
+    )
+    assert SERVICES["consent"]["environment"]["CONSENT_UI_DEMO_CLIENT_URL"] == (
+        "http://127.0.0.1:9010/"
+    )
+
+
+def test_the_second_app_is_its_own_client():
+    first = SERVICES["demo-client"]["environment"]
+    second = SERVICES["second-app"]["environment"]
+    assert second["DEMO_CLIENT_NAME"] == "Second app"
+    assert second["DEMO_CLIENT_ID"] == "second-app"
+    # its own single-page app client, so the two never claim one registration
+    assert second["DEMO_CLIENT_SPA_ID"] == "second-app-spa"
+    assert second["DEMO_CLIENT_REDIRECT_URI"] == "http://127.0.0.1:9011/callback"
+    assert second["DEMO_CLIENT_BACKCHANNEL_LOGOUT_URI"] == (
+        "http://second-app:4446/backchannel-logout"
+    )
+    for name in ("DEMO_CLIENT_ISSUER", "DEMO_CLIENT_BACKCHANNEL_URL", "DEMO_CLIENT_ADMIN_URL"):
+        assert second[name] == first[name], name
+    assert SERVICES["second-app"]["healthcheck"] == SERVICES["demo-client"]["healthcheck"]
+    assert SERVICES["second-app"]["depends_on"] == SERVICES["demo-client"]["depends_on"]
+    origins = SERVICES["authserver"]["environment"]["SERVE_PUBLIC_CORS_ALLOWED_ORIGINS"]
+    assert set(origins.split(",")) == {"http://127.0.0.1:9010", "http://127.0.0.1:9011"}
+    # http logout URIs to non-loopback hosts (the service names) need --dev
+    assert "--dev" in SERVICES["authserver"]["command"]
 
 
 @pytest.mark.parametrize(
@@ -143,6 +174,7 @@ def test_urls_fit_the_published_ports():
         ("authserver-migrate", "authserver", set(ENV_NAMES)),
         ("consent", "consent_ui", set()),
         ("demo-client", "demo_client", set()),
+        ("second-app", "demo_client", set()),
     ],
 )
 def test_environment_names_are_ones_the_app_reads(service, package, extra):
