@@ -428,7 +428,10 @@ def _check_logout_uri(name: str, draft: _Draft) -> None:
     front-channel one in a frame of a page the server serves."""
     value = draft.read.string(name)
     if value:
-        _validate_redirect_uri(name, value)
+        try:
+            _validate_redirect_uri(name, value)
+        except InvalidRedirectUri as exc:  # not a redirect URI: RFC 7591's other error
+            raise InvalidClientMetadata(str(exc)) from None
         problem = _logout_uri_problem(urlsplit(value), draft.private_hosts)
         if problem:
             raise InvalidClientMetadata(f"Field {name}: {value!r} {problem}.")

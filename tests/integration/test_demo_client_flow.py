@@ -7,6 +7,7 @@ A ``requests.Session`` is the browser; the login and consent app is played on th
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import subprocess
 
@@ -199,9 +200,15 @@ def test_login_refresh_revoke_and_logout(server_factory, demo_clients, backend):
         params={"logout_challenge": challenge},
     )
     assert accepted.status_code == 200, accepted.text
+    # The demo client registered a front-channel logout URI: the server's answer is the
+    # page that loads it in an iframe (as a browser would, here) and then goes on.
     response = driver.follow(accepted.json()["redirect_to"])
-    assert response.status_code == 302, response.text
-    back = response.headers["Location"]
+    assert response.status_code == 200, response.text
+    [frame] = re.findall(r'<iframe[^>]* src="([^"]+)"', response.text)
+    frame = html.unescape(frame)
+    assert frame.startswith(demo.url + "/frontchannel-logout?iss=")
+    assert driver.browser.get(frame, timeout=TIMEOUT).status_code == 200
+    back = html.unescape(re.search(r'<a id="continue" href="([^"]+)"', response.text).group(1))
     assert back == demo.url + "/logged-out?state=" + params["state"]
     page = driver.browser.get(back, timeout=TIMEOUT)
     assert page.status_code == 200

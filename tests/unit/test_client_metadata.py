@@ -128,7 +128,7 @@ BAD_DOCUMENTS = [
         REDIRECT,
         id="post-logout-fragment",
     ),
-    pytest.param({"frontchannel_logout_uri": "/logout"}, REDIRECT, id="relative-frontchannel"),
+    pytest.param({"frontchannel_logout_uri": "/logout"}, METADATA, id="relative-frontchannel"),
     # secrets and public clients
     pytest.param(
         {"token_endpoint_auth_method": "none", "client_secret": "some-secret"},
