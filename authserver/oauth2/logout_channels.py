@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from authserver.domain.logout_deliveries import LogoutDelivery
-from authserver.domain.subjects import NoSector, PairwiseUnavailable, subject_for
 from authserver.oauth2.login_consent import add_query
+from authserver.oauth2.token_sets import client_subject
 from authserver.storage.flows import FlowRepository
 from authserver.storage.logout_deliveries import LogoutDeliveryRepository
 
@@ -64,13 +65,8 @@ def _subject_seen_by(settings, client, subject: str) -> str:
     """The client's ``sub`` for the user; "" (the token then names the session only) when
     a pairwise client cannot have one, rather than reveal the real subject."""
     try:
-        return subject_for(
-            client,
-            subject,
-            subject_types=settings.subject_types_supported,
-            salt=settings.pairwise_salt,
-        )
-    except (NoSector, PairwiseUnavailable):
+        return client_subject(settings, client, subject)
+    except InvalidRequestError:
         return ""
 
 
