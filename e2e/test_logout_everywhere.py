@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import Stack, _command, _start, free_port
-from e2e.test_browser_flows import allow, logged_in, sign_in
+from e2e.test_browser_flows import allow, sign_in
 
 
 @pytest.fixture
@@ -59,9 +59,9 @@ def test_logging_out_of_one_app_ends_the_other(page: Page, stack: Stack, second_
     frames = []
     page.on(
         "response",
-        lambda response: frames.append(response)
-        if "/frontchannel-logout" in response.url
-        else None,
+        lambda response: (
+            frames.append(response) if "/frontchannel-logout" in response.url else None
+        ),
     )
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r".*/logout\?logout_challenge="))
