@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -16,6 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from tests.conftest import run_cli
+from tests.quiet_server import QuietHTTPServer
 
 TIMEOUT = 10
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -155,7 +156,7 @@ def sector_site():
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

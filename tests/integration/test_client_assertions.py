@@ -25,6 +25,8 @@ from authlib.oauth2.rfc7523 import ClientSecretJWT, PrivateKeyJWT
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
+from tests.quiet_server import QuietHTTPServer
+
 TIMEOUT = 10
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CC = {"grant_type": "client_credentials"}
@@ -188,7 +190,7 @@ def key_host() -> Iterator[KeyHost]:
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield KeyHost(f"http://127.0.0.1:{httpd.server_port}", answers, hits)

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -24,6 +24,7 @@ from joserfc.jwk import ECKey
 
 from tests.conftest import dedicated_server
 from tests.integration.oauth_flow import FlowDriver, query
+from tests.quiet_server import QuietHTTPServer
 
 TIMEOUT = 10
 REDIRECT = "http://127.0.0.1:9999/callback"
@@ -81,7 +82,7 @@ def _handler(documents: Documents):
 @pytest.fixture(scope="module")
 def documents():
     documents = Documents()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(documents))
+    server = QuietHTTPServer(("127.0.0.1", 0), _handler(documents))
     server.daemon_threads = True
     documents.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

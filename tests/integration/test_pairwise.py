@@ -14,7 +14,7 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jwt
 import pytest
@@ -22,6 +22,7 @@ import requests
 
 from tests.conftest import dedicated_server
 from tests.integration.oauth_flow import FlowDriver
+from tests.quiet_server import QuietHTTPServer
 
 TIMEOUT = 10
 SALT = "pairwise-salt-for-tests"
@@ -66,7 +67,7 @@ class SectorSite:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 

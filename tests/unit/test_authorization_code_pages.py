@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
 import requests
 
 from authserver.cli import authorization_code_cmd as cmd
 from authserver.cli.common import CliError
+from tests.quiet_server import QuietHTTPServer
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def example_client():
     )
     flow = cmd.FlowState()
     cmd._new_request(config, flow)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), cmd._handler(config, flow, keep_running=False))
+    server = QuietHTTPServer(("127.0.0.1", 0), cmd._handler(config, flow, keep_running=False))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", flow
     server.shutdown()

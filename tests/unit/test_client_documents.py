@@ -28,6 +28,7 @@ from authserver.oauth2.client_documents import (
     parse_document,
 )
 from authserver.outbound import FetchedDocument, FetchError, FetchPolicy
+from tests.quiet_server import QuietHTTPServer
 
 # RFC 6749 section 5.2: what an error_description may hold.
 _SAFE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
@@ -49,7 +50,7 @@ class Site:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.release = threading.Event()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = False  # server_close joins every handler thread
         self.server.site = self
         self.base = f"http://127.0.0.1:{self.server.server_port}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import pytest
 
 from authserver.cli import device_code_cmd as cmd
 from authserver.cli import main
+from tests.quiet_server import QuietHTTPServer
 
 DEVICE = {
     "device_code": "ory_dc_abc",
@@ -36,7 +37,7 @@ class FakeServer:
         self.device_answer = device_answer or (200, "application/json", json.dumps(DEVICE))
         self.token_answers = list(token_answers)
         self.requests: list[tuple[str, dict, str]] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
 
     def _handler(self):

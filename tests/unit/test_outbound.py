@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from authserver.outbound import FetchError, FetchPolicy, fetch_document, fetch_json
+from tests.quiet_server import QuietHTTPServer
 
 DOCUMENT = {"keys": []}
 
@@ -85,7 +86,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
