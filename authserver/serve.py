@@ -6,12 +6,18 @@ The servers themselves are in ``authserver.runtime``; each is imported only when
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from authserver.config import Settings
+from authserver.metrics import MULTIPROCESS_ENV
 from authserver.runtime.boot import StartupError, prepare, warn_about_exposure
 from authserver.runtime.sockets import ListenError, open_listeners
 
@@ -38,6 +44,29 @@ def run(
     warn_about_exposure(settings, which)
     # Granian runs one server per API, each with ``workers`` processes.
     processes = workers * (2 if server == "granian" and which == "all" else 1)
+    with _metrics_shared_by_processes(processes > 1 or server == "granian"):
+        return _run(settings, which, threads, workers, server, config_file, processes)
+
+
+@contextlib.contextmanager
+def _metrics_shared_by_processes(several: bool) -> Iterator[None]:
+    """Several serving processes write their metrics to files in one directory, which any
+    of them adds up when scraped (``authserver.metrics``): made here, before any process
+    makes its metrics, and removed when the server stops. An operator's own
+    ``PROMETHEUS_MULTIPROC_DIR`` is used as it is."""
+    if not several or os.environ.get(MULTIPROCESS_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="authserver-metrics-")
+    os.environ[MULTIPROCESS_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _run(settings, which, threads, workers, server, config_file, processes) -> int:
     try:
         services = prepare(settings, processes=processes, threads=threads)
     except StartupError as exc:

@@ -6,6 +6,8 @@ cache, one client-secret verification cache. Nothing here holds request state.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ from authserver.domain.client_secrets import ClientSecretHasher, argon2_hasher
 from authserver.domain.clock import Clock
 from authserver.domain.secrets import SystemSecrets
 from authserver.domain.tokens import OpaqueTokenCodec
+from authserver.metrics import metrics
 from authserver.oauth2.access_tokens import AccessTokens
 from authserver.oauth2.backchannel import BackchannelLogout, delivery_policy
 from authserver.oauth2.client_documents import ClientDocuments
@@ -48,6 +51,7 @@ class ClientDirectory:
         if not client_id or len(client_id) > 255:
             return None
         stored = self._cache.get(client_id)
+        metrics().client_lookup(hit=stored is not None)
         if stored is None:
             generation = self._generation
             stored = ClientRepository(session).get(client_id)
@@ -105,8 +109,10 @@ class Services:
 
     def start_background_work(self) -> None:
         """What a serving process does besides answering requests: send the back-channel
-        logouts that are due (retries, and those of a process that died)."""
+        logouts that are due (retries, and those of a process that died), and sample its
+        connection pool for the metrics."""
         self.backchannel.start()
+        sample_pool(self.database)
 
     def close(self) -> None:
         self.backchannel.stop()
@@ -162,6 +168,22 @@ def build_services(
             delivery_policy(settings.dev),
         ),
     )
+
+
+def sample_pool(database: Database, every: float = 5.0) -> None:
+    """The pool's size and use, every ``every`` seconds (a gauge read at scrape time
+    could not see the other processes' pools)."""
+
+    def sample() -> None:
+        pool = database.engine.pool
+        while True:
+            # QueuePool (PostgreSQL) counts both; SQLite's pool may not: then 0.
+            checked_out = getattr(pool, "checkedout", lambda: 0)()
+            idle = getattr(pool, "checkedin", lambda: 0)()
+            metrics().pool_use(idle + checked_out, checked_out)
+            time.sleep(every)
+
+    threading.Thread(target=sample, name="pool-sampler", daemon=True).start()
 
 
 def database_for(settings: Settings) -> Database:

@@ -17,6 +17,7 @@ from authserver.admin import (
     keys,
     login,
     logout,
+    metrics,
     sessions,
     tokens,
     trust,
@@ -44,6 +45,7 @@ def create_admin_app(services: Services, hot_paths: bool = True) -> Flask:
         logout,
         sessions,
         trust,
+        metrics,
     )
     for module in modules:
         app.register_blueprint(module.bp, url_prefix="/admin")
@@ -54,6 +56,7 @@ def create_admin_app(services: Services, hot_paths: bool = True) -> Flask:
     hot_routes = {"/admin/oauth2/introspect": introspection, "/oauth2/introspect": introspection}
     return install_ways_in(
         app,
+        "admin",
         services.database,
         hot_routes,
         MAX_BODY_BYTES,

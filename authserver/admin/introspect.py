@@ -15,6 +15,7 @@ from authserver.domain.access_tokens import (
     refresh_token_introspection,
 )
 from authserver.domain.tokens import TokenKind
+from authserver.metrics import metrics
 from authserver.storage.grants import RefreshTokenRepository
 from authserver.web.bodies import require_form_post
 from authserver.web.errors import ApiError, compact_json
@@ -39,6 +40,12 @@ def introspect_view():
 
 def introspect(services, session, token: str, required_scope: str | None) -> dict:
     """The RFC 7662 response for ``token``; reads at most one row."""
+    answer = _introspection(services, session, token, required_scope)
+    metrics().introspected(answer is not INACTIVE)
+    return answer
+
+
+def _introspection(services, session, token: str, required_scope: str | None) -> dict:
     now = services.clock.now()
     if TokenKind.of(token) is TokenKind.REFRESH_TOKEN:
         digest = services.codec.verify(token, TokenKind.REFRESH_TOKEN)

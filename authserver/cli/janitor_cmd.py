@@ -78,6 +78,7 @@ def janitor_command(
 
     from authserver.cli.server_cmd import database_from
     from authserver.domain.durations import DurationError, parse_duration
+    from authserver.metrics import metrics
     from authserver.storage import janitor, migrations
 
     try:
@@ -110,6 +111,7 @@ def janitor_command(
             limit=limit,
             pause=pause_seconds,
             registered_client_age=registered_seconds,
+            on_batch=metrics().janitor_deleted,
         )
     except migrations.UnknownRevision as exc:
         raise click.ClickException(str(exc)) from None

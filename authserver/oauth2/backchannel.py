@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from authserver import outbound
 from authserver.domain.clock import Clock
 from authserver.domain.logout_deliveries import LEASE_SECONDS, SEND_TIMEOUT, LogoutDelivery
+from authserver.metrics import metrics
 from authserver.oauth2.logout_tokens import LogoutTokens
 from authserver.outbound import FetchError, FetchPolicy
 from authserver.storage.logout_deliveries import LogoutDeliveryRepository
@@ -112,6 +113,9 @@ class BackchannelLogout:
                 deliveries.delivered(delivery.id)
             else:
                 deliveries.reschedule(later)
+        metrics().backchannel_attempt(
+            "delivered" if error is None else "failed" if later else "given_up"
+        )
         if error is None:
             log.info(
                 "back-channel logout delivered to client %s (attempt %d)",

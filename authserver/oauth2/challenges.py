@@ -40,6 +40,7 @@ from authserver.domain.flows import (
 )
 from authserver.domain.grants_allowed import audience_not_allowed, scopes_not_allowed
 from authserver.domain.sessions import LogoutRequest, LogoutState
+from authserver.metrics import metrics
 from authserver.oauth2.login_consent import DEVICE_VERIFY_PATH, add_query, is_device_flow
 from authserver.storage.device import DeviceChallengeRepository, DeviceCodeRepository
 from authserver.storage.flows import FlowRepository, LogoutRequestRepository
@@ -85,10 +86,18 @@ class FlowChallenges:
         return self._pending(self.login_flow(challenge), FlowState.LOGIN_REQUESTED)
 
     def accept_login(self, flow: Flow, acceptance: LoginAcceptance) -> Answered | Gone:
-        return self._answer(flow, lambda: flow.accept_login(acceptance, self.now), "login_verifier")
+        return _counted(
+            "login",
+            "accepted",
+            self._answer(flow, lambda: flow.accept_login(acceptance, self.now), "login_verifier"),
+        )
 
     def reject_login(self, flow: Flow, rejection: Rejection) -> Answered | Gone:
-        return self._answer(flow, lambda: flow.reject_login(rejection, self.now), "login_verifier")
+        return _counted(
+            "login",
+            "rejected",
+            self._answer(flow, lambda: flow.reject_login(rejection, self.now), "login_verifier"),
+        )
 
     # -- the consent request -------------------------------------------------------------
 
@@ -100,14 +109,16 @@ class FlowChallenges:
 
     def accept_consent(self, flow: Flow, acceptance: ConsentAcceptance) -> Answered | Gone:
         self._check_grant(flow, acceptance)
-        return self._answer(
+        answer = self._answer(
             flow, lambda: flow.accept_consent(acceptance, self.now), "consent_verifier"
         )
+        return _counted("consent", "accepted", answer)
 
     def reject_consent(self, flow: Flow, rejection: Rejection) -> Answered | Gone:
-        return self._answer(
+        answer = self._answer(
             flow, lambda: flow.reject_consent(rejection, self.now), "consent_verifier"
         )
+        return _counted("consent", "rejected", answer)
 
     def _check_grant(self, flow: Flow, acceptance: ConsentAcceptance) -> None:
         """The consent app may grant less than requested, never more than the client may
@@ -194,6 +205,7 @@ class FlowChallenges:
             return Gone(request.request_url)
         if not LogoutRequestRepository(self.session).transition(request, accepted):
             return Gone(request.request_url)
+        metrics().decided("logout", "accepted")
         return Answered(add_query(self._public(LOGOUT_PATH), {"logout_verifier": verifier}))
 
     def reject_logout(self, request: LogoutRequest) -> None | Gone:
@@ -203,6 +215,7 @@ class FlowChallenges:
             return Gone(request.request_url)
         if not LogoutRequestRepository(self.session).transition(request, rejected):
             return Gone(request.request_url)
+        metrics().decided("logout", "rejected")
         return None
 
     # -- helpers -------------------------------------------------------------------------
@@ -238,3 +251,10 @@ def _found(flow: Flow | None, step: str) -> Flow:
     if flow is None:
         raise FlowNotFound(f"The {step} challenge is unknown.")
     return flow
+
+
+def _counted(flow: str, outcome: str, answer: Answered | Gone) -> Answered | Gone:
+    """``answer``, counted in the metrics unless the request was already handled."""
+    if isinstance(answer, Answered):
+        metrics().decided(flow, outcome)
+    return answer

@@ -14,6 +14,7 @@ from dataclasses import replace
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants
 
 from authserver.domain.tokens import TokenKind
+from authserver.metrics import metrics
 from authserver.oauth2 import client_auth
 from authserver.oauth2.audiences import narrowed_audience
 from authserver.oauth2.client_credentials import TOKEN_PATH
@@ -64,6 +65,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
         if not record.active or not tokens.consume(digest):
             log.warning("refresh token reused: revoking every token of its grant")
+            metrics().replay("refresh_token_reuse")
             revoke_grant(self.request.db, record.request_id)
             return None
         return _RefreshToken(record)

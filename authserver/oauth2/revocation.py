@@ -11,6 +11,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from sqlalchemy.orm import Session
 
 from authserver.domain.tokens import TokenKind
+from authserver.metrics import metrics
 from authserver.oauth2 import client_auth
 from authserver.storage.grants import AuthorizationCodeRepository, RefreshTokenRepository
 from authserver.storage.repositories import AccessTokenRepository
@@ -20,6 +21,7 @@ def revoke_replayed(session: Session, request_id: str, what: str) -> None:
     """A code redeemed twice (RFC 6749 §4.1.2; RFC 8628 device codes alike): revoke what
     its first redemption issued."""
     logging.getLogger(__name__).warning("%s replayed: revoking the tokens of its grant", what)
+    metrics().replay(what.replace(" ", "_") + "_replay")
     revoke_grant(session, request_id)
 
 

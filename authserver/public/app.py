@@ -54,6 +54,7 @@ def create_public_app(services: Services, hot_paths: bool = True) -> Flask:
     hot_routes = {"/oauth2/token": token.hot_route(services)}
     return install_ways_in(
         app,
+        "public",
         services.database,
         hot_routes,
         MAX_BODY_BYTES,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from authserver.metrics import metrics
 from authserver.oauth2.server import ClientCredentialsServer
 from authserver.web.bodies import require_form_post
 from authserver.web.errors import ApiError
@@ -31,7 +32,10 @@ def token():
     if grant_type == "client_credentials":
         use_autocommit()  # one INSERT (and a client read on a cache miss): no transaction
     server = current_app.extensions["authorization_server"]
-    return server.create_token_response(request_database())
+    response = server.create_token_response(request_database())
+    if response.status_code == 200:
+        metrics().token_issued(grant_type)
+    return response
 
 
 def hot_route(services) -> HotRoute:
@@ -42,6 +46,8 @@ def hot_route(services) -> HotRoute:
             return None  # the other grants need the Flask view's transaction
         oauth_request = server.oauth2_request(hot.environ, hot.form, hot.form_lists, hot.db)
         status, body, headers = server.create_token_response(oauth_request)
+        if status == 200:
+            metrics().token_issued("client_credentials")
         return HotResponse(status, body, list(headers))
 
     return HotRoute(client_credentials, repeatable=_REPEATABLE, writes=True)

@@ -20,6 +20,7 @@ import sys
 import time
 
 from authserver.config import Settings
+from authserver.metrics import forget_process
 from authserver.runtime.processes import end_with_parent, stop_children
 from authserver.runtime.sockets import Listener, bind_socket
 from authserver.runtime.waitress_server import serve_services
@@ -114,6 +115,7 @@ class Supervisor:
             slot, started = self.children.pop(pid, (None, 0.0))
             if slot is None:
                 continue
+            forget_process(pid)  # its gauges (a pool it no longer has) stop counting
             if time.monotonic() - started < QUICK_DEATH_SECONDS:
                 self.quick_deaths += 1
             dead.append(slot)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 
-from authserver.web.envelope import REQUEST_ID_KEY, RequestEnvelope
+from authserver.web.envelope import REQUEST_ID_KEY, ROUTE_KEY, RequestEnvelope
 from authserver.web.errors import register_error_handlers
 from authserver.web.guard import InputGuard
 from authserver.web.hotpath import HotPaths, HotRoute
@@ -37,10 +37,13 @@ def create_base_app(import_name: str, services, max_body_bytes: int) -> Flask:
 
 def _take_request_id() -> None:
     g.request_id = request.environ[REQUEST_ID_KEY]
+    if request.url_rule is not None:
+        request.environ[ROUTE_KEY] = request.url_rule.rule
 
 
 def install_ways_in(
     app: Flask,
+    api: str,
     database,
     hot_routes: dict[str, HotRoute],
     max_body_bytes: int,
@@ -58,5 +61,5 @@ def install_ways_in(
     app.wsgi_app = InputGuard(app.wsgi_app, max_body_bytes)
     if cors is not None:
         app.wsgi_app = cors(app.wsgi_app)
-    app.wsgi_app = RequestEnvelope(app.wsgi_app)
+    app.wsgi_app = RequestEnvelope(app.wsgi_app, api)
     return app

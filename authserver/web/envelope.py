@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from authserver.metrics import UNMATCHED, metrics
 from authserver.web.errors import parts_for, wsgi_parts_response
 from authserver.web.logs import log_access, request_id_for, request_id_var
 
@@ -19,11 +20,19 @@ log = logging.getLogger(__name__)
 
 # The request id, for the layers inside (Flask's ``g.request_id`` is read from here).
 REQUEST_ID_KEY = "authserver.request_id"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# The route a request matched, for the metrics' bounded label: set by the layer that
+# answers (a hot path, or Flask from its URL rule).
+ROUTE_KEY = "authserver.route"
 
 
 class RequestEnvelope:
-    def __init__(self, app):
+    def __init__(self, app, api: str):
         self._app = app
+        self._api = api  # "public" or "admin", the metrics' label
+        self._metrics = metrics()
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -45,13 +54,15 @@ class RequestEnvelope:
                     raise  # the answer has begun: the server can only drop the connection
                 body = wsgi_parts_response(environ, start, parts_for(exc, request_id))
             code = int(status[0][:3]) if status else 500
-            elapsed = (time.perf_counter() - started) * 1000
-            log_access(
-                environ.get("REQUEST_METHOD", "-"),
-                _path(environ),
+            seconds = time.perf_counter() - started
+            method = environ.get("REQUEST_METHOD", "-")
+            log_access(method, _path(environ), code, seconds * 1000, environ.get("REMOTE_ADDR"))
+            self._metrics.request(
+                self._api,
+                environ.get(ROUTE_KEY, UNMATCHED),
+                method if method in _METHODS else "other",
                 code,
-                elapsed,
-                environ.get("REMOTE_ADDR"),
+                seconds,
             )
             return body
         finally:

@@ -16,6 +16,7 @@ from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
 from authserver.domain.text import COMPACT_SEPARATORS, safe_description
+from authserver.metrics import metrics
 from authserver.repeats import RepeatedLog
 from authserver.storage.database import is_unavailable
 
@@ -150,6 +151,7 @@ def parts_for(exc: BaseException, request_id: str) -> ErrorParts:
         # the client did wrong, and a retry may well succeed. SQLAlchemy has already
         # dropped a dead connection from the pool.
         reason = getattr(exc, "orig", None) or exc
+        metrics().database_error(reason.__class__.__name__)
         _repeated.log(
             logging.WARNING,
             f"unavailable:{reason.__class__.__name__}",

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 
 from authserver.storage.handles import SessionHandle
 from authserver.web.bodies import FORM_TYPE
-from authserver.web.envelope import REQUEST_ID_KEY
+from authserver.web.envelope import REQUEST_ID_KEY, ROUTE_KEY
 from authserver.web.errors import compact_json, parts_for, status_line
 from authserver.web.transport import TransportPolicy
 
@@ -90,6 +90,7 @@ class HotPaths:
             request.db.close()
         if response is None:
             return self._app(environ, start_response)
+        environ[ROUTE_KEY] = environ["PATH_INFO"]  # a route's fixed path
         body = compact_json(response.body)
         headers = list(response.headers)  # Authlib's responses carry a Content-Type
         if not any(name.lower() == "content-type" for name, _ in headers):

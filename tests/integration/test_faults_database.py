@@ -47,6 +47,7 @@ from tests.integration.pg_instance import (
     snapshot,
     unavailable_reason,
 )
+from tests.integration.test_metrics import scrape
 
 # Without the PostgreSQL server binaries these tests cannot start their own server: they
 # are reported, last, with the other PostgreSQL tests that did not run (CI has them).
@@ -412,6 +413,18 @@ def test_database_down_every_endpoint_answers_503(pg, database, serve):
     if isinstance(alive, Exception) or alive.status_code != 200 or elapsed > 1:
         problems.append(f"/health/alive: {getattr(alive, 'status_code', alive)} in {elapsed:.1f}s")
     assert not problems, "while PostgreSQL is down:\n" + "\n".join(problems)
+    # The metrics need no database, and count what was answered 503.
+    samples = scrape(server)
+    errors = sum(
+        v for (name, _), v in samples.items() if name == "authserver_database_errors_total"
+    )
+    answered_503 = sum(
+        v
+        for (name, labels), v in samples.items()
+        if name == "authserver_http_requests_total" and ("status", "503") in labels
+    )
+    assert errors >= 2 * len(traffic.kinds()), samples
+    assert answered_503 >= errors
 
     pg.start()
     assert wait_ready(traffic), "readiness did not recover"
