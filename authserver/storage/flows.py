@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as insert_or_update
 
 from authserver.domain.flows import Flow, FlowState
 from authserver.domain.sessions import LoginSession, LogoutRequest, LogoutState
@@ -35,8 +36,14 @@ _TRANSITION_FLOW = update(_FLOWS).where(
 _LOGIN_SESSIONS = LoginSessionRow.__table__
 _LOGIN_SESSION_COLUMNS = [f.name for f in fields(LoginSession)]
 _SELECT_LOGIN_SESSIONS = select(_LOGIN_SESSIONS)
-_INSERT_LOGIN_SESSION = insert(_LOGIN_SESSIONS)
-_UPDATE_LOGIN_SESSION = update(_LOGIN_SESSIONS).where(_LOGIN_SESSIONS.c.id == bindparam("where_id"))
+# One statement: a session re-authenticated under its id is replaced (not an UPDATE, then
+# an INSERT when it matched nothing). SQLite (3.24+) compiles this construct to the same
+# INSERT ... ON CONFLICT (id) DO UPDATE as PostgreSQL.
+_SAVE_LOGIN_SESSION = insert_or_update(_LOGIN_SESSIONS)
+_SAVE_LOGIN_SESSION = _SAVE_LOGIN_SESSION.on_conflict_do_update(
+    index_elements=["id"],
+    set_={c: _SAVE_LOGIN_SESSION.excluded[c] for c in _LOGIN_SESSION_COLUMNS if c != "id"},
+)
 _LOGOUT_REQUESTS = LogoutRequestRow.__table__
 _SELECT_LOGOUT_REQUESTS = select(_LOGOUT_REQUESTS)
 # Hydra looks at the newest remembered consent only; a few more cost nothing.
@@ -199,11 +206,7 @@ class LoginSessionRepository:
     def save(self, login_session: LoginSession) -> None:
         """Insert or replace (a session keeps its id when it is re-authenticated)."""
         values = {name: getattr(login_session, name) for name in _LOGIN_SESSION_COLUMNS}
-        replaced = self._session.execute(
-            _UPDATE_LOGIN_SESSION, {**values, "where_id": values["id"]}
-        )
-        if replaced.rowcount == 0:
-            self._session.execute(_INSERT_LOGIN_SESSION, values)
+        self._session.execute(_SAVE_LOGIN_SESSION, values)
 
     def delete(self, session_id: str) -> int:
         return self._session.execute(

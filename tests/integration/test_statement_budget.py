@@ -9,6 +9,7 @@ Budgets:
 * client_credentials token, first request for the client: 2 (client SELECT + INSERT)
 * introspection of an opaque access token: 1 (the SELECT)
 * a refused client secret: 0 writes
+* each request of a login flow: ``LOGIN_STEP_BUDGETS`` (issue #18)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import re
 from contextlib import contextmanager
+from email.message import Message
 
 import pytest
 from sqlalchemy import event, text
@@ -24,6 +26,7 @@ from authserver.admin.app import create_admin_app
 from authserver.config import load_settings
 from authserver.public.app import create_public_app
 from authserver.runtime.boot import prepare
+from bench import flows
 
 SECRET = "budget-secret-0123456789"
 
@@ -164,3 +167,82 @@ def test_client_deleted_by_another_process_while_cached_is_refused(apps):
     response = _issue(public)
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_client"
+
+
+# -- the login flow, step by step (issue #18) ---------------------------------------------
+# Statements per request of a complete headless authorization-code flow and a refresh,
+# counted from the second flow on (the first also reads the client into the cache). Each
+# step is one transaction: its BEGIN is the first statement.
+LOGIN_STEP_BUDGETS = {
+    "auth": 2,  # BEGIN, INSERT flow
+    "login accept": 3,  # BEGIN, SELECT flow, UPDATE flow
+    "login verifier": 5,  # BEGIN, SELECT flow, SELECT remembered consents, upsert session, UPDATE
+    "consent accept": 3,  # BEGIN, SELECT flow, UPDATE flow
+    "consent verifier": 4,  # BEGIN, SELECT flow, UPDATE flow, INSERT code
+    "code exchange": 5,  # BEGIN, SELECT code, UPDATE code used, INSERT access, INSERT refresh
+    "refresh": 5,  # BEGIN, SELECT refresh, UPDATE it inactive, INSERT access, INSERT refresh
+}
+
+
+class InProcessHttp:
+    """``bench.flows``' HTTP interface over the two apps' test clients (the bench's flow
+    driver is the one the benchmark measures), counting statements per step."""
+
+    def __init__(self, services, public, admin):
+        self._services = services
+        self._clients = {4444: public, 4445: admin}
+        self.statements: dict[str, list[str]] = {}
+
+    def request(self, step, port, method, target, body=None, headers=None):
+        with counted_statements(self._services) as statements:
+            response = self._clients[port].open(
+                target, method=method, data=body, headers=headers or {}
+            )
+        self.statements[step] = statements
+        message = Message()
+        for name, value in response.headers.items():
+            message[name] = value
+        return response.status_code, message, response.get_data()
+
+
+def test_each_login_step_keeps_its_statement_budget(backend, make_database):
+    database = make_database(backend)
+    settings = load_settings(
+        env={
+            "DSN": database.dsn,
+            "SECRETS_SYSTEM": "statement-budget-system-secret-0001",
+            "URLS_SELF_ISSUER": "http://127.0.0.1:4444/",
+            "URLS_LOGIN": "http://127.0.0.1:3000/login",
+            "URLS_CONSENT": "http://127.0.0.1:3000/consent",
+        },
+        dev=True,
+    )
+    services = prepare(settings)
+    try:
+        public = create_public_app(services).test_client()
+        admin = create_admin_app(services).test_client()
+        created = admin.post(
+            "/admin/clients",
+            json={
+                "grant_types": ["authorization_code", "refresh_token"],
+                "redirect_uris": ["http://127.0.0.1:5555/callback"],
+                "scope": "openid offline",
+            },
+        ).get_json()
+        target = flows.Target(
+            "127.0.0.1",
+            4444,
+            4445,
+            created["client_id"],
+            created["client_secret"],
+            "http://127.0.0.1:5555/callback",
+        )
+        http = InProcessHttp(services, public, admin)
+        flows.authorization_code_flow(http, target)
+        tokens = flows.authorization_code_flow(http, target)
+        flows.refresh(http, target, tokens["refresh_token"])
+    finally:
+        services.close()
+
+    spent = {step: len(statements) for step, statements in http.statements.items()}
+    assert spent == LOGIN_STEP_BUDGETS, http.statements
