@@ -243,19 +243,23 @@ class Database:
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
 
     def open_session(
-        self, write: bool = True, autocommit: bool = False
+        self, write: bool = True, autocommit: bool = False, driver: bool = False
     ) -> Session | DriverConnection:
         """A new session; call ``close_session`` when done (the request teardown does).
 
         ``autocommit``: a pooled connection on which every statement commits on its own,
-        for the hot paths whose statements need no common transaction and no ORM (their
-        repositories use Core statements only; see ``storage.driver``)."""
+        for the hot paths whose statements need no common transaction. ``driver``: one
+        transaction on a pooled connection, run without the ORM session (a request's;
+        its repositories use Core statements only; see ``storage.driver``)."""
         lock = self._serialise or (self._sqlite_writers if write else None)
         if lock is not None and not lock.acquire(timeout=self.timeouts.pool):
             raise DatabaseBusy("no database write slot became free in time")
         try:
             if autocommit:
                 session = DriverConnection(self._autocommit_engine)
+            elif driver:
+                begin = "BEGIN IMMEDIATE" if write and self.dialect == "sqlite" else "BEGIN"
+                session = DriverConnection(self._autocommit_engine, begin=begin)
             else:
                 session = (self._write_sessions if write else self._read_sessions)()
         except BaseException:

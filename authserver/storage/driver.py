@@ -72,15 +72,19 @@ class DriverStatement:
     statement: Any  # the Core statement
     param_types: dict[str, TypeEngine]  # parameter name -> type
     column_types: tuple[TypeEngine | None, ...]  # per result column; None: never converted
+    # Values written into the statement itself (``.values(used=True)``, a LIMIT): used
+    # where the caller's parameters do not name them.
+    fixed: dict[str, Any] = field(default_factory=dict)
     _compiled: dict[str, _Compiled] = field(default_factory=dict)
 
     @classmethod
     def of(cls, statement) -> DriverStatement:
         # The bound parameters as compiled (an INSERT without values binds every column of
         # its table), typed like the columns they are assigned to or compared with.
+        binds = statement.compile().binds
         param_types = {
             name: bind.type
-            for name, bind in statement.compile().binds.items()
+            for name, bind in binds.items()
             if not isinstance(bind.type, NullType)  # untyped: passed as given, as SQLAlchemy does
             and _needs_conversion(bind.type, f"parameter {name!r}")
         }
@@ -88,7 +92,8 @@ class DriverStatement:
             column.type if _needs_conversion(column.type, f"column {column.key!r}") else None
             for column in statement.exported_columns
         )
-        return cls(statement, param_types, column_types)
+        fixed = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
+        return cls(statement, param_types, column_types, fixed)
 
     def compiled_for(self, dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
@@ -113,6 +118,8 @@ class DriverStatement:
         return found
 
     def parameters(self, compiled: _Compiled, params: dict):
+        if self.fixed:
+            params = {**self.fixed, **params}
         if compiled.param_conversions:
             params = dict(params)
             for name, convert in compiled.param_conversions:
@@ -153,11 +160,18 @@ class DriverResult:
 
 
 class DriverConnection:
-    """One pooled connection in autocommit mode, for one hot-path request."""
+    """One pooled connection for one request. Without ``begin``, every statement commits on
+    its own (the hot paths). With it (``"BEGIN"``, or SQLite's ``"BEGIN IMMEDIATE"`` for a
+    writer), the first statement opens a transaction that ``commit`` or ``rollback`` ends:
+    the request's one transaction, without the ORM session's per-statement machinery
+    (the repositories use Core statements only)."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, begin: str | None = None):
         self._engine = engine
         self._dialect = engine.dialect
+        self._begin = begin
+        self._open = False  # a transaction of ours is open
+        self._savepoints = 0
         try:
             self._pooled = engine.raw_connection()
         except self._dialect.loaded_dbapi.Error as exc:
@@ -169,6 +183,9 @@ class DriverConnection:
         self._sqlalchemy: Connection | None = None
 
     def execute(self, statement, params: dict | None = None):
+        if self._begin is not None and not self._open:
+            self._run(self._begin)
+            self._open = True
         registered = _REGISTRY.get(id(statement))
         if registered is None or params is None:
             return self._as_sqlalchemy().execute(statement, params)
@@ -176,13 +193,7 @@ class DriverConnection:
         parameters = registered.parameters(compiled, params)
         cursor = self._pooled.cursor()
         try:
-            dispatch = self._engine.dispatch
-            if dispatch.before_cursor_execute:
-                dispatch.before_cursor_execute(None, cursor, compiled.sql, parameters, None, False)
-            try:
-                cursor.execute(compiled.sql, parameters)
-            except self._dialect.loaded_dbapi.Error as exc:
-                raise self._translated(exc, compiled.sql, parameters, cursor) from exc
+            self._send(cursor, compiled.sql, parameters)
             rows = []
             if cursor.description is not None:
                 rows = [
@@ -192,6 +203,62 @@ class DriverConnection:
             return DriverResult(rows, cursor.rowcount)
         finally:
             cursor.close()
+
+    def _send(self, cursor, sql: str, parameters) -> None:
+        dispatch = self._engine.dispatch
+        if dispatch.before_cursor_execute:  # the statement budgets' tests count here
+            dispatch.before_cursor_execute(None, cursor, sql, parameters, None, False)
+        try:
+            cursor.execute(sql, parameters)
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise self._translated(exc, sql, parameters, cursor) from exc
+
+    def _run(self, sql: str) -> None:
+        """A statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT ...)."""
+        cursor = self._pooled.cursor()
+        try:
+            self._send(cursor, sql, ())
+        finally:
+            cursor.close()
+
+    # -- the transaction (with ``begin``) -----------------------------------------------
+
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (never in autocommit: each statement committed on
+        its own, so a request's commit has nothing to do; ``web.transaction`` asks)."""
+        return self._open
+
+    def commit(self) -> None:
+        if self._open:
+            self._open = False  # a COMMIT that fails ended the transaction too
+            self._run("COMMIT")
+
+    def rollback(self) -> None:
+        if self._open:
+            self._open = False
+            self._run("ROLLBACK")
+
+    @contextlib.contextmanager
+    def _savepoint(self):
+        self._savepoints += 1
+        name = f"authserver_{self._savepoints}"
+        self._run(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._run(f"ROLLBACK TO SAVEPOINT {name}")
+            raise
+        self._run(f"RELEASE SAVEPOINT {name}")
+
+    def begin_nested(self):
+        """A savepoint: a statement that fails inside it undoes only what followed it. In
+        autocommit there is nothing to nest: a failed statement undid only itself."""
+        if self._begin is None:
+            return contextlib.nullcontext()
+        if not self._open:
+            self._run(self._begin)
+            self._open = True
+        return self._savepoint()
 
     def _translated(self, exc, sql: str, parameters, cursor) -> DBAPIError:
         """SQLAlchemy's exception for a driver error (IntegrityError, OperationalError, ...),
@@ -209,22 +276,15 @@ class DriverConnection:
             dialect=self._dialect,
         )
 
-    def begin_nested(self) -> contextlib.nullcontext:
-        """Nothing to nest: a statement that fails undoes only itself (what a savepoint
-        around it gives a transaction)."""
-        return contextlib.nullcontext()
-
-    def in_transaction(self) -> bool:
-        """Never: every statement commits on its own (so a request's commit has nothing
-        to do; ``web.transaction`` asks)."""
-        return False
-
     def _as_sqlalchemy(self) -> Connection:
         if self._sqlalchemy is None:
             self._sqlalchemy = Connection(self._engine, connection=self._pooled)
         return self._sqlalchemy
 
     def close(self) -> None:
+        if self._open:  # never committed: undo it before the connection goes back
+            with contextlib.suppress(DBAPIError):
+                self.rollback()
         if self._sqlalchemy is not None:
             self._sqlalchemy.close()  # also returns the pooled connection
         else:

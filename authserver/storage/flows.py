@@ -10,17 +10,19 @@ from sqlalchemy.dialects.postgresql import insert as insert_or_update
 
 from authserver.domain.flows import Flow, FlowState
 from authserver.domain.sessions import LoginSession, LogoutRequest, LogoutState
+from authserver.storage import driver
 from authserver.storage.executor import Executor
 from authserver.storage.models import FlowRow, LoginSessionRow, LogoutRequestRow
 
 _FLOW_COLUMNS = [f.name for f in fields(Flow)]
 # Core statements on the table, built once: every step of a login runs them, and the ORM's
-# bulk insert/update machinery cost more CPU than the statements themselves.
+# bulk insert/update machinery cost more CPU than the statements themselves. The fixed
+# ones run at the driver level (storage.driver).
 _FLOWS = FlowRow.__table__
-_INSERT_FLOW = insert(_FLOWS)
+_INSERT_FLOW = driver.register(insert(_FLOWS))
 _SELECT_FLOWS = select(_FLOWS)
 _SELECT_FLOW_BY = {
-    column: _SELECT_FLOWS.where(_FLOWS.c[column] == bindparam("value"))
+    column: driver.register(_SELECT_FLOWS.where(_FLOWS.c[column] == bindparam("value")))
     for column in (
         "id",
         "login_challenge",
@@ -40,9 +42,11 @@ _SELECT_LOGIN_SESSIONS = select(_LOGIN_SESSIONS)
 # an INSERT when it matched nothing). SQLite (3.24+) compiles this construct to the same
 # INSERT ... ON CONFLICT (id) DO UPDATE as PostgreSQL.
 _SAVE_LOGIN_SESSION = insert_or_update(_LOGIN_SESSIONS)
-_SAVE_LOGIN_SESSION = _SAVE_LOGIN_SESSION.on_conflict_do_update(
-    index_elements=["id"],
-    set_={c: _SAVE_LOGIN_SESSION.excluded[c] for c in _LOGIN_SESSION_COLUMNS if c != "id"},
+_SAVE_LOGIN_SESSION = driver.register(
+    _SAVE_LOGIN_SESSION.on_conflict_do_update(
+        index_elements=["id"],
+        set_={c: _SAVE_LOGIN_SESSION.excluded[c] for c in _LOGIN_SESSION_COLUMNS if c != "id"},
+    )
 )
 _LOGOUT_REQUESTS = LogoutRequestRow.__table__
 _SELECT_LOGOUT_REQUESTS = select(_LOGOUT_REQUESTS)

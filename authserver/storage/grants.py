@@ -11,21 +11,24 @@ from authserver.storage import driver
 from authserver.storage.executor import Executor
 from authserver.storage.models import AuthorizationCodeRow, RefreshTokenRow
 
-# Core statements built once (the code exchange and refresh run them on every request).
+# Core statements built once and run at the driver level (storage.driver): the code
+# exchange and the refresh run them on every request.
 _CODES = AuthorizationCodeRow.__table__
-_INSERT_CODE = insert(_CODES)
-_SELECT_CODE = select(_CODES).where(_CODES.c.signature_digest == bindparam("digest"))
-_CONSUME_CODE = (
+_INSERT_CODE = driver.register(insert(_CODES))
+_SELECT_CODE = driver.register(
+    select(_CODES).where(_CODES.c.signature_digest == bindparam("digest"))
+)
+_CONSUME_CODE = driver.register(
     update(_CODES)
     .where(_CODES.c.signature_digest == bindparam("digest"), _CODES.c.used.is_(False))
     .values(used=True)
 )
 _REFRESH = RefreshTokenRow.__table__
-_INSERT_REFRESH = insert(_REFRESH)
+_INSERT_REFRESH = driver.register(insert(_REFRESH))
 _SELECT_REFRESH = driver.register(  # introspection's hot path reads it
     select(_REFRESH).where(_REFRESH.c.signature_digest == bindparam("digest"))
 )
-_CONSUME_REFRESH = (
+_CONSUME_REFRESH = driver.register(
     update(_REFRESH)
     .where(_REFRESH.c.signature_digest == bindparam("digest"), _REFRESH.c.active.is_(True))
     .values(active=False)

@@ -29,7 +29,7 @@ class SessionHandle:
         """The session (``autocommit``: a plain connection whose statements each commit)."""
         if self._session is None:
             self._session = self._database.open_session(
-                write=self._write, autocommit=self._autocommit
+                write=self._write, autocommit=self._autocommit, driver=True
             )
         return self._session
 

@@ -172,15 +172,15 @@ def test_client_deleted_by_another_process_while_cached_is_refused(apps):
 # -- the login flow, step by step (issue #18) ---------------------------------------------
 # Statements per request of a complete headless authorization-code flow and a refresh,
 # counted from the second flow on (the first also reads the client into the cache). Each
-# step is one transaction: its BEGIN is the first statement.
+# step is one transaction, whose BEGIN and COMMIT are counted too.
 LOGIN_STEP_BUDGETS = {
-    "auth": 2,  # BEGIN, INSERT flow
-    "login accept": 3,  # BEGIN, SELECT flow, UPDATE flow
-    "login verifier": 5,  # BEGIN, SELECT flow, SELECT remembered consents, upsert session, UPDATE
-    "consent accept": 3,  # BEGIN, SELECT flow, UPDATE flow
-    "consent verifier": 4,  # BEGIN, SELECT flow, UPDATE flow, INSERT code
-    "code exchange": 5,  # BEGIN, SELECT code, UPDATE code used, INSERT access, INSERT refresh
-    "refresh": 5,  # BEGIN, SELECT refresh, UPDATE it inactive, INSERT access, INSERT refresh
+    "auth": 3,  # INSERT flow
+    "login accept": 4,  # SELECT flow, UPDATE flow
+    "login verifier": 6,  # SELECT flow, SELECT remembered consents, upsert session, UPDATE flow
+    "consent accept": 4,  # SELECT flow, UPDATE flow
+    "consent verifier": 5,  # SELECT flow, UPDATE flow, INSERT code
+    "code exchange": 6,  # SELECT code, UPDATE code used, INSERT access, INSERT refresh
+    "refresh": 6,  # SELECT refresh, UPDATE it inactive, INSERT access, INSERT refresh
 }
 
 

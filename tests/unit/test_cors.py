@@ -298,7 +298,7 @@ class FakeDatabase:
     opened: int = 0
     closed: int = 0
 
-    def open_session(self, write=True, autocommit=False):
+    def open_session(self, write=True, autocommit=False, driver=False):
         assert write is False and autocommit is True
         if self.down:
             raise ConnectionError("database down")

@@ -130,3 +130,92 @@ def test_the_pooled_connection_goes_back_to_the_pool(engine, open_connection):
         connection.execute(UNREGISTERED, {"id": "x"})
         connection.close()
     assert engine.pool.checkedout() == 0
+
+
+# -- a request's transaction on the driver (open_session(driver=True)) -------------------
+
+
+@pytest.fixture
+def transactional(backend, make_database):
+    """What a Flask request gets: one transaction, opened by its first statement; on both
+    databases (BEGIN, COMMIT, ROLLBACK and savepoints are plain SQL on both)."""
+    database = Database(make_database(backend).dsn)
+    metadata.create_all(database.engine)
+    opened = []
+
+    def open_handle(write=True):
+        opened.append(database.open_session(write=write, driver=True))
+        return opened[-1]
+
+    def close_handle(handle):
+        opened.remove(handle)
+        database.close_session(handle)
+
+    open_handle.close = close_handle
+    yield database, open_handle
+    for handle in opened:
+        database.close_session(handle)
+    metadata.drop_all(database.engine)
+    database.dispose()
+
+
+def _count(database, row_id: str) -> int:
+    handle = database.open_session(write=False, autocommit=True)
+    try:
+        return len(handle.execute(SELECT, {"id": row_id}).rows)
+    finally:
+        database.close_session(handle)
+
+
+def _row(row_id: str) -> dict:
+    return {"id": row_id, "tags": ["t"], "flag": True, "count": 1}
+
+
+def test_a_transaction_commits_rolls_back_and_is_undone_when_never_committed(transactional):
+    database, open_handle = transactional
+    handle = open_handle()
+    assert not handle.in_transaction()  # nothing sent yet: no connection work at all
+    handle.execute(INSERT, _row("c1"))
+    assert handle.in_transaction()
+    handle.commit()
+    assert not handle.in_transaction()
+    assert _count(database, "c1") == 1
+
+    handle = open_handle()
+    handle.execute(INSERT, _row("r1"))
+    handle.rollback()
+    assert _count(database, "r1") == 0
+
+    handle = open_handle()
+    handle.execute(INSERT, _row("n1"))
+    open_handle.close(handle)  # a request that ended without committing
+    assert _count(database, "n1") == 0
+
+
+def test_a_savepoint_undoes_only_what_failed_inside_it(transactional):
+    database, open_handle = transactional
+    handle = open_handle()
+    handle.execute(INSERT, _row("s1"))
+    with pytest.raises(IntegrityError), handle.begin_nested():
+        handle.execute(INSERT, _row("s2"))
+        handle.execute(INSERT, _row("s1"))  # a duplicate
+    with handle.begin_nested():
+        handle.execute(INSERT, _row("s3"))
+    handle.execute(UNREGISTERED, {"id": "s1"})  # through SQLAlchemy, in the same transaction
+    handle.commit()
+    assert [_count(database, name) for name in ("s1", "s2", "s3")] == [1, 0, 1]
+
+
+def test_a_transaction_counts_its_begin_and_commit(transactional):
+    database, open_handle = transactional
+    seen = []
+    event.listen(database.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    handle = open_handle()
+    handle.execute(INSERT, _row("b1"))
+    handle.commit()
+    begin = "BEGIN IMMEDIATE" if database.dialect == "sqlite" else "BEGIN"
+    assert [statement.split(" (")[0] for statement in seen] == [
+        begin,
+        "INSERT INTO things",
+        "COMMIT",
+    ]
