@@ -62,6 +62,9 @@ class _Compiled:
     positional_names: tuple[str, ...] | None  # qmark drivers (sqlite3); None: named
     param_conversions: tuple[tuple[str, _Conversion], ...]  # (name, conversion)
     row_conversions: tuple[tuple[int, _Conversion], ...]  # (position, conversion)
+    # Values written into the statement itself (``.values(used=True)``, a LIMIT), by the
+    # names this dialect's compilation gave them: used where the caller's do not name them.
+    fixed: dict[str, Any]
     row_type: Any = None  # a namedtuple class, made from the first description
 
 
@@ -72,9 +75,6 @@ class DriverStatement:
     statement: Any  # the Core statement
     param_types: dict[str, TypeEngine]  # parameter name -> type
     column_types: tuple[TypeEngine | None, ...]  # per result column; None: never converted
-    # Values written into the statement itself (``.values(used=True)``, a LIMIT): used
-    # where the caller's parameters do not name them.
-    fixed: dict[str, Any] = field(default_factory=dict)
     _compiled: dict[str, _Compiled] = field(default_factory=dict)
 
     @classmethod
@@ -92,8 +92,7 @@ class DriverStatement:
             column.type if _needs_conversion(column.type, f"column {column.key!r}") else None
             for column in statement.exported_columns
         )
-        fixed = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
-        return cls(statement, param_types, column_types, fixed)
+        return cls(statement, param_types, column_types)
 
     def compiled_for(self, dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
@@ -114,12 +113,17 @@ class DriverStatement:
                 names,
                 tuple((name, convert) for name, convert in params if convert is not None),
                 tuple((index, convert) for index, convert in columns if convert is not None),
+                {
+                    name: bind.effective_value
+                    for bind, name in compiled.bind_names.items()
+                    if not bind.required
+                },
             )
         return found
 
     def parameters(self, compiled: _Compiled, params: dict):
-        if self.fixed:
-            params = {**self.fixed, **params}
+        if compiled.fixed:
+            params = {**compiled.fixed, **params}
         if compiled.param_conversions:
             params = dict(params)
             for name, convert in compiled.param_conversions:
@@ -157,6 +161,9 @@ class DriverResult:
 
     def first(self):
         return self.rows[0] if self.rows else None
+
+    def __iter__(self):
+        return iter(self.rows)
 
 
 class DriverConnection:

@@ -31,10 +31,22 @@ _SELECT_FLOW_BY = {
         "consent_verifier",
     )
 }
-# The SET clause comes from the parameters' keys; the WHERE binds are named apart.
+# A transition writes the columns that changed: one statement per set of columns (a few,
+# one per kind of step), made on first use and run at the driver level.
 _TRANSITION_FLOW = update(_FLOWS).where(
     _FLOWS.c.id == bindparam("where_id"), _FLOWS.c.state == bindparam("where_state")
 )
+_TRANSITIONS: dict[tuple[str, ...], object] = {}
+
+
+def _transition(columns: tuple[str, ...]):
+    statement = _TRANSITIONS.get(columns)
+    if statement is None:  # two threads may both make it: the same statement
+        sets = {name: bindparam("set_" + name, type_=_FLOWS.c[name].type) for name in columns}
+        statement = _TRANSITIONS[columns] = driver.register(_TRANSITION_FLOW.values(sets))
+    return statement
+
+
 _LOGIN_SESSIONS = LoginSessionRow.__table__
 _LOGIN_SESSION_COLUMNS = [f.name for f in fields(LoginSession)]
 _SELECT_LOGIN_SESSIONS = select(_LOGIN_SESSIONS)
@@ -66,6 +78,24 @@ def _flow_values(flow: Flow) -> dict:
     values = {name: getattr(flow, name) for name in _FLOW_COLUMNS}
     values["state"] = int(flow.state)
     return values
+
+
+# Every login that is not skipped looks for them.
+_REMEMBERED_CONSENTS = driver.register(
+    _SELECT_FLOWS.where(
+        _FLOWS.c.subject == bindparam("subject"),
+        _FLOWS.c.client_id == bindparam("client_id"),
+        _FLOWS.c.state == int(FlowState.DONE),
+        _FLOWS.c.consent_remember.is_(True),
+        _FLOWS.c.consent_revoked.is_(False),
+        or_(
+            _FLOWS.c.consent_remember_until.is_(None),
+            _FLOWS.c.consent_remember_until > bindparam("now"),
+        ),
+    )
+    .order_by(_FLOWS.c.consent_handled_at.desc(), _FLOWS.c.id)
+    .limit(REMEMBERED_CONSENTS_LOOKED_AT)
+)
 
 
 class FlowRepository:
@@ -100,12 +130,13 @@ class FlowRepository:
         """Store ``after`` only if the row is still in ``before``'s state (one winner).
         Only the columns that changed are written."""
         old, new = _flow_values(before), _flow_values(after)
-        values = {name: value for name, value in new.items() if value != old[name]}
-        values.pop("id", None)
-        values["state"] = new["state"]  # never an empty SET; the state always moves on
+        changed = [name for name, value in new.items() if value != old[name] and name != "id"]
+        if "state" not in changed:  # never an empty SET; the state always moves on
+            changed.append("state")
+        values = {"set_" + name: new[name] for name in changed}
         values["where_id"] = before.id
         values["where_state"] = old["state"]
-        result = self._session.execute(_TRANSITION_FLOW, values)
+        result = self._session.execute(_transition(tuple(changed)), values)
         return result.rowcount == 1
 
     def consent_sessions(
@@ -150,22 +181,8 @@ class FlowRepository:
     def remembered_consents(self, subject: str, client_id: str, now: int) -> list[Flow]:
         """The newest remembered, unexpired consents (bounded: a user who logs in daily
         must not make every later login read all their past ones)."""
-        query = (
-            _SELECT_FLOWS.where(
-                _FLOWS.c.subject == subject,
-                _FLOWS.c.client_id == client_id,
-                _FLOWS.c.state == int(FlowState.DONE),
-                _FLOWS.c.consent_remember.is_(True),
-                _FLOWS.c.consent_revoked.is_(False),
-                or_(
-                    _FLOWS.c.consent_remember_until.is_(None),
-                    _FLOWS.c.consent_remember_until > now,
-                ),
-            )
-            .order_by(_FLOWS.c.consent_handled_at.desc(), _FLOWS.c.id)
-            .limit(REMEMBERED_CONSENTS_LOOKED_AT)
-        )
-        return [_flow(row) for row in self._session.execute(query)]
+        parameters = {"subject": subject, "client_id": client_id, "now": now}
+        return [_flow(row) for row in self._session.execute(_REMEMBERED_CONSENTS, parameters)]
 
     def revoke_consent_sessions(self, subject: str, client_id: str | None) -> list[str]:
         """Mark the subject's consent sessions revoked; return their ids (= request ids)."""

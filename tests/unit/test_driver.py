@@ -219,3 +219,19 @@ def test_a_transaction_counts_its_begin_and_commit(transactional):
         "INSERT INTO things",
         "COMMIT",
     ]
+
+
+def test_values_written_into_a_statement_are_sent_with_the_callers(transactional):
+    """``.values(flag=True)`` and a LIMIT are bound parameters the caller never names."""
+    database, open_handle = transactional
+    flag_it = driver.register(
+        things.update().where(things.c.id == bindparam("b_id")).values(flag=True)
+    )
+    first_two = driver.register(select(things.c.id).order_by(things.c.id).limit(2))
+    handle = open_handle()
+    for name in ("f1", "f2", "f3"):
+        handle.execute(INSERT, {**_row(name), "flag": False})
+    assert handle.execute(flag_it, {"b_id": "f2"}).rowcount == 1
+    assert [row.id for row in handle.execute(first_two, {})] == ["f1", "f2"]
+    assert handle.execute(SELECT, {"id": "f2"}).first().flag is True
+    handle.commit()
