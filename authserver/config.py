@@ -161,6 +161,10 @@ class Settings:
     # Connections one process may hold; set by `serve` from its threads and workers
     # (None: the DSN's max_conns, else 8).
     database_pool_size: int | None = None
+    # Hydra's tracing.provider: "" (off) or "otel" (OpenTelemetry, exported as the OTEL_*
+    # variables say; see authserver.tracing).
+    tracing_provider: str = ""
+    tracing_service_name: str = "authserver"
     dev: bool = False
     # True when --dev made up a random system secret because none was configured.
     secrets_generated: bool = False
@@ -259,6 +263,15 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
         return text
 
     return parse
+
+
+def _tracing_provider(value: Any) -> str:
+    """Hydra's providers (jaeger, zipkin, datadog, ...) all take OpenTelemetry's OTLP now,
+    through a collector: only ``otel`` is offered."""
+    text = _text(value).lower()
+    if text not in ("", "otel"):
+        raise ValueError(f"{value!r} is not supported: use otel (OpenTelemetry), or leave it empty")
+    return text
 
 
 def _count(value: Any) -> int:
@@ -380,6 +393,8 @@ _OPTIONS = (
     _Option("serve.tls.allow_termination_from", _cidr_list, ()),
     _Option("log.level", _choice(*LOG_LEVELS), "info"),
     _Option("log.format", _choice("text", "json"), "text"),
+    _Option("tracing.provider", _tracing_provider, ""),
+    _Option("tracing.service_name", _text, "authserver"),
     _Option("oauth2.pkce.enforced", _boolean, False),
     _Option("oauth2.pkce.enforced_for_public_clients", _boolean, True),
     _Option("oauth2.grant.jwt.jti_optional", _boolean, False),
@@ -499,6 +514,8 @@ def load_settings(
         admin_port=values["serve.admin.port"],
         log_level=values["log.level"],
         log_format=values["log.format"],
+        tracing_provider=values["tracing.provider"],
+        tracing_service_name=values["tracing.service_name"] or "authserver",
         pkce_enforced=values["oauth2.pkce.enforced"],
         pkce_enforced_for_public_clients=values["oauth2.pkce.enforced_for_public_clients"],
         tls_allow_termination_from=values["serve.tls.allow_termination_from"],

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from authserver import tracing
 from authserver.config import Settings, is_loopback_host
 from authserver.oauth2.keys import UndecryptableKey
 from authserver.services import Services, build_services
@@ -34,6 +35,10 @@ def prepare(settings: Settings, processes: int | None = None, threads: int = 8) 
     ``processes``: when given, size each process's connection pool for that many serving
     processes of ``threads`` threads each (``plan_pool``); the returned services' settings
     carry the size, for the processes to start."""
+    try:
+        tracing.start(settings)
+    except tracing.TracingError as exc:
+        raise StartupError(str(exc)) from None
     services = build_services(settings)
     _wait_for_database(services)
     if processes is not None and services.database.dialect == "postgresql":
@@ -61,6 +66,7 @@ def prepare(settings: Settings, processes: int | None = None, threads: int = 8) 
     except UndecryptableKey as exc:
         services.close()
         raise StartupError(str(exc)) from None
+    tracing.instrument(services.database.engine)
     return services
 
 

@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 
+from authserver import tracing
 from authserver.config import Settings
 from authserver.metrics import forget_process
 from authserver.runtime.processes import end_with_parent, stop_children
@@ -75,6 +76,7 @@ class Supervisor:
             except BaseException:  # noqa: BLE001 (the child must never return into the parent)
                 log.exception("worker %d failed", slot + 1)
             finally:
+                tracing.stop()  # os._exit runs no atexit: send the spans still queued
                 os._exit(code)
         self.children[pid] = (slot, time.monotonic())
 

@@ -35,6 +35,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
+from authserver import tracing
+
 _Conversion = Callable[[Any], Any]
 # Types SQLAlchemy converts with processors that need nothing but the dialect.
 _CONVERTED_TYPES = (JSON, Boolean)
@@ -216,7 +218,8 @@ class DriverConnection:
         if dispatch.before_cursor_execute:  # the statement budgets' tests count here
             dispatch.before_cursor_execute(None, cursor, sql, parameters, None, False)
         try:
-            cursor.execute(sql, parameters)
+            with tracing.statement(sql):
+                cursor.execute(sql, parameters)
         except self._dialect.loaded_dbapi.Error as exc:
             raise self._translated(exc, sql, parameters, cursor) from exc
 

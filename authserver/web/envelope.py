@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from authserver import tracing
 from authserver.metrics import UNMATCHED, metrics
 from authserver.web.errors import parts_for, wsgi_parts_response
 from authserver.web.logs import log_access, request_id_for, request_id_var
@@ -33,6 +34,7 @@ class RequestEnvelope:
         self._app = app
         self._api = api  # "public" or "admin", the metrics' label
         self._metrics = metrics()
+        self._tracing = tracing.current()  # None unless TRACING_PROVIDER=otel
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -40,6 +42,7 @@ class RequestEnvelope:
         environ[REQUEST_ID_KEY] = request_id
         token = request_id_var.set(request_id)
         status: list[str] = []
+        span = self._tracing.begin_request(environ, self._api) if self._tracing else None
 
         def start(status_line: str, headers: list, exc_info=None):
             headers.append(("X-Request-Id", request_id))
@@ -57,15 +60,17 @@ class RequestEnvelope:
             seconds = time.perf_counter() - started
             method = environ.get("REQUEST_METHOD", "-")
             log_access(method, _path(environ), code, seconds * 1000, environ.get("REMOTE_ADDR"))
+            route = environ.get(ROUTE_KEY, UNMATCHED)
             self._metrics.request(
-                self._api,
-                environ.get(ROUTE_KEY, UNMATCHED),
-                method if method in _METHODS else "other",
-                code,
-                seconds,
+                self._api, route, method if method in _METHODS else "other", code, seconds
             )
+            if span is not None:
+                self._tracing.end_request(span, route, code, request_id)
+                span = None
             return body
         finally:
+            if span is not None:  # the answer failed after it had begun
+                self._tracing.end_request(span, environ.get(ROUTE_KEY, UNMATCHED), 500, request_id)
             request_id_var.reset(token)
 
 
