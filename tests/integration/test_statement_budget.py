@@ -31,18 +31,23 @@ from bench import flows
 SECRET = "budget-secret-0123456789"
 
 
-@pytest.fixture
-def apps(backend, make_database):
-    database = make_database(backend)
+def prepared(database, **env):
+    """The services of an in-process server on ``database``."""
     settings = load_settings(
         env={
             "DSN": database.dsn,
             "SECRETS_SYSTEM": "statement-budget-system-secret-0001",
             "URLS_SELF_ISSUER": "http://127.0.0.1:4444/",
+            **env,
         },
         dev=True,
     )
-    services = prepare(settings)
+    return prepare(settings)
+
+
+@pytest.fixture
+def apps(backend, make_database):
+    services = prepared(make_database(backend))
     public = create_public_app(services).test_client()
     admin = create_admin_app(services).test_client()
     created = admin.post(
@@ -206,18 +211,11 @@ class InProcessHttp:
 
 
 def test_each_login_step_keeps_its_statement_budget(backend, make_database):
-    database = make_database(backend)
-    settings = load_settings(
-        env={
-            "DSN": database.dsn,
-            "SECRETS_SYSTEM": "statement-budget-system-secret-0001",
-            "URLS_SELF_ISSUER": "http://127.0.0.1:4444/",
-            "URLS_LOGIN": "http://127.0.0.1:3000/login",
-            "URLS_CONSENT": "http://127.0.0.1:3000/consent",
-        },
-        dev=True,
+    services = prepared(
+        make_database(backend),
+        URLS_LOGIN="http://127.0.0.1:3000/login",
+        URLS_CONSENT="http://127.0.0.1:3000/consent",
     )
-    services = prepare(settings)
     try:
         public = create_public_app(services).test_client()
         admin = create_admin_app(services).test_client()
