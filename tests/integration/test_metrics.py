@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import run_cli, wait_alive, wait_for
 from tests.integration.oauth_flow import FlowDriver, create_code_client
 from tests.integration.pg_instance import children_of
+from tests.integration.test_faults_processes import create_cc_client
 from tests.integration.test_janitor import record_jtis
 from tests.integration.test_logout import (
     accept,
@@ -58,16 +59,6 @@ class Counts:
         return value(scrape(self.server), name, **labels) - value(self.before, name, **labels)
 
 
-def client_credentials_client(server) -> dict:
-    response = requests.post(
-        server.admin_url + "/admin/clients",
-        json={"grant_types": ["client_credentials"]},
-        timeout=TIMEOUT,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def token(server, client: dict) -> requests.Response:
     return requests.post(
         server.public_url + "/oauth2/token",
@@ -78,7 +69,7 @@ def token(server, client: dict) -> requests.Response:
 
 
 def test_requests_tokens_and_introspections_are_counted(server):
-    client = client_credentials_client(server)
+    client = create_cc_client(server)
     counts = Counts(server)
     issued = [token(server, client).json()["access_token"] for _ in range(3)]
     bad = token(server, {**client, "client_secret": "wrong"})
@@ -157,7 +148,7 @@ def test_several_processes_add_up(server_name, server_factory):
     server = server_factory("sqlite", args=("--workers", "2", "--server", server_name))
     assert wait_for(lambda: len(children_of(server.process.pid)) >= 2 or None), server.log()
     assert wait_alive(server.public_url, 30, server.process), server.log()
-    client = client_credentials_client(server)
+    client = create_cc_client(server)
     counts = Counts(server)
     for _ in range(40):
         assert token(server, client).status_code == 200  # a new connection each time

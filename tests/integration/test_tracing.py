@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tests.conftest import dedicated_server, free_port, run_cli, wait_alive, wait_for
 from tests.integration.pg_instance import children_of
-from tests.integration.test_metrics import client_credentials_client
+from tests.integration.test_faults_processes import create_cc_client
 from tests.quiet_server import QuietHTTPServer
 
 TIMEOUT = 10
@@ -127,7 +127,7 @@ def traced_span(collector, response) -> Span:
 
 
 def test_a_request_and_its_statements_are_spans_of_the_callers_trace(traced, collector):
-    client = client_credentials_client(traced)
+    client = create_cc_client(traced)
     response = requests.post(
         traced.public_url + "/oauth2/token",
         data={"grant_type": "client_credentials"},
@@ -155,7 +155,7 @@ def test_a_request_and_its_statements_are_spans_of_the_callers_trace(traced, col
 
 
 def test_the_flask_routes_and_unmatched_paths_are_named_by_pattern(traced, collector):
-    client = client_credentials_client(traced)
+    client = create_cc_client(traced)
     got = requests.get(f"{traced.admin_url}/admin/clients/{client['client_id']}", timeout=TIMEOUT)
     assert got.status_code == 200
     assert traced_span(collector, got).name == "GET /admin/clients/<client_id>"
