@@ -133,6 +133,9 @@ class Client:
     # Stored because Hydra's CLI and SDKs send it; inert here (no request objects).
     request_object_signing_alg: str = ""
     userinfo_signed_response_alg: str = "none"
+    # OIDC Registration §2: the algorithm of this client's ID tokens (and logout tokens);
+    # empty: RS256, the registration default.
+    id_token_signed_response_alg: str = ""
     # RFC 9126 §6: this client's authorization requests must be pushed (/oauth2/par) first.
     require_pushed_authorization_requests: bool = False
     # RFC 9449 §5.2: this client's access tokens must be DPoP-bound.
@@ -187,6 +190,8 @@ class Client:
         data["created_at"] = _rfc3339(self.created_at)
         data["updated_at"] = _rfc3339(self.updated_at)
         data["request_uris"] = []
+        if not data["id_token_signed_response_alg"]:
+            del data["id_token_signed_response_alg"]  # not chosen: RS256
         return data
 
 
@@ -217,6 +222,8 @@ _IGNORED_ON_INPUT = {
     "registration_client_uri",
 }
 _JWS_ALGORITHMS = ASYMMETRIC_ALGORITHMS
+# The algorithms the server's own keys sign with (oauth2.keys makes keys of these).
+SERVER_SIGNING_ALGORITHMS = ("RS256", "RS512", "PS256", "ES256", "ES512", "EdDSA")
 
 
 @dataclass(frozen=True)
@@ -572,6 +579,16 @@ def _check_signing_alg(name: str, draft: _Draft) -> None:
     draft.values[name] = value
 
 
+def _check_id_token_alg(draft: _Draft) -> None:
+    value = draft.read.string("id_token_signed_response_alg")
+    if value and value not in SERVER_SIGNING_ALGORITHMS:
+        raise InvalidClientMetadata(
+            f"Field id_token_signed_response_alg: {value!r} is not one of "
+            f"{', '.join(SERVER_SIGNING_ALGORITHMS)}."
+        )
+    draft.values["id_token_signed_response_alg"] = value
+
+
 def _check_userinfo_alg(draft: _Draft) -> None:
     userinfo_alg = draft.read.string("userinfo_signed_response_alg") or "none"
     if userinfo_alg != "none":
@@ -628,6 +645,7 @@ _CHECKS: tuple[Callable[[_Draft], None], ...] = (
     _check_unsupported_fields,
     partial(_check_signing_alg, "request_object_signing_alg"),
     _check_userinfo_alg,
+    _check_id_token_alg,
     partial(_check_name, "client_name"),
     partial(_check_flag, "skip_consent"),
     partial(_check_flag, "skip_logout_consent"),

@@ -24,6 +24,7 @@ from authserver.metrics import metrics
 from authserver.oauth2.logout_tokens import LogoutTokens
 from authserver.outbound import FetchError, FetchPolicy
 from authserver.storage.logout_deliveries import LogoutDeliveryRepository
+from authserver.storage.repositories import ClientRepository
 
 log = logging.getLogger("authserver.logout")
 
@@ -91,8 +92,13 @@ class BackchannelLogout:
         # Read-only: the signing key exists (made at start), and on SQLite a reader does
         # not queue for the one write slot.
         with self._database.transaction(write=False) as session:
+            stored = ClientRepository(session).get(delivery.client_id)
             return self._tokens.issue(
-                session, client_id=delivery.client_id, subject=delivery.subject, sid=delivery.sid
+                session,
+                client_id=delivery.client_id,
+                subject=delivery.subject,
+                sid=delivery.sid,
+                alg=stored.client.id_token_signed_response_alg if stored else "",
             )
 
     def _post(self, delivery: LogoutDelivery, token: str) -> str | None:

@@ -1,5 +1,6 @@
 """OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6): signed with the newest key of the
-``hydra.openid.id-token`` set, verifiable at ``/.well-known/jwks.json``."""
+``hydra.openid.id-token`` set of the client's ``id_token_signed_response_alg`` (RS256 by
+default), verifiable at ``/.well-known/jwks.json``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session
 from authserver.domain.clock import Clock
 from authserver.domain.sessions import GrantSession
 from authserver.oauth2.keys import ID_TOKEN_SET, SIGNING_ALGORITHMS, KeyManager
+
+# OIDC Registration §2: a client that registered no id_token_signed_response_alg expects it.
+DEFAULT_ALG = "RS256"
 
 
 class IdTokens:
@@ -33,10 +37,13 @@ class IdTokens:
         access_token: str | None,
         with_nonce: bool,
         ttl: int | None = None,
+        alg: str = "",
     ) -> str:
         """``subject``: the ``sub`` this client sees (``token_sets.client_subject``; a
-        pairwise identifier for a pairwise client), not necessarily ``grant.subject``."""
-        key = self._keys.signing_key_made_if_missing(session, ID_TOKEN_SET)
+        pairwise identifier for a pairwise client), not necessarily ``grant.subject``.
+        ``alg``: the client's ``id_token_signed_response_alg`` (empty: RS256, OIDC
+        Registration §2's default); the newest key of that algorithm signs."""
+        key = self._keys.signing_key_made_if_missing(session, ID_TOKEN_SET, alg or DEFAULT_ALG)
         now = self._clock.now()
         claims: dict[str, Any] = {
             **grant.id_token_claims,  # reserved names were removed when consent was accepted

@@ -20,13 +20,14 @@ from datetime import UTC, datetime, timedelta
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlalchemy.orm import Session
 
+from authserver.domain.clients import SERVER_SIGNING_ALGORITHMS
 from authserver.domain.secrets import DecryptionError, SystemSecrets
 from authserver.storage.repositories import KeyRepository, StoredKey
 
 ID_TOKEN_SET = "hydra.openid.id-token"
 ACCESS_TOKEN_SET = "hydra.jwt.access-token"
 
-SIGNING_ALGORITHMS = ("RS256", "RS512", "PS256", "ES256", "ES512", "EdDSA")
+SIGNING_ALGORITHMS = SERVER_SIGNING_ALGORITHMS
 KEY_USES = ("sig", "enc")
 _MAX_NAME = 255
 
@@ -168,9 +169,10 @@ class KeyManager:
             self._cache[set_id] = (now, loaded)
         return loaded
 
-    def signing_key(self, session: Session, set_id: str) -> SigningKey | None:
-        """The newest key of the set, decrypted (raises ``UndecryptableKey``)."""
-        keys = self.keys(session, set_id)
+    def signing_key(self, session: Session, set_id: str, alg: str = "") -> SigningKey | None:
+        """The newest key of the set (of algorithm ``alg`` if given), decrypted (raises
+        ``UndecryptableKey``)."""
+        keys = [key for key in self.keys(session, set_id) if not alg or key.alg == alg]
         if not keys:
             return None
         newest = keys[0]
@@ -191,13 +193,19 @@ class KeyManager:
                 self._private[newest.kid] = private
         return SigningKey(newest.kid, newest.alg, private)
 
-    def signing_key_made_if_missing(self, session: Session, set_id: str) -> SigningKey:
-        """``signing_key``, after making the set's first key if it has none (a database
+    def signing_key_made_if_missing(
+        self, session: Session, set_id: str, alg: str = ""
+    ) -> SigningKey:
+        """``signing_key``, after making a key if the set has none (of algorithm ``alg``,
+        if given: the first ID token for a client that asked for ES256, say; or a database
         whose keys were deleted through the admin API signs again on the next token)."""
-        key = self.signing_key(session, set_id)
+        key = self.signing_key(session, set_id, alg)
+        if key is None:  # the cache may predate a key another process made: look again
+            self.forget(set_id)
+            key = self.signing_key(session, set_id, alg)
         if key is None:
-            self.ensure_set(session, set_id)
-            key = self.signing_key(session, set_id)
+            self.create_key(session, set_id, alg or "RS256")
+            key = self.signing_key(session, set_id, alg)
         return key
 
     def published(self, session: Session, set_id: str) -> list[dict]:

@@ -33,12 +33,18 @@ class LogoutTokens:
         self._issuer = issuer
         self._clock = clock
 
-    def issue(self, session: Session, *, client_id: str, subject: str, sid: str) -> str:
+    def issue(
+        self, session: Session, *, client_id: str, subject: str, sid: str, alg: str = ""
+    ) -> str:
         """``subject``: the ``sub`` this client sees; ``sid``: the session's id, as in the
-        client's ID tokens. Either may be empty, not both (§2.4)."""
+        client's ID tokens. Either may be empty, not both (§2.4). ``alg``: the client's
+        ID-token algorithm, whose key signed its ID tokens (§2.4: the same keys)."""
         if not subject and not sid:
             raise ValueError("a logout token names a subject, a session, or both")
-        key = self._keys.signing_key_made_if_missing(session, ID_TOKEN_SET)
+        # The client's ID tokens made that key; a read-only caller makes none.
+        key = self._keys.signing_key(session, ID_TOKEN_SET, alg or "RS256") or (
+            self._keys.signing_key_made_if_missing(session, ID_TOKEN_SET)
+        )
         now = self._clock.now()
         claims: dict[str, Any] = {
             "iss": self._issuer,

@@ -81,6 +81,7 @@ def issue_token_set(
             access_token=issued.access_token,
             with_nonce=with_nonce,
             ttl=client.lifespan(f"{lifespan}_id_token_lifespan"),
+            alg=client.id_token_signed_response_alg,
         )
     return response
 

@@ -64,9 +64,11 @@ def server_metadata() -> dict:
             "client_id_metadata_document_supported": (
                 settings.client_id_metadata_documents_enabled
             ),
-            "id_token_signing_alg_values_supported": ["RS256"],
+            # A client picks one with id_token_signed_response_alg (RS256 first: the
+            # default key's, and the one every OpenID client must accept).
+            "id_token_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
             # Hydra's names (Ory's SDK requires them): the algorithms it signs with.
-            "id_token_signed_response_alg": ["RS256"],
+            "id_token_signed_response_alg": list(SIGNING_ALGORITHMS),
             "userinfo_signed_response_alg": ["RS256"],
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

@@ -62,19 +62,20 @@ def discovery(server) -> dict:
     return response.json()
 
 
-def verify_id_token(server, id_token: str, client_id: str) -> dict:
+def verify_id_token(server, id_token: str, client_id: str, alg: str = "RS256") -> dict:
     """Verify with PyJWT, the key picked from the published JWKS by the header's kid."""
     header = jwt.get_unverified_header(id_token)
-    assert header["alg"] == "RS256"
+    assert header["alg"] == alg
     metadata = discovery(server)
     jwks = requests.get(metadata["jwks_uri"], timeout=TIMEOUT).json()
     matching = [key for key in jwks["keys"] if key.get("kid") == header["kid"]]
     assert len(matching) == 1, jwks
+    assert matching[0]["alg"] == alg
     key = jwt.PyJWK(matching[0])
     return jwt.decode(
         id_token,
         key=key.key,
-        algorithms=["RS256"],
+        algorithms=[alg],
         audience=client_id,
         issuer=metadata["issuer"],
         options={"require": ["iss", "sub", "aud", "exp", "iat"]},
@@ -418,6 +419,31 @@ def test_refreshed_id_token(dev_server):
     assert refreshed["at_hash"] == at_hash(refreshed_tokens["access_token"])
 
 
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "PS256"])
+def test_a_client_chooses_the_algorithm_of_its_id_tokens(dev_server, alg):
+    """OIDC Registration §2 id_token_signed_response_alg: the newest key of that algorithm
+    signs (made by the first token if there is none), at the exchange and every refresh;
+    a client that chose none still gets RS256."""
+    client = create_code_client(dev_server, id_token_signed_response_alg=alg)
+    assert client["id_token_signed_response_alg"] == alg
+    driver, tokens = tokens_for(dev_server, client)
+    first = verify_id_token(dev_server, tokens["id_token"], client["client_id"], alg)
+    assert first["nonce"] == driver.nonce
+    # OIDC Core §3.1.3.6: the left half of the alg's hash; EdDSA names none, and Ed25519's
+    # SHA-512 is what its libraries use.
+    digest = hashlib.sha512 if alg == "EdDSA" else hashlib.sha256
+    half = digest(tokens["access_token"].encode()).digest()[: digest().digest_size // 2]
+    assert first["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+    refreshed = driver.refresh(tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    verify_id_token(dev_server, refreshed.json()["id_token"], client["client_id"], alg)
+
+    default = create_code_client(dev_server)
+    assert "id_token_signed_response_alg" not in default
+    _, default_tokens = tokens_for(dev_server, default)
+    verify_id_token(dev_server, default_tokens["id_token"], default["client_id"], "RS256")
+
+
 # -- introspection and revocation of the grant ---------------------------------------------
 
 
@@ -572,7 +598,8 @@ def test_discovery_lists_what_is_implemented_and_nothing_else(dev_server):
         "client_credentials",
         "urn:ietf:params:oauth:grant-type:device_code",
     } <= set(metadata["grant_types_supported"])
-    assert metadata["id_token_signed_response_alg"] == ["RS256"]
+    assert metadata["id_token_signed_response_alg"][0] == "RS256"
+    assert {"ES256", "EdDSA"} <= set(metadata["id_token_signed_response_alg"])
     assert metadata["userinfo_signed_response_alg"] == ["RS256"]
     assert metadata["response_types_supported"] == ["code"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]

@@ -26,7 +26,8 @@ def test_the_sdk_parses_our_discovery(dev_server):
         document = hydra.OidcApi(client).discover_oidc_configuration()
     base = dev_server.public_url
     assert document.device_authorization_endpoint == base + "/oauth2/device/auth"
-    assert document.id_token_signed_response_alg == ["RS256"]
+    assert document.id_token_signed_response_alg[0] == "RS256"
+    assert "ES256" in document.id_token_signed_response_alg
     assert document.userinfo_signed_response_alg == ["RS256"]
     assert "urn:ietf:params:oauth:grant-type:device_code" in document.grant_types_supported
 

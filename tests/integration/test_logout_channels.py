@@ -103,7 +103,8 @@ def log_out(driver: FlowDriver, tokens: dict) -> requests.Response:
 
 def claims_of(server, token: str) -> tuple[dict, dict]:
     jwks = requests.get(server.public_url + "/.well-known/jwks.json", timeout=TIMEOUT).json()
-    decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
+    algorithms = ["RS256", "ES256", "EdDSA"]
+    decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=algorithms)
     return decoded.header, decoded.claims
 
 
@@ -149,6 +150,22 @@ def test_logout_token_claims_and_signature(dev_server, make_client, receiver):
     assert claims["exp"] - claims["iat"] == 120
     assert abs(claims["iat"] - time.time()) < 60
     assert "nonce" not in claims
+
+
+def test_a_logout_token_is_signed_as_the_clients_id_tokens(dev_server, make_client, receiver):
+    """Back-Channel Logout §2.4: the ID tokens' keys sign it (the client's algorithm)."""
+    client = make_client(
+        backchannel_logout_uri=receiver.url("/bc-es"), id_token_signed_response_alg="ES256"
+    )
+    driver, _, tokens = logged_in(dev_server, client, unique_subject())
+    assert log_out(driver, tokens).status_code == 302
+    [received] = receiver.at("/bc-es")
+    header, claims = claims_of(dev_server, received.logout_token)
+    encoded = tokens["id_token"].split(".")[0]
+    id_header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    assert header["alg"] == id_header["alg"] == "ES256"
+    assert header["kid"] == id_header["kid"]
+    assert claims["aud"] == [client["client_id"]]
 
 
 def test_every_client_of_the_session_is_told(dev_server, make_client, receiver):

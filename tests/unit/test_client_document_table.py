@@ -2058,6 +2058,37 @@ ROWS = [
         bad("Field userinfo_signed_response_alg must be a string."),
         id="userinfo-number",
     ),
+    pytest.param(
+        {"id_token_signed_response_alg": "ES256"},
+        {},
+        ok(id_token_signed_response_alg="ES256"),
+        id="id-token-es256",
+    ),
+    pytest.param(
+        {"id_token_signed_response_alg": "EdDSA"},
+        {},
+        ok(id_token_signed_response_alg="EdDSA"),
+        id="id-token-eddsa",
+    ),
+    pytest.param({"id_token_signed_response_alg": ""}, {}, ok(), id="id-token-default"),
+    *(
+        pytest.param(
+            {"id_token_signed_response_alg": alg},
+            {},
+            bad(
+                f"Field id_token_signed_response_alg: {alg!r} is not one of "
+                "RS256, RS512, PS256, ES256, ES512, EdDSA."
+            ),
+            id=f"id-token-{alg or 'blank'}",
+        )
+        for alg in ("none", "HS256", "RS384", "es256", "ES256x", "ES256\u0000")
+    ),
+    pytest.param(
+        {"id_token_signed_response_alg": ["RS256"]},
+        {},
+        bad("Field id_token_signed_response_alg must be a string."),
+        id="id-token-list",
+    ),
     pytest.param({"client_name": "  My App "}, {}, ok(client_name="My App"), id="name-stripped"),
     pytest.param(
         {"client_name": "\u00dcn\u00efc\u00f8d\u00e9 \U0001f680"},
@@ -2272,6 +2303,7 @@ VALUE_ORDER = [
     ("request_uris", {"request_uris": ["https://app.example/r"]}),
     ("request_object_signing_alg", {"request_object_signing_alg": "x"}),
     ("userinfo_signed_response_alg", {"userinfo_signed_response_alg": "RS256"}),
+    ("id_token_signed_response_alg", {"id_token_signed_response_alg": "HS256"}),
     ("client_name", {"client_name": "n" * 256}),
     ("owner", {"owner": "o" * 256}),
     ("unknown", {"zzz": 1}),
@@ -2332,6 +2364,7 @@ TYPE_ORDER = [
     ("request_uris", {"request_uris": 5}),
     ("request_object_signing_alg", {"request_object_signing_alg": 5}),
     ("userinfo_signed_response_alg", {"userinfo_signed_response_alg": 5}),
+    ("id_token_signed_response_alg", {"id_token_signed_response_alg": 5}),
     ("client_name", {"client_name": 5}),
     ("skip_consent", {"skip_consent": 5}),
     ("skip_logout_consent", {"skip_logout_consent": 5}),
