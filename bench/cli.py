@@ -113,6 +113,12 @@ def parser() -> argparse.ArgumentParser:
         "--procs", type=int, default=2, help="worker processes for authcode/refresh (2)"
     )
     load.add_argument(
+        "--id-token-alg",
+        choices=("RS256", "ES256", "EdDSA"),
+        default="RS256",
+        help="the flow client's id_token_signed_response_alg (RS256)",
+    )
+    load.add_argument(
         "--harness",
         default=str(REPO_ROOT.parent / "shared" / "bench"),
         help="directory of the shared wrk harness (bench.py, start-server.sh) "

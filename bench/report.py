@@ -93,7 +93,8 @@ def notes(record: dict) -> list[str]:
         f"authserver pid {server['pid']} (CPU affinity {server['affinity']}), "
         f"ready in {server['started_in_s']} s, {server['processes']} process(es); "
         f"load on CPUs {record['settings']['load_cpus'] or 'any'}; "
-        f"database {record['settings']['dsn_kind']}"
+        f"database {record['settings']['dsn_kind']}; "
+        f"ID tokens {record['settings'].get('id_token_alg', 'RS256')}"
     )
     for seeding in record["seeding"]:
         if seeding["rows_added"]:

@@ -279,7 +279,7 @@ class Run:
             if self.database.kind == "postgres":
                 self.db_cpu = DatabaseCpu(self.database.dsn)
                 self.db_cpu.start()
-            seed.create_clients(self.server.admin_url)
+            seed.create_clients(self.server.admin_url, self.args.id_token_alg)
             self._scenarios()
         except KeyboardInterrupt:
             record["error"] = "interrupted (Ctrl-C)"
@@ -339,6 +339,7 @@ class Run:
                 "duration_s": args.duration,
                 "warmup_s": args.warmup,
                 "serve_args": args.serve_arg,
+                "id_token_alg": args.id_token_alg,
                 "server_env": dict(args.env),
                 "server_cpus": self.server_cpus,
                 "load_cpus": self.load_cpus,

@@ -36,8 +36,9 @@ BATCH = 10_000
 LIVE_SECONDS = 30 * 24 * 3600
 
 
-def create_clients(admin_url: str) -> None:
-    for document in (CC_CLIENT, CODE_CLIENT):
+def create_clients(admin_url: str, id_token_alg: str) -> None:
+    code_client = {**CODE_CLIENT, "id_token_signed_response_alg": id_token_alg}
+    for document in (CC_CLIENT, code_client):
         response = requests.post(admin_url + "/admin/clients", json=document, timeout=30)
         if response.status_code == 409:
             continue  # a reused database (full DSN given): the client is already there
