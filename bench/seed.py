@@ -115,7 +115,7 @@ def seed_tokens(dsn: str, target: int, expired_fraction: float = 0.0) -> dict:
             # What autovacuum would do to a table this size soon anyway (statistics, the
             # visibility map, hint bits), done now so it does not run during the load.
             t0 = time.monotonic()
-            raw = database.engine.raw_connection()  # autocommit: VACUUM needs no transaction
+            raw = _unhurried(database.engine.raw_connection())  # autocommit: VACUUM needs none
             try:
                 cursor = raw.cursor()
                 cursor.execute("VACUUM (ANALYZE) oauth2_access_tokens")
@@ -140,11 +140,21 @@ def seed_tokens(dsn: str, target: int, expired_fraction: float = 0.0) -> dict:
     }
 
 
+def _unhurried(raw):
+    """A pooled PostgreSQL connection without the server's deadlines (a statement timeout
+    of 10 s, a client-side deadline a second later): copying a million rows takes longer."""
+    raw.driver_connection.deadline_seconds = 3600.0
+    cursor = raw.cursor()
+    cursor.execute("SET statement_timeout = 0")
+    cursor.close()
+    return raw
+
+
 def _copy_postgres(database, count: int, expired: int) -> None:
     from authserver.storage.models import AccessTokenRow
 
     now = int(time.time())
-    raw = database.engine.raw_connection()
+    raw = _unhurried(database.engine.raw_connection())
     try:
         conn = raw.driver_connection  # psycopg 3
         with conn.cursor() as cursor:
