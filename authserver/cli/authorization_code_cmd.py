@@ -11,6 +11,7 @@ import errno
 import html
 import os
 import secrets
+import sys
 import threading
 import time
 import webbrowser
@@ -278,6 +279,15 @@ def _report(flow: FlowState) -> None:
         print_row(TOKEN_HEADERS, token_cells(token, expiry), token, _output["fmt"])
 
 
+class _LocalServer(ThreadingHTTPServer):
+    """The command's pages. A browser that drops a connection (a closed tab, a prefetch
+    it gave up) is no error of the user's: no traceback for it on their terminal."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def run_authorization_code(
     config: FlowConfig, port: int, open_browser: bool, keep_running: bool, fmt: str
 ) -> None:
@@ -285,7 +295,7 @@ def run_authorization_code(
     _new_request(config, flow)
     _output["fmt"] = fmt
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), _handler(config, flow, keep_running))
+        server = _LocalServer(("127.0.0.1", port), _handler(config, flow, keep_running))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise CliError(f"port {port} is already in use (choose another with --port)") from None

@@ -91,3 +91,16 @@ def test_favicon_is_not_a_404(example_client):
     base, _flow = example_client
     assert requests.get(base + "/favicon.ico", timeout=5).status_code == 204
     assert requests.get(base + "/nope", timeout=5).status_code == 404
+
+
+def test_a_dropped_connection_prints_nothing_and_other_errors_still_do(capsys):
+    server = cmd._LocalServer(("127.0.0.1", 0), cmd.BaseHTTPRequestHandler)
+    try:
+        for error, shown in ((BrokenPipeError(), False), (ValueError("a bug"), True)):
+            try:
+                raise error
+            except Exception:  # noqa: BLE001
+                server.handle_error(None, ("127.0.0.1", 1))
+            assert ("Traceback" in capsys.readouterr().err) is shown
+    finally:
+        server.server_close()
