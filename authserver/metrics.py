@@ -57,11 +57,17 @@ class Metrics:
         # locks on every call; a plain dict read is a third of the cost on the hot path.
         self._children: dict[tuple, object] = {}
         r = self.registry
-        self.requests = Counter(
+
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(name, doc, labels, registry=r)
+
+        self.requests = counter(
             "authserver_http_requests",
             "HTTP requests answered, by API, route, method and status.",
-            ["api", "route", "method", "status"],
-            registry=r,
+            "api",
+            "route",
+            "method",
+            "status",
         )
         self.latency = Histogram(
             "authserver_http_request_duration_seconds",
@@ -70,54 +76,47 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.tokens = Counter(
+        self.tokens = counter(
             "authserver_tokens_issued",
             "Token responses (RFC 6749 §5.1) issued, by grant type.",
-            ["grant_type"],
-            registry=r,
+            "grant_type",
         )
-        self.introspections = Counter(
+        self.introspections = counter(
             "authserver_introspections",
             "Token introspections (RFC 7662), by result.",
-            ["result"],
-            registry=r,
+            "result",
         )
-        self.decisions = Counter(
+        self.decisions = counter(
             "authserver_flow_decisions",
             "Login, consent and logout requests answered by the login app, by outcome.",
-            ["flow", "outcome"],
-            registry=r,
+            "flow",
+            "outcome",
         )
-        self.replays = Counter(
+        self.replays = counter(
             "authserver_replays_detected",
             "Refresh tokens reused and codes redeemed twice: their grants were revoked.",
-            ["kind"],
-            registry=r,
+            "kind",
         )
-        self.database_errors = Counter(
+        self.database_errors = counter(
             "authserver_database_errors",
             "Requests answered 503 because the database was unavailable or too slow.",
-            ["kind"],
-            registry=r,
+            "kind",
         )
-        self.client_cache = Counter(
+        self.client_cache = counter(
             "authserver_client_cache_lookups",
             "Client lookups of the OAuth2 endpoints, answered by the cache or the database.",
-            ["result"],
-            registry=r,
+            "result",
         )
-        self.backchannel = Counter(
+        self.backchannel = counter(
             "authserver_backchannel_logout_deliveries",
             "Back-channel logout attempts, by result.",
-            ["result"],
-            registry=r,
+            "result",
         )
-        self.janitor = Counter(
+        self.janitor = counter(
             "authserver_janitor_deletions",
             "Rows `authserver janitor` deleted, by kind (seen by the server's scrape when "
             "both run with one PROMETHEUS_MULTIPROC_DIR).",
-            ["kind"],
-            registry=r,
+            "kind",
         )
         self.pool = Gauge(
             "authserver_database_pool_connections",

@@ -192,9 +192,7 @@ class DriverConnection:
         self._sqlalchemy: Connection | None = None
 
     def execute(self, statement, params: dict | None = None):
-        if self._begin is not None and not self._open:
-            self._run(self._begin)
-            self._open = True
+        self._begin_once()
         registered = _REGISTRY.get(id(statement))
         if registered is None or params is None:
             return self._as_sqlalchemy().execute(statement, params)
@@ -265,10 +263,14 @@ class DriverConnection:
         autocommit there is nothing to nest: a failed statement undid only itself."""
         if self._begin is None:
             return contextlib.nullcontext()
-        if not self._open:
+        self._begin_once()
+        return self._savepoint()
+
+    def _begin_once(self) -> None:
+        """Open the transaction with the first statement (none in autocommit)."""
+        if self._begin is not None and not self._open:
             self._run(self._begin)
             self._open = True
-        return self._savepoint()
 
     def _translated(self, exc, sql: str, parameters, cursor) -> DBAPIError:
         """SQLAlchemy's exception for a driver error (IntegrityError, OperationalError, ...),

@@ -11,7 +11,6 @@ import requests
 
 from authserver.cli import authorization_code_cmd as cmd
 from authserver.cli.common import CliError
-from tests.quiet_server import QuietHTTPServer
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def example_client():
     )
     flow = cmd.FlowState()
     cmd._new_request(config, flow)
-    server = QuietHTTPServer(("127.0.0.1", 0), cmd._handler(config, flow, keep_running=False))
+    server = cmd._LocalServer(("127.0.0.1", 0), cmd._handler(config, flow, keep_running=False))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", flow
     server.shutdown()
